@@ -1,0 +1,47 @@
+"""The extractor interface: chunks in, entities/mentions/relations out, failures per chunk."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict
+
+from graph_store.ids import content_id
+from graph_store.models import Chunk, Entity, Mention, Relation
+
+__all__ = ["ChunkExtraction", "Extractor", "extraction_fingerprint"]
+
+
+class ChunkExtraction(BaseModel):
+    """What an extractor found in one chunk, or why it failed (``error`` set, lists empty)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    chunk_id: str
+    entities: tuple[Entity, ...] = ()
+    mentions: tuple[Mention, ...] = ()
+    relations: tuple[Relation, ...] = ()
+    error: str | None = None
+    llm_calls: int = 0
+    cached_llm_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+@runtime_checkable
+class Extractor(Protocol):
+    """Turns chunks into graph elements. Deterministic for the same chunks and settings."""
+
+    name: str
+    version: str
+    model: str | None
+
+    def extract(self, chunks: Sequence[Chunk]) -> list[ChunkExtraction]:
+        """One result per chunk, in order; a failing chunk gets ``error`` and never raises."""
+        ...
+
+
+def extraction_fingerprint(extractor: Extractor, settings: str = "") -> str:
+    """Hash of what determines an extractor's output; documents done under it are skipped."""
+    return content_id("extractor", extractor.name, extractor.version, extractor.model or "", settings)

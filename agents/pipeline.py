@@ -1,0 +1,99 @@
+"""Documents -> chunks -> extraction -> one resolved GraphDelta per batch (plain functions)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pydantic import BaseModel, ConfigDict
+
+from agents.chunking import DEFAULT_CHUNK_CHARS, chunk_document
+from agents.extractor import Extractor
+from agents.resolution import canonical_entities
+from graph_store.models import Chunk, Document, GraphDelta, Mention, Relation
+
+__all__ = ["BatchResult", "ChunkFailure", "extract_documents"]
+
+
+class ChunkFailure(BaseModel):
+    """A chunk the extractor could not handle; its document is not marked done, so a re-run retries."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    chunk_id: str
+    source: str
+    reason: str
+
+
+class BatchResult(BaseModel):
+    """The delta of one batch plus what went wrong and what it cost."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    delta: GraphDelta
+    failures: tuple[ChunkFailure, ...] = ()
+    llm_calls: int = 0
+    cached_llm_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+def extract_documents(
+    documents: Sequence[Document],
+    extractor: Extractor,
+    *,
+    run_id: str,
+    fingerprint: str,
+    chunk_chars: int = DEFAULT_CHUNK_CHARS,
+    iteration: int | None = None,
+) -> BatchResult:
+    """Chunk and extract a batch of documents into one delta.
+
+    A document any of whose chunks failed is written without the fingerprint that marks it done,
+    so the next run retries exactly those documents.
+    """
+    chunks: list[Chunk] = []
+    source_of: dict[str, Document] = {}
+    for doc in documents:
+        for chunk in chunk_document(doc, chunk_chars):
+            chunks.append(chunk)
+            source_of[chunk.id] = doc
+    results = extractor.extract(chunks)
+    failures, mentions, relations, entities = [], [], [], []
+    failed_docs: set[str] = set()
+    for chunk, result in zip(chunks, results, strict=True):
+        if result.error is not None:
+            failures.append(ChunkFailure(chunk_id=chunk.id, source=source_of[chunk.id].source, reason=result.error))
+            failed_docs.add(chunk.document_id)
+            continue
+        entities.extend(result.entities)
+        mentions.extend(result.mentions)
+        relations.extend(result.relations)
+    delta = GraphDelta(
+        run_id=run_id,
+        extractor=extractor.name,
+        model=extractor.model,
+        fingerprint=fingerprint,
+        done_documents=tuple(d.id for d in documents if d.id not in failed_docs),
+        iteration=iteration,
+        documents=tuple(documents),
+        chunks=tuple(chunks),
+        entities=tuple(canonical_entities(entities, mentions)),
+        mentions=tuple(_unique(mentions)),
+        relations=tuple(_unique_evidence(relations)),
+    )
+    return BatchResult(
+        delta=delta,
+        failures=tuple(failures),
+        llm_calls=sum(r.llm_calls for r in results),
+        cached_llm_calls=sum(r.cached_llm_calls for r in results),
+        prompt_tokens=sum(r.prompt_tokens for r in results),
+        completion_tokens=sum(r.completion_tokens for r in results),
+    )
+
+
+def _unique(mentions: list[Mention]) -> list[Mention]:
+    return list({m.id: m for m in mentions}.values())
+
+
+def _unique_evidence(relations: list[Relation]) -> list[Relation]:
+    return list({(r.id, r.chunk_id): r for r in relations}.values())

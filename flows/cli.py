@@ -1,0 +1,286 @@
+"""The ``kgweave`` command line.
+
+Exit codes: 0 success; 1 runtime failure; 2 bad usage or bad input (one line on stderr, no
+traceback); 3 the job finished but some items (files, records, chunks) failed and were reported.
+``--json`` prints exactly one JSON object on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import NoReturn
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
+
+
+class UsageError(Exception):
+    """Bad usage or bad input: reported as one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"kgweave: error: {message} (see kgweave {self.prog.split()[-1]} --help)\n"
+                  if " " in self.prog else f"kgweave: error: {message} (see kgweave --help)\n")
+
+
+def _quiet_prefect_defaults() -> None:
+    """Prefect settings for a CLI process, applied before prefect is imported (user env wins)."""
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
+
+
+def _store_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--store", default=None,
+                        help="store URL: PATH or sqlite:///PATH (default ./kgweave.db, env KGWEAVE_STORE), "
+                             "bolt://HOST:7687 for Neo4j")
+
+
+def _json_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+
+
+def _store_url(args: argparse.Namespace) -> str:
+    from flows.settings import StoreSettings
+
+    return str(args.store or StoreSettings().store)
+
+
+def _print_json(obj: object) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
+
+
+# -- build ------------------------------------------------------------------------------------------
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from flows.settings import BuildSettings
+
+    settings = BuildSettings()
+    missing = [p for p in args.paths if not Path(p).exists()]
+    if missing:
+        raise UsageError(f"no such file or directory: {', '.join(missing)}")
+    from agents.registry import EXTRACTORS
+
+    extractor = args.extractor or settings.extractor
+    if extractor not in EXTRACTORS:
+        raise UsageError(f"unknown extractor {extractor!r}; choose one of: {', '.join(EXTRACTORS)}")
+    store = _store_url(args)
+    _open_or_usage(store)
+
+    from flows.build_graph import build_graph, new_run_id
+    from flows.progress import progress_sink
+
+    run_id = args.run_id or new_run_id("build")
+    params = dict(
+        paths=[str(p) for p in args.paths], run_id=run_id, store=store, extractor=extractor,
+        chunk_chars=args.chunk_chars or settings.chunk_chars,
+        batch_documents=args.batch_documents or settings.batch_documents,
+        max_file_mb=args.max_file_mb or settings.max_file_mb,
+        text_field=args.text_field or settings.text_field, force=args.force,
+    )
+    if args.json:
+        summary = build_graph(**params)
+        _print_json(summary.model_dump())
+    else:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        console = Console(stderr=True)
+        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=console, transient=False) as bar:
+            bar_id = bar.add_task("starting Prefect", total=None)
+
+            def on_progress(stage: str, done: int, total: int) -> None:
+                bar.update(bar_id, description=f"{stage} documents", completed=done, total=total)
+
+            with progress_sink(on_progress):
+                summary = build_graph(**params)
+        _print_build_table(summary)
+    return EXIT_PARTIAL if summary.failures else EXIT_OK
+
+
+def _print_build_table(summary: object) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    data = summary.model_dump()  # type: ignore[attr-defined]
+    table = Table(title=f"build-graph {data['run_id']} ({data['status']}, {data['seconds']:.1f} s)")
+    table.add_column("")
+    table.add_column("this run", justify="right")
+    table.add_column("store total", justify="right")
+    for key in ("documents", "chunks", "entities", "relations"):
+        table.add_row(key, str(data[key]), str(data["totals"][key]))
+    table.add_row("skipped documents (done before)", str(data["skipped_documents"]), "")
+    table.add_row("failed documents / chunks", f"{data['failed_documents']} / {data['failed_chunks']}", "")
+    table.add_row("LLM calls (cached) / tokens", f"{data['llm_calls']} ({data['cached_llm_calls']}) / "
+                  f"{data['tokens']}", "")
+    console = Console()
+    console.print(table)
+    for failure in data["failures"][:20]:
+        console.print(f"[yellow]failed[/] {failure['kind']} {failure['source']}: {failure['reason']}",
+                      markup=True, highlight=False)
+    if len(data["failures"]) > 20:
+        console.print(f"... and {len(data['failures']) - 20} more (use --json for all)")
+
+
+def _open_or_usage(url: str) -> object:
+    from flows.stores import open_flow_store
+    from graph_store.errors import StoreURLError
+
+    try:
+        return open_flow_store(url)
+    except StoreURLError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+# -- stats / export / import -------------------------------------------------------------------------
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    counts = _open_or_usage(_store_url(args)).counts()  # type: ignore[attr-defined]
+    if args.json:
+        _print_json(counts.model_dump())
+        return EXIT_OK
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    totals = Table(title=f"kgweave store {_store_url(args)}")
+    totals.add_column("")
+    totals.add_column("count", justify="right")
+    for key in ("documents", "chunks", "entities", "relations", "mentions", "runs"):
+        totals.add_row(key, str(getattr(counts, key)))
+    console.print(totals)
+    for title, mapping in (("labels", counts.labels), ("relation types", counts.relation_types)):
+        table = Table(title=f"{title} (top 25 of {len(mapping)})")
+        table.add_column(title)
+        table.add_column("count", justify="right")
+        for key, value in sorted(mapping.items(), key=lambda kv: (-kv[1], kv[0]))[:25]:
+            table.add_row(key, str(value))
+        console.print(table)
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from graph_store.exchange import export_graph
+
+    out = Path(args.out)
+    if not out.absolute().parent.is_dir():
+        raise UsageError(f"folder {out.absolute().parent} does not exist")
+    result = export_graph(_open_or_usage(_store_url(args)), args.format, out)  # type: ignore[arg-type]
+    if args.json:
+        _print_json(result)
+    else:
+        print(f"exported {result['nodes']} nodes and {result['relationships']} relationships to {out} "
+              f"({args.format})")
+    return EXIT_OK
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from flows.build_graph import new_run_id
+    from graph_store.exchange import ImportFormatError, import_graphml
+    from graph_store.models import Run, utc_now
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise UsageError(f"no such file: {path}")
+    if path.suffix.lower() != ".graphml":
+        raise UsageError(f"{path}: only .graphml files can be imported")
+    store = _open_or_usage(_store_url(args))
+    run = Run(id=args.run_id or new_run_id("import"), kind="import", extractor="import:graphml",
+              parameters={"file": str(path)})
+    store.record_run(run)  # type: ignore[attr-defined]
+    try:
+        result = import_graphml(store, path, run.id)  # type: ignore[arg-type]
+    except ImportFormatError as exc:
+        store.record_run(run.model_copy(update={"status": "failed", "finished_at": utc_now()}))  # type: ignore[attr-defined]
+        raise UsageError(str(exc)) from exc
+    store.record_run(run.model_copy(update={"status": "completed", "finished_at": utc_now(),  # type: ignore[attr-defined]
+                                            "summary": dict(result)}))
+    result = {"run_id": run.id, **result}
+    if args.json:
+        _print_json(result)
+    else:
+        print(f"imported {path}: {result['entities']} entities ({result['new_entities']} new), "
+              f"{result['relations']} relations ({result['new_relations']} new) in run {run.id}")
+    return EXIT_OK
+
+
+# -- parser -------------------------------------------------------------------------------------------
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="kgweave", description="Build, grow and analyse knowledge graphs from text.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    build = sub.add_parser("build", help="turn a corpus (files or folders) into a graph (Prefect flow build-graph)")
+    build.add_argument("paths", nargs="+", help=".txt .md .json .jsonl .csv files, or folders (walked recursively)")
+    build.add_argument("--extractor", default=None, help="cooccurrence (offline default)")
+    build.add_argument("--run-id", default=None, help="run id (default: generated)")
+    build.add_argument("--chunk-chars", type=int, default=None, help="max characters per chunk (default 2000)")
+    build.add_argument("--batch-documents", type=int, default=None, help="documents per extraction task (250)")
+    build.add_argument("--max-file-mb", type=float, default=None, help="skip and report larger files (20)")
+    build.add_argument("--text-field", default=None, help="JSON/CSV field with the text (default: auto)")
+    build.add_argument("--force", action="store_true", help="re-extract documents already done")
+    _store_arg(build)
+    _json_arg(build)
+    build.set_defaults(func=cmd_build)
+
+    stats = sub.add_parser("stats", help="totals, per-label and per-relation-type counts")
+    _store_arg(stats)
+    _json_arg(stats)
+    stats.set_defaults(func=cmd_stats)
+
+    export = sub.add_parser("export", help="write the entity graph as GraphML, JSON or neo4j-admin CSV")
+    export.add_argument("--format", required=True, choices=("graphml", "json", "csv"))
+    export.add_argument("out", help="output file (graphml, json) or folder (csv)")
+    _store_arg(export)
+    _json_arg(export)
+    export.set_defaults(func=cmd_export)
+
+    imp = sub.add_parser("import", help="merge an external GraphML graph into the store")
+    imp.add_argument("file", help="a .graphml file")
+    imp.add_argument("--run-id", default=None)
+    _store_arg(imp)
+    _json_arg(imp)
+    imp.set_defaults(func=cmd_import)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``kgweave`` console script."""
+    _quiet_prefect_defaults()
+    args = _parser().parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    from graph_store.errors import StoreUnavailableError
+
+    try:
+        return func(args)
+    except UsageError as exc:
+        print(f"kgweave: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except StoreUnavailableError as exc:
+        print(f"kgweave: error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        print("kgweave: interrupted; run the same command again to resume", file=sys.stderr)
+        return 130
+    except Exception as exc:  # one line for people; KGWEAVE_DEBUG=1 shows the traceback
+        if os.environ.get("KGWEAVE_DEBUG"):
+            raise
+        print(f"kgweave: failed: {type(exc).__name__}: {exc} (KGWEAVE_DEBUG=1 for the traceback)", file=sys.stderr)
+        return EXIT_FAILURE
+    finally:
+        from flows.stores import close_flow_stores
+
+        close_flow_stores()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

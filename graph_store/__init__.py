@@ -1,0 +1,39 @@
+"""kgweave's graph: data model, store protocol, embedded SQLite and Neo4j stores."""
+
+from graph_store.errors import GraphStoreError, SchemaVersionError, StoreUnavailableError, StoreURLError
+from graph_store.factory import DEFAULT_STORE_URL, open_store
+from graph_store.models import (
+    Chunk,
+    Document,
+    Entity,
+    GraphDelta,
+    GraphSnapshot,
+    Iteration,
+    Mention,
+    Relation,
+    Run,
+    StoreCounts,
+    WriteStats,
+)
+from graph_store.protocol import GraphStore
+
+__all__ = [
+    "DEFAULT_STORE_URL",
+    "Chunk",
+    "Document",
+    "Entity",
+    "GraphDelta",
+    "GraphSnapshot",
+    "GraphStore",
+    "GraphStoreError",
+    "Iteration",
+    "Mention",
+    "Relation",
+    "Run",
+    "SchemaVersionError",
+    "StoreCounts",
+    "StoreURLError",
+    "StoreUnavailableError",
+    "WriteStats",
+    "open_store",
+]

@@ -1,0 +1,71 @@
+"""The contract every graph store implements; one contract test suite runs over all of them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Protocol, runtime_checkable
+
+from graph_store.models import (
+    Entity,
+    GraphDelta,
+    GraphSnapshot,
+    Iteration,
+    Relation,
+    Run,
+    StoreCounts,
+    WriteStats,
+)
+
+__all__ = ["GraphStore"]
+
+
+@runtime_checkable
+class GraphStore(Protocol):
+    """A place that holds the graph. Every write is an idempotent merge on content-addressed ids."""
+
+    url: str
+
+    def ensure_schema(self) -> None:
+        """Create tables/constraints/indexes if missing; safe to call any number of times."""
+
+    def upsert(self, delta: GraphDelta) -> WriteStats:
+        """Merge one batch in one transaction; rows already present are merged, never duplicated."""
+
+    def documents_done(self, document_ids: Iterable[str], fingerprint: str) -> set[str]:
+        """Ids among ``document_ids`` already fully written with this extraction fingerprint."""
+
+    def get_entity(self, entity_id: str) -> Entity | None:
+        """The entity with this id, or None."""
+
+    def find_entities(self, name: str, limit: int = 10) -> list[Entity]:
+        """Entities whose normalised name equals the normalised ``name``."""
+
+    def neighbours(self, entity_id: str, hops: int = 1) -> tuple[list[Entity], list[Relation]]:
+        """Entities within ``hops`` of the entity (itself included) and the relations among them."""
+
+    def snapshot(self) -> GraphSnapshot:
+        """The whole entity graph (nodes with support, edges with support)."""
+
+    def write_node_metrics(self, metrics: Mapping[str, Mapping[str, float]]) -> int:
+        """Store per-node metrics ({entity id: {metric: value}}); returns nodes updated."""
+
+    def node_metrics(self, entity_id: str) -> dict[str, float]:
+        """Metrics stored for one node."""
+
+    def counts(self) -> StoreCounts:
+        """Totals and per-label / per-relation-type counts."""
+
+    def record_run(self, run: Run) -> None:
+        """Insert or replace the run record (same id = same run)."""
+
+    def runs(self) -> Iterator[Run]:
+        """All runs, oldest first."""
+
+    def record_iteration(self, iteration: Iteration) -> None:
+        """Insert or replace one iteration's state."""
+
+    def iterations(self, run_id: str) -> Iterator[Iteration]:
+        """A run's iterations in order."""
+
+    def close(self) -> None:
+        """Release connections; the store is unusable afterwards."""

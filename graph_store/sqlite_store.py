@@ -1,0 +1,426 @@
+"""The embedded default store: one SQLite file (stdlib sqlite3, WAL), one transaction per batch."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+from graph_store.errors import GraphStoreError, SchemaVersionError, StoreUnavailableError
+from graph_store.ids import normalize_name
+from graph_store.models import (
+    Entity,
+    GraphDelta,
+    GraphSnapshot,
+    Iteration,
+    Relation,
+    Run,
+    SnapshotEdge,
+    SnapshotNode,
+    StoreCounts,
+    WriteStats,
+)
+
+__all__ = ["SCHEMA_VERSION", "SQLiteGraphStore"]
+
+SCHEMA_VERSION = 1
+_METRIC_NAME = "abcdefghijklmnopqrstuvwxyz0123456789_"
+
+_SCHEMA_V1 = """
+CREATE TABLE documents (
+    id TEXT PRIMARY KEY, source TEXT NOT NULL, title TEXT, metadata TEXT NOT NULL, text TEXT NOT NULL,
+    first_run TEXT, last_run TEXT
+);
+CREATE TABLE document_fingerprints (
+    document_id TEXT NOT NULL REFERENCES documents(id), fingerprint TEXT NOT NULL, run_id TEXT,
+    PRIMARY KEY (document_id, fingerprint)
+) WITHOUT ROWID;
+CREATE TABLE chunks (
+    id TEXT PRIMARY KEY, document_id TEXT NOT NULL REFERENCES documents(id), idx INTEGER NOT NULL,
+    start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL
+);
+CREATE INDEX chunks_document ON chunks(document_id);
+CREATE TABLE entities (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, norm_name TEXT NOT NULL, label TEXT NOT NULL,
+    description TEXT, properties TEXT NOT NULL DEFAULT '{}', support INTEGER NOT NULL DEFAULT 0,
+    first_run TEXT, last_run TEXT, first_iteration INTEGER, last_iteration INTEGER,
+    extractor TEXT, model TEXT
+);
+CREATE INDEX entities_norm_name ON entities(norm_name);
+CREATE INDEX entities_label ON entities(label);
+CREATE TABLE mentions (
+    id TEXT PRIMARY KEY, entity_id TEXT NOT NULL REFERENCES entities(id),
+    chunk_id TEXT NOT NULL REFERENCES chunks(id), start INTEGER NOT NULL, "end" INTEGER NOT NULL,
+    text TEXT NOT NULL
+);
+CREATE INDEX mentions_entity ON mentions(entity_id, chunk_id);
+CREATE TABLE relations (
+    id TEXT PRIMARY KEY, source_id TEXT NOT NULL REFERENCES entities(id),
+    target_id TEXT NOT NULL REFERENCES entities(id), type TEXT NOT NULL,
+    properties TEXT NOT NULL DEFAULT '{}', support INTEGER NOT NULL DEFAULT 0,
+    first_run TEXT, last_run TEXT, first_iteration INTEGER, last_iteration INTEGER,
+    extractor TEXT, model TEXT
+);
+CREATE INDEX relations_source ON relations(source_id);
+CREATE INDEX relations_target ON relations(target_id);
+CREATE INDEX relations_type ON relations(type);
+CREATE TABLE relation_evidence (
+    relation_id TEXT NOT NULL REFERENCES relations(id), source_key TEXT NOT NULL,
+    chunk_id TEXT REFERENCES chunks(id), evidence TEXT,
+    PRIMARY KEY (relation_id, source_key)
+) WITHOUT ROWID;
+CREATE TABLE node_metrics (
+    entity_id TEXT NOT NULL REFERENCES entities(id), metric TEXT NOT NULL, value REAL,
+    PRIMARY KEY (entity_id, metric)
+) WITHOUT ROWID;
+CREATE TABLE runs (
+    id TEXT PRIMARY KEY, kind TEXT NOT NULL, started_at TEXT NOT NULL, finished_at TEXT,
+    status TEXT NOT NULL, extractor TEXT, model TEXT, parameters TEXT NOT NULL, summary TEXT NOT NULL
+);
+CREATE TABLE iterations (
+    run_id TEXT NOT NULL, iteration INTEGER NOT NULL, metrics TEXT NOT NULL,
+    PRIMARY KEY (run_id, iteration)
+) WITHOUT ROWID;
+"""
+
+# Each entry migrates a store from version i to version i + 1.
+_MIGRATIONS: dict[int, str] = {0: _SCHEMA_V1}
+
+
+def _json(value: Mapping[str, object]) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+
+
+class SQLiteGraphStore:
+    """A :class:`~graph_store.protocol.GraphStore` in one SQLite file.
+
+    WAL journal, foreign keys on, one transaction per ``upsert``. Safe to share between the
+    threads of one process (calls are serialised by a lock); several processes may open the same
+    file (writers wait up to ``busy_timeout_s``).
+    """
+
+    def __init__(self, path: str | Path, busy_timeout_s: float = 60.0) -> None:
+        self.path = str(path)
+        self.url = f"sqlite:///{self.path}"
+        self._lock = threading.RLock()
+        if self.path != ":memory:":
+            parent = Path(self.path).expanduser().resolve().parent
+            if not parent.is_dir():
+                raise StoreUnavailableError(f"cannot create store {self.path}: folder {parent} does not exist")
+            if Path(self.path).is_dir():
+                raise StoreUnavailableError(f"cannot open store {self.path}: it is a directory")
+        try:
+            self._conn = sqlite3.connect(
+                self.path, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
+            )
+            self._conn.execute("PRAGMA foreign_keys = ON")
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.DatabaseError as exc:
+            raise StoreUnavailableError(f"cannot open store {self.path}: {exc}") from exc
+        self.ensure_schema()
+
+    # -- schema ---------------------------------------------------------------------------------
+
+    def ensure_schema(self) -> None:
+        """Create or migrate the schema to :data:`SCHEMA_VERSION`; refuse a newer one."""
+        with self._transaction() as conn:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise SchemaVersionError(
+                    f"store {self.path} has schema version {version}; this kgweave knows up to "
+                    f"{SCHEMA_VERSION}: upgrade kgweave"
+                )
+            while version < SCHEMA_VERSION:
+                for statement in _MIGRATIONS[version].split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                version += 1
+                conn.execute(f"PRAGMA user_version = {version:d}")
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            conn = self._conn
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.DatabaseError as exc:
+                raise StoreUnavailableError(f"cannot write store {self.path}: {exc}") from exc
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            else:
+                conn.execute("COMMIT")
+
+    def _query(self, sql: str, params: Sequence[object] = ()) -> list[tuple]:  # type: ignore[type-arg]
+        with self._lock:
+            try:
+                return self._conn.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise GraphStoreError(f"query on {self.path} failed: {exc}") from exc
+
+    # -- writes ---------------------------------------------------------------------------------
+
+    def upsert(self, delta: GraphDelta) -> WriteStats:
+        """Merge one batch in one transaction; counts only rows that did not exist before."""
+        run = delta.run_id
+        try:
+            with self._transaction() as conn:
+                docs = conn.executemany(
+                    "INSERT OR IGNORE INTO documents VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [(d.id, d.source, d.title, _json(d.metadata), d.text, run, run) for d in delta.documents],
+                ).rowcount
+                conn.executemany(
+                    "UPDATE documents SET last_run = ? WHERE id = ?", [(run, d.id) for d in delta.documents]
+                )
+                chunks = conn.executemany(
+                    "INSERT OR IGNORE INTO chunks VALUES (?, ?, ?, ?, ?, ?)",
+                    [(c.id, c.document_id, c.index, c.start, c.end, c.text) for c in delta.chunks],
+                ).rowcount
+                entities = self._merge_entities(conn, delta)
+                mentions = conn.executemany(
+                    "INSERT OR IGNORE INTO mentions VALUES (?, ?, ?, ?, ?, ?)",
+                    [(m.id, m.entity_id, m.chunk_id, m.start, m.end, m.text) for m in delta.mentions],
+                ).rowcount
+                conn.execute(
+                    "UPDATE entities SET support = (SELECT COUNT(DISTINCT chunk_id) FROM mentions "
+                    "WHERE entity_id = entities.id) WHERE id IN (SELECT value FROM json_each(?))",
+                    (json.dumps(sorted({m.entity_id for m in delta.mentions})),),
+                )
+                relations = self._merge_relations(conn, delta)
+                if delta.fingerprint:
+                    conn.executemany(
+                        "INSERT OR IGNORE INTO document_fingerprints VALUES (?, ?, ?)",
+                        [(doc_id, delta.fingerprint, run) for doc_id in delta.done_documents],
+                    )
+        except sqlite3.IntegrityError as exc:
+            raise GraphStoreError(f"batch rejected by {self.path} (dangling reference?): {exc}") from exc
+        except sqlite3.OperationalError as exc:
+            raise StoreUnavailableError(f"cannot write store {self.path}: {exc}") from exc
+        return WriteStats(
+            documents=max(docs, 0), chunks=max(chunks, 0), entities=entities,
+            mentions=max(mentions, 0), relations=relations,
+        )
+
+    def _merge_entities(self, conn: sqlite3.Connection, delta: GraphDelta) -> int:
+        run, it = delta.run_id, delta.iteration
+        rows = {e.id: e for e in delta.entities}.values()
+        created = conn.executemany(
+            "INSERT OR IGNORE INTO entities (id, name, norm_name, label, description, properties, "
+            "first_run, last_run, first_iteration, last_iteration, extractor, model) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (e.id, e.name, normalize_name(e.name), e.label, e.description, _json(e.properties),
+                 run, run, it, it, delta.extractor, delta.model)
+                for e in rows
+            ],
+        ).rowcount
+        conn.executemany(
+            "UPDATE entities SET last_run = ?, last_iteration = COALESCE(?, last_iteration), "
+            "description = COALESCE(description, ?), properties = json_patch(properties, ?) WHERE id = ?",
+            [(run, it, e.description, _json(e.properties), e.id) for e in rows],
+        )
+        return max(created, 0)
+
+    def _merge_relations(self, conn: sqlite3.Connection, delta: GraphDelta) -> int:
+        run, it = delta.run_id, delta.iteration
+        rows = {r.id: r for r in delta.relations}.values()
+        created = conn.executemany(
+            "INSERT OR IGNORE INTO relations (id, source_id, target_id, type, properties, first_run, "
+            "last_run, first_iteration, last_iteration, extractor, model) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (r.id, r.source_id, r.target_id, r.type, _json(r.properties), run, run, it, it,
+                 delta.extractor, delta.model)
+                for r in rows
+            ],
+        ).rowcount
+        conn.executemany(
+            "UPDATE relations SET last_run = ?, last_iteration = COALESCE(?, last_iteration), "
+            "properties = json_patch(properties, ?) WHERE id = ?",
+            [(run, it, _json(r.properties), r.id) for r in rows],
+        )
+        conn.executemany(
+            "INSERT OR IGNORE INTO relation_evidence VALUES (?, ?, ?, ?)",
+            [(r.id, r.chunk_id or "-", r.chunk_id, r.evidence) for r in delta.relations],
+        )
+        conn.execute(
+            "UPDATE relations SET support = (SELECT COUNT(*) FROM relation_evidence "
+            "WHERE relation_id = relations.id) WHERE id IN (SELECT value FROM json_each(?))",
+            (json.dumps([r.id for r in rows]),),
+        )
+        return max(created, 0)
+
+    def write_node_metrics(self, metrics: Mapping[str, Mapping[str, float]]) -> int:
+        """Store per-node metrics; metric names must be lower_snake_case."""
+        rows = []
+        for node_id, values in metrics.items():
+            for name, value in values.items():
+                if not name or not name[0].isalpha() or set(name) - set(_METRIC_NAME) or len(name) > 64:
+                    raise ValueError(f"metric name {name!r} must match ^[a-z][a-z0-9_]{{0,63}}$")
+                rows.append((node_id, name, float(value)))
+        with self._transaction() as conn:
+            conn.executemany(
+                "INSERT INTO node_metrics SELECT ?1, ?2, ?3 WHERE EXISTS "
+                "(SELECT 1 FROM entities WHERE id = ?1) "
+                "ON CONFLICT (entity_id, metric) DO UPDATE SET value = excluded.value",
+                rows,
+            )
+            found = conn.execute(
+                "SELECT COUNT(*) FROM entities WHERE id IN (SELECT value FROM json_each(?))",
+                (json.dumps(list(metrics)),),
+            ).fetchone()[0]
+        return int(found)
+
+    def record_run(self, run: Run) -> None:
+        """Insert or replace the run record."""
+        with self._transaction() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run.id, run.kind, run.started_at.isoformat(),
+                    run.finished_at.isoformat() if run.finished_at else None, run.status,
+                    run.extractor, run.model, _json(run.parameters), _json(run.summary),
+                ),
+            )
+
+    def record_iteration(self, iteration: Iteration) -> None:
+        """Insert or replace one iteration's state."""
+        with self._transaction() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO iterations VALUES (?, ?, ?)",
+                (iteration.run_id, iteration.iteration, _json(iteration.metrics)),
+            )
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    def documents_done(self, document_ids: Iterable[str], fingerprint: str) -> set[str]:
+        """Ids among ``document_ids`` already written under ``fingerprint``."""
+        rows = self._query(
+            "SELECT document_id FROM document_fingerprints WHERE fingerprint = ? "
+            "AND document_id IN (SELECT value FROM json_each(?))",
+            (fingerprint, json.dumps(list(document_ids))),
+        )
+        return {r[0] for r in rows}
+
+    _ENTITY_COLUMNS = "id, name, label, description, properties"
+
+    @staticmethod
+    def _entity(row: Sequence[object]) -> Entity:
+        return Entity(
+            id=str(row[0]), name=str(row[1]), label=str(row[2]),
+            description=row[3] if row[3] is None else str(row[3]), properties=json.loads(str(row[4])),
+        )
+
+    def get_entity(self, entity_id: str) -> Entity | None:
+        """The entity with this id, or None."""
+        rows = self._query(f"SELECT {self._ENTITY_COLUMNS} FROM entities WHERE id = ?", (entity_id,))
+        return self._entity(rows[0]) if rows else None
+
+    def find_entities(self, name: str, limit: int = 10) -> list[Entity]:
+        """Entities whose normalised name equals the normalised ``name``, most supported first."""
+        rows = self._query(
+            f"SELECT {self._ENTITY_COLUMNS} FROM entities WHERE norm_name = ? "
+            "ORDER BY support DESC, id LIMIT ?",
+            (normalize_name(name), limit),
+        )
+        return [self._entity(r) for r in rows]
+
+    def neighbours(self, entity_id: str, hops: int = 1) -> tuple[list[Entity], list[Relation]]:
+        """Entities within ``hops`` (breadth first, both directions) and the relations among them."""
+        seen = {entity_id} if self.get_entity(entity_id) else set()
+        frontier = set(seen)
+        for _ in range(max(hops, 0)):
+            if not frontier:
+                break
+            ids = json.dumps(sorted(frontier))
+            rows = self._query(
+                "SELECT target_id FROM relations WHERE source_id IN (SELECT value FROM json_each(?1)) "
+                "UNION SELECT source_id FROM relations WHERE target_id IN (SELECT value FROM json_each(?1))",
+                (ids,),
+            )
+            frontier = {r[0] for r in rows} - seen
+            seen |= frontier
+        ids = json.dumps(sorted(seen))
+        entities = [
+            self._entity(r)
+            for r in self._query(
+                f"SELECT {self._ENTITY_COLUMNS} FROM entities WHERE id IN (SELECT value FROM json_each(?)) "
+                "ORDER BY id",
+                (ids,),
+            )
+        ]
+        relations = [
+            Relation(id=r[0], source_id=r[1], target_id=r[2], type=r[3], properties=json.loads(r[4]))
+            for r in self._query(
+                "SELECT id, source_id, target_id, type, properties FROM relations "
+                "WHERE source_id IN (SELECT value FROM json_each(?1)) "
+                "AND target_id IN (SELECT value FROM json_each(?1)) ORDER BY id",
+                (ids,),
+            )
+        ]
+        return entities, relations
+
+    def snapshot(self) -> GraphSnapshot:
+        """The whole entity graph, ordered by id (deterministic)."""
+        nodes = tuple(
+            SnapshotNode(id=r[0], name=r[1], label=r[2], support=r[3])
+            for r in self._query("SELECT id, name, label, support FROM entities ORDER BY id")
+        )
+        edges = tuple(
+            SnapshotEdge(id=r[0], source=r[1], target=r[2], type=r[3], support=r[4])
+            for r in self._query("SELECT id, source_id, target_id, type, support FROM relations ORDER BY id")
+        )
+        return GraphSnapshot(nodes=nodes, edges=edges)
+
+    def node_metrics(self, entity_id: str) -> dict[str, float]:
+        """Metrics stored for one node."""
+        rows = self._query("SELECT metric, value FROM node_metrics WHERE entity_id = ?", (entity_id,))
+        return {str(r[0]): float(r[1]) for r in rows}
+
+    def counts(self) -> StoreCounts:
+        """Totals and per-label / per-relation-type counts."""
+        total = {
+            table: int(self._query(f"SELECT COUNT(*) FROM {table}")[0][0])
+            for table in ("documents", "chunks", "entities", "relations", "mentions", "runs")
+        }
+        labels = dict(self._query("SELECT label, COUNT(*) FROM entities GROUP BY label ORDER BY label"))
+        types = dict(self._query("SELECT type, COUNT(*) FROM relations GROUP BY type ORDER BY type"))
+        return StoreCounts(**total, labels=labels, relation_types=types)
+
+    def runs(self) -> Iterator[Run]:
+        """All runs, oldest first."""
+        for r in self._query(
+            "SELECT id, kind, started_at, finished_at, status, extractor, model, parameters, summary "
+            "FROM runs ORDER BY started_at, id"
+        ):
+            yield Run(
+                id=r[0], kind=r[1], started_at=datetime.fromisoformat(r[2]),
+                finished_at=datetime.fromisoformat(r[3]) if r[3] else None, status=r[4],
+                extractor=r[5], model=r[6], parameters=json.loads(r[7]), summary=json.loads(r[8]),
+            )
+
+    def iterations(self, run_id: str) -> Iterator[Iteration]:
+        """A run's iterations in order."""
+        for r in self._query(
+            "SELECT run_id, iteration, metrics FROM iterations WHERE run_id = ? ORDER BY iteration",
+            (run_id,),
+        ):
+            yield Iteration(run_id=r[0], iteration=r[1], metrics=json.loads(r[2]))
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> SQLiteGraphStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
