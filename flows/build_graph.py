@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import (
@@ -70,7 +70,7 @@ def new_run_id(kind: str = "build") -> str:
     """A readable, unique run id such as ``build-20261126T140203-3f9a``."""
     import secrets
 
-    return f"{kind}-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{secrets.token_hex(2)}"
+    return f"{kind}-{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(2)}"
 
 
 @task(name="load-corpus", cache_policy=NO_CACHE)

@@ -25,7 +25,7 @@ __all__ = [
 
 EXPORT_FORMATS = ("graphml", "json", "csv")
 _NAME_ATTRS = ("name", "title", "label")
-_LABEL_ATTRS = ("type", "labels", "kind", "category")
+_LABEL_ATTRS = ("labels", "type", "kind", "category")
 _EDGE_TYPE_ATTRS = ("type", "relation", "label", "title")
 
 
@@ -34,10 +34,11 @@ class ImportFormatError(GraphStoreError, ValueError):
 
 
 def snapshot_to_networkx(snapshot: GraphSnapshot) -> nx.MultiDiGraph:
-    """A MultiDiGraph keyed by entity id, with name/label/support on nodes and type/support on edges."""
+    """A MultiDiGraph keyed by entity id: name, labels (``:Entity:Label``, as APOC writes them) and
+    support on nodes; type and support on edges."""
     graph = nx.MultiDiGraph()
     for node in snapshot.nodes:
-        graph.add_node(node.id, name=node.name, label=node.label, support=node.support)
+        graph.add_node(node.id, name=node.name, labels=f":Entity:{node.label}", support=node.support)
     for edge in snapshot.edges:
         graph.add_edge(edge.source, edge.target, key=edge.id, type=edge.type, support=edge.support)
     return graph
@@ -93,7 +94,7 @@ def import_graphml(
 ) -> dict[str, int]:
     """Merge a GraphML graph into the store as entities and relations.
 
-    Node name: attribute name/title/label, else the node id; label: attribute type/labels/kind/
+    Node name: attribute name/title/label, else the node id; label: attribute labels/type/kind/
     category made safe (default ``Concept``); relation type: edge attribute type/relation/label/
     title made safe (default ``RELATED_TO``), the original text kept as property ``text``. Nodes whose
     names normalise alike merge, as parallel edges of one type do (ids are content-addressed).
@@ -104,6 +105,9 @@ def import_graphml(
     for node, attrs in graph.nodes(data=True):
         name = next((str(attrs[a]) for a in _NAME_ATTRS if str(attrs.get(a, "")).strip()), str(node)).strip()
         label_text = next((str(attrs[a]) for a in _LABEL_ATTRS if str(attrs.get(a, "")).strip()), "Concept")
+        # APOC and kgweave write labels as ":Entity:Person": keep the most specific one
+        label_text = next((part for part in reversed(label_text.split(":")) if part not in ("", "Entity")),
+                          "Concept")
         if not name:
             raise ImportFormatError(f"{path}: node {node!r} has an empty name")
         entity_of[node] = Entity.named(

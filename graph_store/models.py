@@ -7,7 +7,7 @@ and evidence rows, so writing the same delta twice changes nothing.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -46,7 +46,7 @@ Scalar = str | int | float | bool | None
 
 def utc_now() -> datetime:
     """Current time, timezone-aware UTC."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class _Frozen(BaseModel):

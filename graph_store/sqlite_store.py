@@ -188,9 +188,12 @@ class SQLiteGraphStore:
                     "INSERT OR IGNORE INTO mentions VALUES (?, ?, ?, ?, ?, ?)",
                     [(m.id, m.entity_id, m.chunk_id, m.start, m.end, m.text) for m in delta.mentions],
                 ).rowcount
+                # Aggregates are recomputed from the rows, so they do not depend on batch order.
                 conn.execute(
                     "UPDATE entities SET support = (SELECT COUNT(DISTINCT chunk_id) FROM mentions "
-                    "WHERE entity_id = entities.id) WHERE id IN (SELECT value FROM json_each(?))",
+                    "WHERE entity_id = entities.id), name = (SELECT text FROM mentions WHERE entity_id = "
+                    "entities.id GROUP BY text ORDER BY COUNT(*) DESC, text LIMIT 1) "
+                    "WHERE id IN (SELECT value FROM json_each(?))",
                     (json.dumps(sorted({m.entity_id for m in delta.mentions})),),
                 )
                 relations = self._merge_relations(conn, delta)

@@ -121,3 +121,19 @@ def test_runs_and_iterations(store: GraphStore) -> None:
     store.record_iteration(Iteration(run_id="run-1", iteration=1, metrics={"nodes": 5}))
     store.record_iteration(Iteration(run_id="run-1", iteration=0, metrics={"nodes": 2}))
     assert [i.iteration for i in store.iterations("run-1")] == [0, 1]
+
+
+def test_entity_name_is_most_frequent_surface_form_whatever_the_order(store: GraphStore) -> None:
+    def delta(text: str, run_id: str) -> GraphDelta:
+        doc = Document.from_text(text, source=run_id)
+        chunk = Chunk.of(doc, 0, 0, len(text))
+        entity = Entity.named("GCN", "NamedEntity")
+        mentions = tuple(Mention.of(entity.id, chunk.id, m.start(), m.end(), m.group())
+                         for m in re.finditer(r"GCNs?", text))
+        return GraphDelta(run_id=run_id, extractor="test", documents=(doc,), chunks=(chunk,),
+                          entities=(entity.model_copy(update={"name": mentions[0].text}),), mentions=mentions)
+
+    store.upsert(delta("GCNs beat MLPs.", "r1"))
+    store.upsert(delta("A GCN here, a GCN there, GCNs everywhere.", "r2"))
+    (node,) = store.snapshot().nodes
+    assert (node.name, node.support) == ("GCN", 2)

@@ -1,0 +1,644 @@
+"""The offline co-occurrence extractor: a classical, model-free baseline in pure Python.
+
+Per chunk it finds two kinds of entity, in linear time:
+
+- ``NamedEntity``: runs of capitalised words ("University of Chicago", "J. R. R. Tolkien") and
+  acronyms or model names ("BERT", "GPT-4", "GNNs"). A lone capitalised word that opens a sentence
+  counts only if the chunk also shows it capitalised on its own mid-sentence, or it is an acronym.
+- ``Concept``: content-word n-grams (stopwords, verbs, numbers and punctuation split them) seen at
+  least ``min_count`` times in the chunk, counted by :func:`graph_store.ids.normalize_name`; an
+  n-gram inside a longer kept one with the same count is dropped, and so are generic words.
+
+Every occurrence becomes a mention. Within a sentence each mention is paired with the next
+``window`` mentions; the relation type is the first verb between them (``USES``, ``BASED_ON``, a
+passive "is used by" reversed), a few patterns ("X is a Y", "X such as Y", "X (Y)"), or
+``CO_OCCURS_WITH``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import NamedTuple
+
+from agents.extractor import ChunkExtraction
+from agents.lexicon import (
+    ADJECTIVES,
+    CONNECTORS,
+    COPULAS,
+    GENERIC_WORDS,
+    MODIFIERS,
+    NAME_STOPWORDS,
+    PARTICIPLES,
+    STOPWORDS,
+    VERB_TYPES,
+)
+from agents.text import TOKEN_PATTERN, fold, is_acronym, is_adverb, looks_adjective, split_sentences
+from graph_store.ids import normalize_name, to_relation_type
+from graph_store.models import Chunk, Entity, Mention, Relation
+
+__all__ = [
+    "ABBREVIATED_AS",
+    "CONCEPT",
+    "CO_OCCURS_WITH",
+    "INCLUDES",
+    "IS_A",
+    "NAMED_ENTITY",
+    "CooccurrenceExtractor",
+]
+
+logger = logging.getLogger(__name__)
+
+NAMED_ENTITY = "NamedEntity"
+CONCEPT = "Concept"
+CO_OCCURS_WITH = "CO_OCCURS_WITH"
+IS_A = "IS_A"
+INCLUDES = "INCLUDES"
+ABBREVIATED_AS = "ABBREVIATED_AS"
+
+MAX_TOKEN_CHARS = 40
+MAX_NAME_CHARS = 120
+MAX_NAME_TOKENS = 8
+MAX_EVIDENCE_CHARS = 300
+_EVIDENCE_LEAD_CHARS = 60
+_MAX_CACHED_WORDS = 200_000
+_GENERIC_KEYS = frozenset(normalize_name(word) for word in GENERIC_WORDS)
+_ARTICLES = frozenset(("a", "an"))
+# Small words skipped inside an acronym's definition ("Bag of Words (BoW)").
+_DEFINITION_FILLERS = frozenset(("of", "and", "for", "the", "to", "in", "on", "with", "a", "an"))
+
+
+# Token flags.
+_CONTENT = 1  # may be part of a concept n-gram
+_NAME = 2  # may be part of a capitalised name
+_ACRONYM = 4
+_INITIAL = 8  # a single capital letter ("J" of "J. R. R. Tolkien")
+_CONNECTOR = 16  # "of", "von": allowed between two name words
+_NOT_STARTER = 32  # a verb, adverb or adjective: not a name alone or when it opens a sentence
+_CAPITALISED = 64
+
+# How a token is joined to the previous one.
+_APART = 0  # punctuation or nothing in between
+_SPACE = 1  # spaces on one line
+_NEWLINE = 2  # whitespace with a line break
+_DOT = 3  # "." or ". " (after an initial)
+
+
+class _Word(NamedTuple):
+    """What the extractor knows about one distinct word, independent of where it occurs."""
+
+    lower: str
+    flags: int
+    verb: str | None  # relation type when the word is a verb form
+    base: str  # folded, for n-gram keys
+    last: str  # folded and singularised, for the last word of an n-gram key
+    head: str  # first space-separated piece of ``base`` ("channel" of "channel-mixing")
+
+
+_NOT_A_WORD = _Word("", 0, None, "", "", "")
+
+
+class _Token(NamedTuple):
+    start: int
+    end: int
+    gap: int
+    word: _Word
+
+
+_TOKEN_SPLIT = re.compile(f"({TOKEN_PATTERN.pattern})")
+
+# builds a _Token from a tuple without the Python-level __new__ (the hot path of tokenising)
+_new_token = partial(tuple.__new__, _Token)
+
+
+class _Span(NamedTuple):
+    """A mention inside one sentence: tokens ``[first, stop)``, characters ``[start, end)``."""
+
+    first: int
+    stop: int
+    start: int
+    end: int
+    ref: tuple[str, str]  # (label, key)
+
+
+class _Candidate(NamedTuple):
+    source: tuple[str, str]
+    type: str
+    target: tuple[str, str]
+    evidence: str
+
+
+@dataclass(frozen=True)
+class CooccurrenceExtractor:
+    """Offline baseline extractor: capitalised names, frequent n-gram concepts, verb-typed co-occurrence.
+
+    Parameters
+    ----------
+    min_count : int
+        Occurrences in a chunk (by normalised form) for an n-gram to become a concept.
+    max_ngram : int
+        Longest concept n-gram, in words.
+    window : int
+        Each mention is paired with this many following mentions of its sentence.
+    """
+
+    min_count: int = 2
+    max_ngram: int = 3
+    window: int = 3
+    name: str = field(default="cooccurrence", init=False)
+    version: str = field(default="1", init=False)
+    model: str | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        if self.min_count < 1:
+            raise ValueError(f"min_count must be >= 1, got {self.min_count}")
+        if not 1 <= self.max_ngram <= 6:
+            raise ValueError(f"max_ngram must be between 1 and 6, got {self.max_ngram}")
+        if self.window < 1:
+            raise ValueError(f"window must be >= 1, got {self.window}")
+
+    def settings_key(self) -> str:
+        """Stable text of the options that change the output (part of the extraction fingerprint)."""
+        return f"min_count={self.min_count};max_ngram={self.max_ngram};window={self.window}"
+
+    def extract(self, chunks: Sequence[Chunk]) -> list[ChunkExtraction]:
+        """One result per chunk, in order; a chunk that fails gets ``error`` set instead of raising."""
+        words: dict[str, _Word] = {}
+        results: list[ChunkExtraction] = []
+        for chunk in chunks:
+            if len(words) > _MAX_CACHED_WORDS:
+                words.clear()
+            try:
+                results.append(self._extract_chunk(chunk, words))
+            except Exception as exc:  # a bad chunk is recorded, never allowed to stop the others
+                chunk_ref = str(getattr(chunk, "id", "") or "")
+                logger.warning("co-occurrence extraction failed for chunk %s: %r", chunk_ref, exc)
+                results.append(ChunkExtraction(chunk_id=chunk_ref, error=f"{type(exc).__name__}: {exc}"))
+        return results
+
+    def extract_chunk(self, chunk: Chunk) -> ChunkExtraction:
+        """Extract one chunk; unlike :meth:`extract` this raises on failure."""
+        return self._extract_chunk(chunk, {})
+
+    def _extract_chunk(self, chunk: Chunk, words: dict[str, _Word]) -> ChunkExtraction:
+        text = chunk.text
+        sentences = [
+            _tokenize_sentence(text, start, end, words) for start, end in split_sentences(text)
+        ]
+        scan = _scan(sentences, self.max_ngram)
+        kept = _keep_concepts(scan, self.min_count)
+        # first pieces of the kept keys: a word that is none of them cannot start a concept mention
+        openers = {key.partition(" ")[0] for key in kept}
+        spans_by_sentence: list[list[_Span]] = []
+        surfaces: dict[tuple[str, str], dict[str, int]] = {}
+        for tokens in sentences:
+            names = _definition_spans(text, tokens, _name_spans(text, tokens, scan.known_capitalised))
+            spans = _concept_spans(tokens, names, kept, openers, self.max_ngram)
+            spans_by_sentence.append(spans)
+            for span in spans:
+                label, _ = span.ref
+                if label == NAMED_ENTITY:
+                    surface = " ".join(text[span.start : span.end].split())
+                else:
+                    surface = " ".join(token.word.lower for token in tokens[span.first : span.stop])
+                by_surface = surfaces.setdefault(span.ref, {})
+                by_surface[surface] = by_surface.get(surface, 0) + 1
+        # a concept spelled like a specific name of the chunk (several words, or an acronym) is that name
+        name_keys = {
+            key for (label, key), by_surface in surfaces.items()
+            if label == NAMED_ENTITY and (" " in key or is_acronym(_most_frequent(by_surface)))
+        }
+        candidates: list[_Candidate] = []
+        for tokens, spans in zip(sentences, spans_by_sentence, strict=True):
+            _pair(text, tokens, spans, self.window, candidates)
+        return _assemble(chunk, spans_by_sentence, surfaces, name_keys, candidates)
+
+
+def _classify(word: str) -> _Word:
+    """Flags, verb type and n-gram keys of one distinct word."""
+    lower = word.lower()
+    key = lower.replace("’", "'") if "’" in lower else lower
+    if len(word) > MAX_TOKEN_CHARS or not word[0].isalpha():
+        return _NOT_A_WORD
+    if len(word) == 1:
+        return _Word(lower, _INITIAL if word.isupper() else 0, None, "", "", "")
+    if key in STOPWORDS:
+        return _NOT_A_WORD
+    if key in CONNECTORS:
+        return _Word(lower, _CONNECTOR, None, "", "", "")
+    if is_acronym(word):
+        return _Word(lower, _NAME | _ACRONYM | _CAPITALISED, None, "", "", "")
+    verb = VERB_TYPES.get(key)
+    adverb = is_adverb(key)
+    flags = _CAPITALISED if word[0].isupper() else 0
+    if flags and key not in NAME_STOPWORDS:
+        flags |= _NAME
+    if verb is not None or adverb or key in ADJECTIVES:
+        flags |= _NOT_STARTER
+    if verb is not None or adverb or key in MODIFIERS:
+        return _Word(lower, flags, verb, "", "", "")
+    base = fold(word)
+    return _Word(lower, flags | _CONTENT, None, base, normalize_name(word), base.partition(" ")[0])
+
+
+def _tokenize_sentence(text: str, start: int, end: int, words: dict[str, _Word]) -> list[_Token]:
+    """Tokens of one sentence with their flags and how each is joined to the previous one."""
+    # split() with a capturing group alternates gap, word, gap, word, ..., gap in one C call
+    pieces = _TOKEN_SPLIT.split(text[start:end])
+    tokens: list[_Token] = []
+    position = start + len(pieces[0])
+    previous_initial = False
+    for index in range(1, len(pieces), 2):
+        surface, before = pieces[index], pieces[index - 1]
+        if before[-1:] == "\\":
+            info = _NOT_A_WORD  # a LaTeX command such as \textit
+        else:
+            info = words.get(surface) or words.setdefault(surface, _classify(surface))
+        if index == 1:
+            gap = _APART
+        elif before == " ":
+            gap = _SPACE
+        elif before.isspace():
+            gap = _NEWLINE if "\n" in before else _SPACE
+        elif previous_initial and before in (".", ". "):
+            gap = _DOT
+        else:
+            gap = _APART
+        token_end = position + len(surface)
+        tokens.append(_new_token((position, token_end, gap, info)))
+        position = token_end + len(pieces[index + 1])
+        previous_initial = bool(info.flags & _INITIAL)
+    return tokens
+
+
+class _Scan(NamedTuple):
+    """What the first pass over a chunk learns before any mention is chosen."""
+
+    known_capitalised: set[str]  # words capitalised on their own mid-sentence
+    lower_seen: set[str]  # words seen in lower case
+    counts: dict[str, int]  # candidate concept n-gram key -> occurrences
+    parts: dict[str, tuple[_Word, ...]]  # n-gram key -> its words (first occurrence)
+
+
+def _scan(sentences: list[list[_Token]], max_ngram: int) -> _Scan:
+    """First pass: capitalisation evidence and counts of candidate concept n-grams."""
+    scan = _Scan(set(), set(), {}, {})
+    counts, parts = scan.counts, scan.parts
+    for tokens in sentences:
+        size = len(tokens)
+        for index in range(size):
+            flags = tokens[index].word.flags
+            if not flags & _CAPITALISED:
+                if flags & _CONTENT:
+                    scan.lower_seen.add(tokens[index].word.lower)
+                continue
+            if index and flags & _NAME and not flags & _ACRONYM:
+                joined_before = tokens[index].gap == _SPACE and tokens[index - 1].word.flags & _NAME
+                joined_after = (
+                    index + 1 < size and tokens[index + 1].gap == _SPACE
+                    and tokens[index + 1].word.flags & _NAME
+                )
+                if not joined_before and not joined_after:
+                    scan.known_capitalised.add(tokens[index].word.lower)
+        index = 0
+        while index < size:
+            if not tokens[index].word.flags & _CONTENT:
+                index += 1
+                continue
+            stop = index + 1
+            while stop < size and tokens[stop].word.flags & _CONTENT and tokens[stop].gap in (_SPACE, _NEWLINE):
+                stop += 1
+            for first in range(index, stop):
+                prefix = ""
+                start = tokens[first].start
+                for last in range(first, min(first + max_ngram, stop)):
+                    token = tokens[last]
+                    if token.end - start > MAX_NAME_CHARS:
+                        break
+                    key = prefix + token.word.last
+                    count = counts.get(key)
+                    if count is None:
+                        counts[key] = 1
+                        parts[key] = tuple(t.word for t in tokens[first : last + 1])
+                    else:
+                        counts[key] = count + 1
+                    prefix += token.word.base + " "
+            index = stop
+    return scan
+
+
+def _ngram_key(words: Sequence[_Word]) -> str:
+    return " ".join([*(w.base for w in words[:-1]), words[-1].last])
+
+
+def _keep_concepts(scan: _Scan, min_count: int) -> dict[str, str]:
+    """Frequent n-grams worth a node, with their label, minus those inside a longer one as frequent.
+
+    Generic words, n-grams ending on an adjective and short single words are dropped. A single
+    word that the chunk only ever capitalises ("Barnaby" opening two sentences) is a name.
+    """
+    counts, parts = scan.counts, scan.parts
+    kept: dict[str, str] = {}
+    for key, count in counts.items():
+        if count < min_count:
+            continue
+        words = parts[key]
+        if all(w.last in _GENERIC_KEYS for w in words) or looks_adjective(words[-1].lower):
+            continue
+        if len(words) == 1:
+            if len(key) < 4:
+                continue
+            if words[0].lower not in scan.lower_seen and words[0].flags & _NAME:
+                kept[key] = NAMED_ENTITY
+                continue
+        kept[key] = CONCEPT
+    subsumed: set[str] = set()
+    for key in kept:
+        words = parts[key]
+        size = len(words)
+        if size < 2:
+            continue
+        count = counts[key]
+        for first in range(size):
+            for stop in range(first + 1, size + 1):
+                if stop - first < size:
+                    sub = _ngram_key(words[first:stop])
+                    if counts.get(sub) == count:
+                        subsumed.add(sub)
+    return {key: label for key, label in kept.items() if key not in subsumed}
+
+
+def _name_spans(text: str, tokens: list[_Token], known_capitalised: set[str]) -> list[_Span]:
+    """Capitalised names and acronyms of one sentence, left to right, never overlapping."""
+    spans: list[_Span] = []
+    size = len(tokens)
+    index = 0
+    while index < size:
+        flags = tokens[index].word.flags
+        startable = flags & _NAME or (
+            flags & _INITIAL and index + 1 < size and tokens[index + 1].gap == _DOT
+        )
+        if not startable or (index == 0 and flags & _NOT_STARTER):
+            index += 1
+            continue
+        start = tokens[index].start
+        last = index  # last token taken into the name
+        nxt = index + 1
+        while nxt < size and nxt - index < MAX_NAME_TOKENS and tokens[nxt].end - start <= MAX_NAME_CHARS:
+            token = tokens[nxt]
+            if token.gap == _SPACE or token.gap == _DOT:
+                if token.word.flags & (_NAME | _INITIAL):
+                    last = nxt
+                    nxt += 1
+                    continue
+                if (
+                    token.word.flags & _CONNECTOR and token.gap == _SPACE and nxt + 1 < size
+                    and tokens[nxt + 1].gap == _SPACE and tokens[nxt + 1].word.flags & _NAME
+                    and nxt + 1 - index < MAX_NAME_TOKENS and tokens[nxt + 1].end - start <= MAX_NAME_CHARS
+                ):
+                    last = nxt + 1
+                    nxt += 2
+                    continue
+            break
+        while last >= index and tokens[last].word.flags & _INITIAL:
+            last -= 1  # a name never ends on an initial
+        if last < index:
+            index = nxt
+            continue
+        first_word = tokens[index].word
+        if last == index and (
+            first_word.flags & _NOT_STARTER
+            or (index == 0 and not first_word.flags & _ACRONYM and first_word.lower not in known_capitalised)
+        ):
+            index = last + 1
+            continue
+        key = normalize_name(text[start : tokens[last].end])
+        if key:
+            spans.append(_Span(index, last + 1, start, tokens[last].end, (NAMED_ENTITY, key)))
+        index = last + 1
+    return spans
+
+
+def _definition_spans(text: str, tokens: list[_Token], names: list[_Span]) -> list[_Span]:
+    """Add the definitions of acronyms ("graph neural networks (GNNs)") to the names of a sentence.
+
+    The words before a parenthesised acronym whose initials spell it become one mention, whatever
+    their count: a ``NamedEntity`` if every word is capitalised, else a ``Concept``. Names inside the
+    definition give way to it; a name reaching outside it wins.
+    """
+    definitions: list[_Span] = []
+    for name in names:
+        if name.stop - name.first != 1 or name.first == 0 or not tokens[name.first].word.flags & _ACRONYM:
+            continue
+        acronym = text[name.start : name.end]
+        if any(ch.isdigit() for ch in acronym) or text[tokens[name.first - 1].end : name.start].strip() != "(":
+            continue
+        letters = "".join(ch for ch in acronym if ch.isupper()).lower()
+        if len(letters) < 2:
+            continue
+        initials = ""
+        first = name.first
+        position = name.first - 1
+        while position >= 0 and len(initials) < len(letters):
+            token = tokens[position]
+            if position < name.first - 1 and tokens[position + 1].gap not in (_SPACE, _NEWLINE):
+                break
+            lower = token.word.lower
+            if lower in _DEFINITION_FILLERS and position < name.first - 1:
+                position -= 1
+                continue
+            if not token.word.flags & (_CONTENT | _NAME) or token.word.flags & _ACRONYM:
+                break
+            surface = text[token.start : token.end]
+            initials = "".join(part[:1] for part in surface.split("-")).lower() + initials
+            first = position
+            position -= 1
+        if initials != letters:
+            continue
+        start, end = tokens[first].start, tokens[name.first - 1].end
+        if any(
+            other.start < end and other.end > start and (other.start < start or other.end > end)
+            for other in names
+        ):
+            continue
+        words = [t.word for t in tokens[first : name.first] if t.word.lower not in _DEFINITION_FILLERS]
+        label = NAMED_ENTITY if all(w.flags & _CAPITALISED for w in words) else CONCEPT
+        key = normalize_name(text[start:end])
+        if key:
+            definitions.append(_Span(first, name.first, start, end, (label, key)))
+    if not definitions:
+        return names
+    merged = [
+        n for n in names
+        if not any(d.start <= n.start and n.end <= d.end and (d.start, d.end) != (n.start, n.end) for d in definitions)
+    ]
+    merged.extend(d for d in definitions if not any((n.start, n.end) == (d.start, d.end) for n in names))
+    merged.sort(key=lambda span: span.first)
+    return merged
+
+
+def _concept_spans(
+    tokens: list[_Token], names: list[_Span], kept: dict[str, str], openers: set[str], max_ngram: int
+) -> list[_Span]:
+    """Merge the names with the kept concept n-grams outside them (longest match, left to right)."""
+    spans: list[_Span] = []
+    size = len(tokens)
+    name_at = {span.first: span for span in names}
+    index = 0
+    while index < size:
+        name = name_at.get(index)
+        if name is not None:
+            spans.append(name)
+            index = name.stop
+            continue
+        word = tokens[index].word
+        if not word.flags & _CONTENT or (word.head not in openers and word.last not in openers):
+            index += 1
+            continue
+        keys: list[str] = []
+        prefix = ""
+        stop = min(index + max_ngram, size)
+        for position in range(index, stop):
+            token = tokens[position]
+            if position > index and (
+                not token.word.flags & _CONTENT or token.gap not in (_SPACE, _NEWLINE) or position in name_at
+            ):
+                break
+            keys.append(prefix + token.word.last)
+            prefix += token.word.base + " "
+        for length in range(len(keys), 0, -1):
+            label = kept.get(keys[length - 1])
+            if label is not None:
+                end_token = tokens[index + length - 1]
+                spans.append(
+                    _Span(index, index + length, tokens[index].start, end_token.end, (label, keys[length - 1]))
+                )
+                index += length
+                break
+        else:
+            index += 1
+    return spans
+
+
+def _pair(text: str, tokens: list[_Token], spans: list[_Span], window: int, out: list[_Candidate]) -> None:
+    """Relation candidates between each mention and the next ``window`` mentions of a sentence."""
+    if len(spans) < 2:
+        return
+    size = len(tokens)
+    covered = bytearray(size)
+    for span in spans:
+        covered[span.first : span.stop] = b"\x01" * (span.stop - span.first)
+    next_verb = [size] * (size + 1)
+    for index in range(size - 1, -1, -1):
+        is_verb = tokens[index].word.verb is not None and not covered[index]
+        next_verb[index] = index if is_verb else next_verb[index + 1]
+    sentence_start, sentence_end = tokens[0].start, tokens[-1].end
+    short_evidence: str | None = None
+    for a_index, a in enumerate(spans):
+        for b in spans[a_index + 1 : a_index + 1 + window]:
+            if a.ref == b.ref:
+                continue
+            source, target = a.ref, b.ref
+            verb = next_verb[a.stop]
+            if verb < b.first:
+                rel_type = tokens[verb].word.verb or CO_OCCURS_WITH
+                if (
+                    tokens[verb].word.lower in PARTICIPLES and verb + 1 < b.first
+                    and tokens[verb + 1].word.lower == "by"
+                ):
+                    source, target = target, source
+            else:
+                rel_type = _pattern_type(text, tokens, a, b)
+            if sentence_end - sentence_start <= MAX_EVIDENCE_CHARS:
+                if short_evidence is None:
+                    short_evidence = " ".join(text[sentence_start:sentence_end].split())
+                evidence = short_evidence
+            else:
+                begin = max(sentence_start, min(a.start - _EVIDENCE_LEAD_CHARS, sentence_end - MAX_EVIDENCE_CHARS))
+                evidence = " ".join(text[begin : begin + MAX_EVIDENCE_CHARS].split())
+            out.append(_Candidate(source, rel_type, target, evidence))
+
+
+def _pattern_type(text: str, tokens: list[_Token], a: _Span, b: _Span) -> str:
+    """Relation type from the words between two mentions when no verb stands between them."""
+    between = [token.word.lower for token in tokens[a.stop : b.first]]
+    if not between:
+        if b.ref[0] == NAMED_ENTITY and text[a.end : b.start].strip() == "(" and b.stop - b.first == 1:
+            return ABBREVIATED_AS
+        return CO_OCCURS_WITH
+    if (
+        2 <= len(between) <= 4 and between[0] in COPULAS and between[1] in _ARTICLES
+        and all(token.word.flags & _CONTENT for token in tokens[a.stop + 2 : b.first])
+    ):
+        return IS_A
+    if between == ["such", "as"] or between == ["including"]:
+        return INCLUDES
+    return CO_OCCURS_WITH
+
+
+def _most_frequent(by_surface: dict[str, int]) -> str:
+    """The most frequent surface form; the first seen wins a tie."""
+    best, best_count = "", 0
+    for surface, count in by_surface.items():
+        if count > best_count:
+            best, best_count = surface, count
+    return best
+
+
+def _assemble(
+    chunk: Chunk,
+    spans_by_sentence: list[list[_Span]],
+    surfaces: dict[tuple[str, str], dict[str, int]],
+    name_keys: set[str],
+    candidates: list[_Candidate],
+) -> ChunkExtraction:
+    """Turn spans and candidates into entities, mentions and relations with content-addressed ids."""
+    entity_of: dict[tuple[str, str], Entity] = {}
+    entities: dict[str, Entity] = {}
+    for ref, by_surface in surfaces.items():
+        label, key = ref
+        if label == CONCEPT and key in name_keys:
+            continue
+        entity = Entity.named(_most_frequent(by_surface), label)
+        entity = entities.setdefault(entity.id, entity)
+        entity_of[ref] = entity
+    for ref in surfaces:
+        if ref not in entity_of:
+            entity_of[ref] = entity_of[(NAMED_ENTITY, ref[1])]
+    text, offset = chunk.text, chunk.start
+    mentions = [
+        Mention.of(
+            entity_of[span.ref].id, chunk.id, offset + span.start, offset + span.end, text[span.start : span.end]
+        )
+        for spans in spans_by_sentence
+        for span in spans
+    ]
+    relations: dict[tuple[str, str, str], Relation] = {}
+    types: dict[str, str] = {}
+    for candidate in candidates:
+        source_id, target_id = entity_of[candidate.source].id, entity_of[candidate.target].id
+        if source_id == target_id:
+            continue
+        rel_type = types.get(candidate.type)
+        if rel_type is None:
+            rel_type = types[candidate.type] = to_relation_type(candidate.type, CO_OCCURS_WITH)
+        if rel_type == CO_OCCURS_WITH and source_id > target_id:
+            source_id, target_id = target_id, source_id  # symmetric: one id for either order
+        triple = (source_id, rel_type, target_id)
+        if triple not in relations:
+            relations[triple] = Relation.between(
+                source_id, rel_type, target_id, chunk_id=chunk.id, evidence=candidate.evidence
+            )
+    ordered_entities: dict[str, Entity] = {}
+    for mention in mentions:
+        if mention.entity_id not in ordered_entities:
+            ordered_entities[mention.entity_id] = entities[mention.entity_id]
+    return ChunkExtraction(
+        chunk_id=chunk.id,
+        entities=tuple(ordered_entities.values()),
+        mentions=tuple(mentions),
+        relations=tuple(relations.values()),
+    )
