@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import NamedTuple
@@ -36,7 +36,7 @@ from agents.lexicon import (
     STOPWORDS,
     VERB_TYPES,
 )
-from agents.text import TOKEN_PATTERN, fold, is_acronym, is_adverb, looks_adjective, split_sentences
+from agents.text import TOKEN_PATTERN, fold, is_acronym, is_adverb, iter_sentences, looks_adjective
 from graph_store.ids import normalize_name, to_relation_type
 from graph_store.models import Chunk, Entity, Mention, Relation
 
@@ -63,6 +63,10 @@ MAX_TOKEN_CHARS = 40
 MAX_NAME_CHARS = 120
 MAX_NAME_TOKENS = 8
 MAX_EVIDENCE_CHARS = 300
+# Only giant chunks reach this: beyond it an entity's further mentions in the chunk are dropped (logged).
+MAX_MENTIONS_PER_ENTITY = 1000
+# Giant chunks are analysed in windows of about this many characters (counts are per window).
+WINDOW_CHARS = 200_000
 _EVIDENCE_LEAD_CHARS = 60
 _MAX_CACHED_WORDS = 200_000
 _GENERIC_KEYS = frozenset(normalize_name(word) for word in GENERIC_WORDS)
@@ -114,6 +118,15 @@ _TOKEN_SPLIT = re.compile(f"({TOKEN_PATTERN.pattern})")
 _new_token = partial(tuple.__new__, _Token)
 
 
+_Ref = tuple[str, str]  # an entity within a chunk: (label, normalised name)
+
+
+class _Sentence(NamedTuple):
+    start: int
+    end: int
+    tokens: list[_Token]
+
+
 class _Span(NamedTuple):
     """A mention inside one sentence: tokens ``[first, stop)``, characters ``[start, end)``."""
 
@@ -121,14 +134,7 @@ class _Span(NamedTuple):
     stop: int
     start: int
     end: int
-    ref: tuple[str, str]  # (label, key)
-
-
-class _Candidate(NamedTuple):
-    source: tuple[str, str]
-    type: str
-    target: tuple[str, str]
-    evidence: str
+    ref: _Ref
 
 
 @dataclass(frozen=True)
@@ -185,36 +191,78 @@ class CooccurrenceExtractor:
 
     def _extract_chunk(self, chunk: Chunk, words: dict[str, _Word]) -> ChunkExtraction:
         text = chunk.text
-        sentences = [
-            _tokenize_sentence(text, start, end, words) for start, end in split_sentences(text)
-        ]
+        found = _Found()
+        for window in _windows(text, words):
+            self._extract_window(text, window, found)
+        if found.dropped:
+            logger.warning(
+                "chunk %s: kept the first %d mentions of each entity, dropped %d more",
+                chunk.id, MAX_MENTIONS_PER_ENTITY, found.dropped,
+            )
+        return _assemble(chunk, found)
+
+    def _extract_window(self, text: str, sentences: list[_Sentence], found: _Found) -> None:
+        """Find the mentions and relation candidates of some sentences (the whole of a normal chunk)."""
         scan = _scan(sentences, self.max_ngram)
         kept = _keep_concepts(scan, self.min_count)
         # first pieces of the kept keys: a word that is none of them cannot start a concept mention
         openers = {key.partition(" ")[0] for key in kept}
-        spans_by_sentence: list[list[_Span]] = []
-        surfaces: dict[tuple[str, str], dict[str, int]] = {}
-        for tokens in sentences:
+        for sentence in sentences:
+            tokens = sentence.tokens
             names = _definition_spans(text, tokens, _name_spans(text, tokens, scan.known_capitalised))
             spans = _concept_spans(tokens, names, kept, openers, self.max_ngram)
-            spans_by_sentence.append(spans)
+            _pair(text, sentence, spans, self.window, found.candidates)
             for span in spans:
-                label, _ = span.ref
-                if label == NAMED_ENTITY:
+                seen = found.mention_counts.get(span.ref, 0)
+                if seen >= MAX_MENTIONS_PER_ENTITY:
+                    found.dropped += 1
+                    continue
+                found.mention_counts[span.ref] = seen + 1
+                found.spans.append(span)
+                if span.ref[0] == NAMED_ENTITY:
                     surface = " ".join(text[span.start : span.end].split())
                 else:
                     surface = " ".join(token.word.lower for token in tokens[span.first : span.stop])
-                by_surface = surfaces.setdefault(span.ref, {})
+                by_surface = found.surfaces.setdefault(span.ref, {})
                 by_surface[surface] = by_surface.get(surface, 0) + 1
-        # a concept spelled like a specific name of the chunk (several words, or an acronym) is that name
-        name_keys = {
-            key for (label, key), by_surface in surfaces.items()
-            if label == NAMED_ENTITY and (" " in key or is_acronym(_most_frequent(by_surface)))
-        }
-        candidates: list[_Candidate] = []
-        for tokens, spans in zip(sentences, spans_by_sentence, strict=True):
-            _pair(text, tokens, spans, self.window, candidates)
-        return _assemble(chunk, spans_by_sentence, surfaces, name_keys, candidates)
+
+
+@dataclass
+class _Found:
+    """What the windows of one chunk found so far."""
+
+    spans: list[_Span] = field(default_factory=list)  # recorded mentions, in text order
+    surfaces: dict[_Ref, dict[str, int]] = field(default_factory=dict)  # entity -> surface -> count
+    mention_counts: dict[_Ref, int] = field(default_factory=dict)
+    candidates: dict[tuple[_Ref, str, _Ref], str] = field(default_factory=dict)  # -> evidence
+    dropped: int = 0
+
+
+def _windows(text: str, words: dict[str, _Word]) -> Iterator[list[_Sentence]]:
+    """Tokenised sentences in groups of about ``WINDOW_CHARS``: a normal chunk is one window.
+
+    Only giant chunks are cut, so that memory stays bounded; a sentence longer than a window is
+    cut at a space.
+    """
+    window: list[_Sentence] = []
+    size = 0
+    for start, end in iter_sentences(text):
+        while start < end:
+            stop = end
+            if end - start > WINDOW_CHARS:
+                stop = text.rfind(" ", start + WINDOW_CHARS // 2, start + WINDOW_CHARS)
+                if stop <= start:
+                    stop = start + WINDOW_CHARS
+            tokens = _tokenize_sentence(text, start, stop, words)
+            if tokens:
+                window.append(_Sentence(start, stop, tokens))
+                size += stop - start
+            if size >= WINDOW_CHARS:
+                yield window
+                window, size = [], 0
+            start = stop
+    if window:
+        yield window
 
 
 def _classify(word: str) -> _Word:
@@ -225,10 +273,10 @@ def _classify(word: str) -> _Word:
         return _NOT_A_WORD
     if len(word) == 1:
         return _Word(lower, _INITIAL if word.isupper() else 0, None, "", "", "")
-    if key in STOPWORDS:
-        return _NOT_A_WORD
     if key in CONNECTORS:
         return _Word(lower, _CONNECTOR, None, "", "", "")
+    if key in STOPWORDS:
+        return _Word(key, 0, None, "", "", "")
     if is_acronym(word):
         return _Word(lower, _NAME | _ACRONYM | _CAPITALISED, None, "", "", "")
     verb = VERB_TYPES.get(key)
@@ -278,22 +326,22 @@ class _Scan(NamedTuple):
     """What the first pass over a chunk learns before any mention is chosen."""
 
     known_capitalised: set[str]  # words capitalised on their own mid-sentence
-    lower_seen: set[str]  # words seen in lower case
+    lower_seen: set[str]  # keys of words seen in lower case
     counts: dict[str, int]  # candidate concept n-gram key -> occurrences
     parts: dict[str, tuple[_Word, ...]]  # n-gram key -> its words (first occurrence)
 
 
-def _scan(sentences: list[list[_Token]], max_ngram: int) -> _Scan:
+def _scan(sentences: list[_Sentence], max_ngram: int) -> _Scan:
     """First pass: capitalisation evidence and counts of candidate concept n-grams."""
     scan = _Scan(set(), set(), {}, {})
     counts, parts = scan.counts, scan.parts
-    for tokens in sentences:
+    for _, _, tokens in sentences:
         size = len(tokens)
         for index in range(size):
             flags = tokens[index].word.flags
             if not flags & _CAPITALISED:
                 if flags & _CONTENT:
-                    scan.lower_seen.add(tokens[index].word.lower)
+                    scan.lower_seen.add(tokens[index].word.last)
                 continue
             if index and flags & _NAME and not flags & _ACRONYM:
                 joined_before = tokens[index].gap == _SPACE and tokens[index - 1].word.flags & _NAME
@@ -351,7 +399,7 @@ def _keep_concepts(scan: _Scan, min_count: int) -> dict[str, str]:
         if len(words) == 1:
             if len(key) < 4:
                 continue
-            if words[0].lower not in scan.lower_seen and words[0].flags & _NAME:
+            if key not in scan.lower_seen and words[0].flags & _NAME:
                 kept[key] = NAMED_ENTITY
                 continue
         kept[key] = CONCEPT
@@ -523,10 +571,17 @@ def _concept_spans(
     return spans
 
 
-def _pair(text: str, tokens: list[_Token], spans: list[_Span], window: int, out: list[_Candidate]) -> None:
-    """Relation candidates between each mention and the next ``window`` mentions of a sentence."""
+def _pair(
+    text: str,
+    sentence: _Sentence,
+    spans: list[_Span],
+    window: int,
+    out: dict[tuple[_Ref, str, _Ref], str],
+) -> None:
+    """Add relation candidates (with their first evidence) between each mention and the next ``window``."""
     if len(spans) < 2:
         return
+    sentence_start, sentence_end, tokens = sentence
     size = len(tokens)
     covered = bytearray(size)
     for span in spans:
@@ -535,8 +590,6 @@ def _pair(text: str, tokens: list[_Token], spans: list[_Span], window: int, out:
     for index in range(size - 1, -1, -1):
         is_verb = tokens[index].word.verb is not None and not covered[index]
         next_verb[index] = index if is_verb else next_verb[index + 1]
-    sentence_start, sentence_end = tokens[0].start, tokens[-1].end
-    short_evidence: str | None = None
     for a_index, a in enumerate(spans):
         for b in spans[a_index + 1 : a_index + 1 + window]:
             if a.ref == b.ref:
@@ -552,25 +605,29 @@ def _pair(text: str, tokens: list[_Token], spans: list[_Span], window: int, out:
                     source, target = target, source
             else:
                 rel_type = _pattern_type(text, tokens, a, b)
+            key = (source, rel_type, target)
+            if key in out:
+                continue
             if sentence_end - sentence_start <= MAX_EVIDENCE_CHARS:
-                if short_evidence is None:
-                    short_evidence = " ".join(text[sentence_start:sentence_end].split())
-                evidence = short_evidence
+                begin, stop = sentence_start, sentence_end
             else:
                 begin = max(sentence_start, min(a.start - _EVIDENCE_LEAD_CHARS, sentence_end - MAX_EVIDENCE_CHARS))
-                evidence = " ".join(text[begin : begin + MAX_EVIDENCE_CHARS].split())
-            out.append(_Candidate(source, rel_type, target, evidence))
+                stop = begin + MAX_EVIDENCE_CHARS
+            out[key] = " ".join(text[begin:stop].split())
 
 
 def _pattern_type(text: str, tokens: list[_Token], a: _Span, b: _Span) -> str:
     """Relation type from the words between two mentions when no verb stands between them."""
-    between = [token.word.lower for token in tokens[a.stop : b.first]]
-    if not between:
-        if b.ref[0] == NAMED_ENTITY and text[a.end : b.start].strip() == "(" and b.stop - b.first == 1:
+    count = b.first - a.stop
+    if count == 0:
+        if b.ref[0] == NAMED_ENTITY and b.stop - b.first == 1 and text[a.end : b.start].strip() == "(":
             return ABBREVIATED_AS
         return CO_OCCURS_WITH
+    if count > 4:
+        return CO_OCCURS_WITH
+    between = [token.word.lower for token in tokens[a.stop : b.first]]
     if (
-        2 <= len(between) <= 4 and between[0] in COPULAS and between[1] in _ARTICLES
+        count >= 2 and between[0] in COPULAS and between[1] in _ARTICLES
         and all(token.word.flags & _CONTENT for token in tokens[a.stop + 2 : b.first])
     ):
         return IS_A
@@ -588,15 +645,15 @@ def _most_frequent(by_surface: dict[str, int]) -> str:
     return best
 
 
-def _assemble(
-    chunk: Chunk,
-    spans_by_sentence: list[list[_Span]],
-    surfaces: dict[tuple[str, str], dict[str, int]],
-    name_keys: set[str],
-    candidates: list[_Candidate],
-) -> ChunkExtraction:
+def _assemble(chunk: Chunk, found: _Found) -> ChunkExtraction:
     """Turn spans and candidates into entities, mentions and relations with content-addressed ids."""
-    entity_of: dict[tuple[str, str], Entity] = {}
+    surfaces = found.surfaces
+    # a concept spelled like a specific name of the chunk (several words, or an acronym) is that name
+    name_keys = {
+        key for (label, key), by_surface in surfaces.items()
+        if label == NAMED_ENTITY and (" " in key or is_acronym(_most_frequent(by_surface)))
+    }
+    entity_of: dict[_Ref, Entity] = {}
     entities: dict[str, Entity] = {}
     for ref, by_surface in surfaces.items():
         label, key = ref
@@ -613,24 +670,23 @@ def _assemble(
         Mention.of(
             entity_of[span.ref].id, chunk.id, offset + span.start, offset + span.end, text[span.start : span.end]
         )
-        for spans in spans_by_sentence
-        for span in spans
+        for span in found.spans
     ]
     relations: dict[tuple[str, str, str], Relation] = {}
     types: dict[str, str] = {}
-    for candidate in candidates:
-        source_id, target_id = entity_of[candidate.source].id, entity_of[candidate.target].id
+    for (source, raw_type, target), evidence in found.candidates.items():
+        source_id, target_id = entity_of[source].id, entity_of[target].id
         if source_id == target_id:
             continue
-        rel_type = types.get(candidate.type)
+        rel_type = types.get(raw_type)
         if rel_type is None:
-            rel_type = types[candidate.type] = to_relation_type(candidate.type, CO_OCCURS_WITH)
+            rel_type = types[raw_type] = to_relation_type(raw_type, CO_OCCURS_WITH)
         if rel_type == CO_OCCURS_WITH and source_id > target_id:
             source_id, target_id = target_id, source_id  # symmetric: one id for either order
         triple = (source_id, rel_type, target_id)
         if triple not in relations:
             relations[triple] = Relation.between(
-                source_id, rel_type, target_id, chunk_id=chunk.id, evidence=candidate.evidence
+                source_id, rel_type, target_id, chunk_id=chunk.id, evidence=evidence
             )
     ordered_entities: dict[str, Entity] = {}
     for mention in mentions:

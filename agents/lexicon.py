@@ -51,6 +51,7 @@ STOPWORDS: frozenset[str] = _words(
     without would yet you your yours yourself yourselves
     two three four five six seven eight nine ten twenty hundred thousand million billion
     first second third fourth fifth firstly secondly thirdly lastly finally
+    yesterday today tomorrow tonight later earlier soon maybe
     additionally specifically notably importantly interestingly unfortunately surprisingly
     instead unlike despite due including include includes included like unlike versus vs
     eg ie et al cf viz aka
@@ -116,7 +117,8 @@ ADJECTIVES: frozenset[str] = MODIFIERS | _words(
     unknown unnecessary unstable unusual upset useful useless usual vague valid valuable vast
     verbal vibrant violent visible visual vital vivid vulnerable warm weak weird whole wide wild
     wise wonderful worthy wrong young underlying remaining following increasing growing leading
-    competing corresponding resulting engaging compelling convincing loving caring willing
+    competing corresponding resulting engaging compelling convincing loving caring willing indoor
+    outdoor downstream upstream online offline
     """
 )
 

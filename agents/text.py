@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 
-from agents.lexicon import ABBREVIATIONS, ADJECTIVE_SUFFIX_NOUNS, ADJECTIVES, ADVERB_LY_WORDS
+from agents.lexicon import ABBREVIATIONS, ADJECTIVE_SUFFIX_NOUNS, ADJECTIVES, ADVERB_LY_WORDS, STOPWORDS
 
 __all__ = [
     "TOKEN_PATTERN",
     "fold",
     "is_acronym",
     "is_adverb",
+    "iter_sentences",
     "looks_adjective",
     "split_sentences",
     "tokenize",
@@ -35,6 +37,7 @@ _BOUNDARY = re.compile(
     r"|(?<!\s)(?P<nl>[^\S\n]*+\n\s*+)"
 )
 _LEADING_SPACE = re.compile(r"\s*+")
+_WORD = re.compile(r"[^\W_]{1,20}+")
 _NON_WORD = re.compile(r"[\W_]+")
 _HAS_DIGIT = re.compile(r"\d")
 _ABBREVIATION_LOOKBACK = 12
@@ -49,13 +52,20 @@ _ADJECTIVE_COMPOUND_SUFFIXES = (
 def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
     """Return the ``(start, end)`` spans of the sentences of ``text[start:end]``, whitespace trimmed.
 
+    See :func:`iter_sentences` for the rules.
+    """
+    return list(iter_sentences(text, start, end))
+
+
+def iter_sentences(text: str, start: int = 0, end: int | None = None) -> Iterator[tuple[int, int]]:
+    """Yield the ``(start, end)`` spans of the sentences of ``text[start:end]``, whitespace trimmed.
+
     A period ends a sentence unless it closes an abbreviation ("e.g.", "et al.", "Fig."), an
     initial ("J. R. R. Tolkien") or the next word starts in lower case; a point inside a number
     ("3.5") is never a boundary. A blank line always ends a sentence; a single line break does
     unless the next line starts in lower case.
     """
     stop = len(text) if end is None else min(end, len(text))
-    spans: list[tuple[int, int]] = []
     sentence_start = start
     for match in _BOUNDARY.finditer(text, start, stop):
         after = match.end()
@@ -71,15 +81,18 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[t
             if "\n" in space:
                 if space.count("\n") < 2 and next_char.islower():
                     continue
-            elif next_char.islower() or not _ends_sentence(text, match.start("punct"), match.group("punct")):
+            elif next_char.islower() or not _ends_sentence(text, match.start("punct"), match.group("punct"), after):
                 continue
-        _append_span(text, sentence_start, cut, spans)
+        span = _trim(text, sentence_start, cut)
+        if span is not None:
+            yield span
         sentence_start = after
-    _append_span(text, sentence_start, stop, spans)
-    return spans
+    span = _trim(text, sentence_start, stop)
+    if span is not None:
+        yield span
 
 
-def _ends_sentence(text: str, punct_start: int, punct: str) -> bool:
+def _ends_sentence(text: str, punct_start: int, punct: str, next_start: int) -> bool:
     """Whether terminal punctuation at ``punct_start`` really ends a sentence (abbreviations do not)."""
     if punct[0] != "." or punct.startswith(".."):
         return True
@@ -92,19 +105,20 @@ def _ends_sentence(text: str, punct_start: int, punct: str) -> bool:
         return True
     if word.lower() in ABBREVIATIONS:
         return False
-    # initials: "J." or "E.B."
-    parts = word.split(".")
-    return not (word[0].isupper() and all(len(part) == 1 for part in parts))
+    # initials ("J." or "E.B.") go on, unless a function word follows: "method X. It works."
+    if word[0].isupper() and all(len(part) == 1 for part in word.split(".")):
+        following = _WORD.match(text, next_start)
+        return following is not None and following.group().lower() in STOPWORDS
+    return True
 
 
-def _append_span(text: str, begin: int, end: int, spans: list[tuple[int, int]]) -> None:
+def _trim(text: str, begin: int, end: int) -> tuple[int, int] | None:
+    """``(begin, end)`` without surrounding whitespace, or None when nothing is left."""
     begin = _LEADING_SPACE.match(text, begin, end).end()  # type: ignore[union-attr]
     if begin >= end:
-        return
-    piece = text[begin:end]
-    end = begin + len(piece.rstrip())
-    if end > begin:
-        spans.append((begin, end))
+        return None
+    end = begin + len(text[begin:end].rstrip())
+    return (begin, end) if end > begin else None
 
 
 def tokenize(text: str, start: int = 0, end: int | None = None) -> list[tuple[str, int, int]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -14,6 +15,8 @@ from prefect.artifacts import (
     update_progress_artifact,
 )
 from prefect.cache_policies import NO_CACHE
+from prefect.futures import PrefectFuture
+from prefect.utilities.annotations import quote
 from pydantic import BaseModel, ConfigDict, Field
 
 from agents.pipeline import BatchResult, extract_documents
@@ -24,6 +27,8 @@ from flows.stores import open_flow_store
 from graph_store.models import Document, Run, WriteStats, utc_now
 
 __all__ = ["BuildSummary", "build_graph", "new_run_id"]
+
+EXTRACT_AHEAD = 3  # batches extracted ahead of the writer
 
 
 class FailedItem(BaseModel):
@@ -49,6 +54,8 @@ class BuildSummary(BaseModel):
     chunks: int = Field(description="Chunks extracted in this run.")
     entities: int = Field(description="Distinct entities extracted in this run.")
     relations: int = Field(description="Distinct relations extracted in this run.")
+    mentions: int = Field(description="Entity mentions extracted in this run.")
+    relation_observations: int = Field(description="(relation, chunk) evidence rows extracted in this run.")
     new_entities: int
     new_relations: int
     failed_documents: int
@@ -134,17 +141,23 @@ def build_graph(
         progress_id = create_progress_artifact(progress=0.0, key="build-graph-progress",
                                                description=f"Documents extracted and written ({run_id})")
         report_progress("extract", 0, len(todo))
-        futures = extract_batch_task.map(
-            list(range(len(batches))), batches, extractor, run_id, fingerprint, chunk_chars
-        )
         totals = _Totals()
         written_docs = 0
-        for index, future in enumerate(futures):
-            result = future.result()
-            stats = write_batch_task(index, store, result)
+        # A bounded window of batches in flight: extraction runs ahead of the writes by at most
+        # EXTRACT_AHEAD batches, so memory stays flat however large the corpus. quote(): Prefect would
+        # otherwise walk every document and extracted element looking for futures (3-4x slower).
+        pending: deque[PrefectFuture[BatchResult]] = deque()
+        for index in range(len(batches) + EXTRACT_AHEAD):
+            if index < len(batches):
+                pending.append(extract_batch_task.submit(
+                    index, quote(batches[index]), extractor, run_id, fingerprint, chunk_chars))
+            if index < EXTRACT_AHEAD or not pending:
+                continue
+            written = index - EXTRACT_AHEAD
+            result = pending.popleft().result()
+            stats = write_batch_task(written, store, quote(result))
             totals.add(result, stats)
-            futures[index] = None  # type: ignore[call-overload]  # release the batch's memory
-            written_docs += len(batches[index])
+            written_docs += len(batches[written])
             update_progress_artifact(progress_id, 100.0 * written_docs / max(len(todo), 1))
             report_progress("extract", written_docs, len(todo))
         if not todo:
@@ -156,6 +169,7 @@ def build_graph(
         summary = BuildSummary(
             run_id=run_id, store=store, extractor=extractor, documents=len(documents), skipped_documents=len(done),
             chunks=totals.chunks, entities=len(totals.entity_ids), relations=len(totals.relation_ids),
+            mentions=totals.mentions, relation_observations=totals.relation_observations,
             new_entities=totals.new_entities, new_relations=totals.new_relations,
             failed_documents=len(load_failures), failed_chunks=len(totals.failures),
             llm_calls=totals.llm_calls, cached_llm_calls=totals.cached_llm_calls,
@@ -182,7 +196,7 @@ class _Totals:
     """Running sums over written batches (keeps ids, not objects)."""
 
     def __init__(self) -> None:
-        self.chunks = self.new_entities = self.new_relations = 0
+        self.chunks = self.mentions = self.relation_observations = self.new_entities = self.new_relations = 0
         self.llm_calls = self.cached_llm_calls = self.prompt_tokens = self.completion_tokens = 0
         self.entity_ids: set[str] = set()
         self.relation_ids: set[str] = set()
@@ -190,6 +204,8 @@ class _Totals:
 
     def add(self, result: BatchResult, stats: WriteStats) -> None:
         self.chunks += len(result.delta.chunks)
+        self.mentions += len(result.delta.mentions)
+        self.relation_observations += len(result.delta.relations)
         self.entity_ids.update(e.id for e in result.delta.entities)
         self.relation_ids.update(r.id for r in result.delta.relations)
         self.new_entities += stats.entities

@@ -1,0 +1,440 @@
+"""Cypher for the Neo4j store, as pure string builders (tested as strings, no driver here).
+
+Values always travel as query parameters (``$rows``, ``$run``...). The only names that enter query
+text are node labels and relationship types, and only after :func:`check_label` /
+:func:`check_relation_type` matched them against the strict patterns of :mod:`graph_store.ids`;
+rows are grouped by label or type and each group gets its own query.
+
+Graph layout::
+
+    (:Document {id, fingerprints: [...]})-[:HAS_CHUNK]->(:Chunk {id, document_id, index, start, end, text})
+    (:Entity:<Label> {id, name, norm_name, label, support, ...})-[:MENTIONED_IN {id, start, end, text}]->(:Chunk)
+    (:Entity)-[:<TYPE> {id, chunk_ids: [...], evidence: [...], imported, support, ...}]->(:Entity)
+    (:Run {id, kind, started_at, ...})   (:Iteration {id, run_id, iteration, metrics})
+
+Structural labels (Document, Chunk, Run, Iteration) may also be entity labels (an extracted
+"Document" concept), so queries that count or list structural nodes exclude ``:Entity`` nodes.
+"""
+
+from __future__ import annotations
+
+import re
+
+from graph_store.ids import LABEL_PATTERN, RELATION_TYPE_PATTERN
+
+__all__ = [
+    "ENTITY_RESERVED_PROPERTIES",
+    "METRIC_NAME_PATTERN",
+    "SCHEMA_META_ID",
+    "STRUCTURAL_RELATION_TYPES",
+    "check_label",
+    "check_metric_name",
+    "check_relation_type",
+    "count_query",
+    "delete_all",
+    "documents_done",
+    "entities_by_ids",
+    "entity_label_counts",
+    "existing_entity_properties",
+    "existing_relation_properties",
+    "find_entities",
+    "get_entity",
+    "iterations",
+    "mark_documents_done",
+    "merge_chunks",
+    "merge_documents",
+    "merge_entities",
+    "merge_mentions",
+    "merge_relations",
+    "missing_ids",
+    "neighbour_ids",
+    "node_metrics",
+    "read_schema_version",
+    "record_iteration",
+    "record_run",
+    "refresh_entity_aggregates",
+    "relation_type_counts",
+    "relations_among",
+    "runs",
+    "schema_statements",
+    "snapshot_edges",
+    "snapshot_nodes",
+    "write_node_metrics",
+    "write_schema_version",
+]
+
+METRIC_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+STRUCTURAL_RELATION_TYPES = ("HAS_CHUNK", "MENTIONED_IN")
+SCHEMA_META_ID = "kgweave-schema"
+# Entity properties the store owns; a node metric with one of these names would overwrite them.
+ENTITY_RESERVED_PROPERTIES = frozenset({
+    "id", "name", "norm_name", "label", "description", "properties", "support", "first_run",
+    "last_run", "first_iteration", "last_iteration", "extractor", "model", "metric_names",
+})
+_STRUCTURAL_LABELS = ("Document", "Chunk", "Entity", "Run", "Iteration")
+_NOT_STRUCTURAL = "NOT type(r) IN ['HAS_CHUNK', 'MENTIONED_IN']"
+
+
+def check_label(label: str) -> str:
+    """Return ``label`` if it may enter Cypher text as a node label, else raise ValueError."""
+    if not isinstance(label, str) or not LABEL_PATTERN.fullmatch(label):
+        raise ValueError(f"unsafe node label {label!r}: must match {LABEL_PATTERN.pattern}")
+    return label
+
+
+def check_relation_type(rel_type: str) -> str:
+    """Return ``rel_type`` if it may enter Cypher text as a relationship type, else raise ValueError."""
+    if not isinstance(rel_type, str) or not RELATION_TYPE_PATTERN.fullmatch(rel_type):
+        raise ValueError(f"unsafe relationship type {rel_type!r}: must match {RELATION_TYPE_PATTERN.pattern}")
+    if rel_type in STRUCTURAL_RELATION_TYPES:
+        raise ValueError(f"relationship type {rel_type!r} is reserved for the graph's structure")
+    return rel_type
+
+
+def check_metric_name(name: str) -> str:
+    """Return ``name`` if it may be a node metric (stored as a node property), else raise ValueError."""
+    if not isinstance(name, str) or not METRIC_NAME_PATTERN.fullmatch(name):
+        raise ValueError(f"metric name {name!r} must match {METRIC_NAME_PATTERN.pattern}")
+    if name in ENTITY_RESERVED_PROPERTIES:
+        raise ValueError(f"metric name {name!r} is reserved for the entity's own properties")
+    return name
+
+
+def _structural_label(label: str) -> str:
+    if label not in _STRUCTURAL_LABELS:
+        raise ValueError(f"{label!r} is not one of the store's structural labels {_STRUCTURAL_LABELS}")
+    return label
+
+
+# -- schema --------------------------------------------------------------------------------------
+
+
+def schema_statements() -> list[str]:
+    """Constraints and indexes, each safe to run again (``IF NOT EXISTS``); one statement per query."""
+    unique = [
+        ("kgweave_document_id", "(n:Document)", "n.id"),
+        ("kgweave_chunk_id", "(n:Chunk)", "n.id"),
+        ("kgweave_entity_id", "(n:Entity)", "n.id"),
+        ("kgweave_run_id", "(n:Run)", "n.id"),
+        ("kgweave_iteration_id", "(n:Iteration)", "n.id"),
+        ("kgweave_meta_id", "(n:KgweaveMeta)", "n.id"),
+        ("kgweave_mention_id", "()-[n:MENTIONED_IN]-()", "n.id"),
+    ]
+    indexes = [
+        ("kgweave_entity_norm_name", "(n:Entity)", "n.norm_name"),
+        ("kgweave_entity_name", "(n:Entity)", "n.name"),
+        ("kgweave_entity_label", "(n:Entity)", "n.label"),
+        ("kgweave_entity_first_run", "(n:Entity)", "n.first_run"),
+        ("kgweave_entity_last_run", "(n:Entity)", "n.last_run"),
+        ("kgweave_chunk_document", "(n:Chunk)", "n.document_id"),
+        ("kgweave_iteration_run", "(n:Iteration)", "n.run_id"),
+        ("kgweave_run_started", "(n:Run)", "n.started_at"),
+    ]
+    return [
+        *(f"CREATE CONSTRAINT {name} IF NOT EXISTS FOR {pattern} REQUIRE {prop} IS UNIQUE"
+          for name, pattern, prop in unique),
+        *(f"CREATE INDEX {name} IF NOT EXISTS FOR {pattern} ON ({prop})" for name, pattern, prop in indexes),
+    ]
+
+
+def read_schema_version() -> str:
+    return "MATCH (m:KgweaveMeta {id: $id}) RETURN m.schema_version AS version"
+
+
+def write_schema_version() -> str:
+    return "MERGE (m:KgweaveMeta {id: $id}) SET m.schema_version = $version"
+
+
+# -- upsert --------------------------------------------------------------------------------------
+
+
+def merge_documents() -> str:
+    """Rows: id, source, title, metadata (JSON), text. First write wins; last_run always moves."""
+    return (
+        "UNWIND $rows AS row\n"
+        "MERGE (d:Document {id: row.id})\n"
+        "ON CREATE SET d.source = row.source, d.title = row.title, d.metadata = row.metadata,\n"
+        "    d.text = row.text, d.first_run = $run, d.fingerprints = []\n"
+        "SET d.last_run = $run\n"
+        "RETURN count(d) AS matched"
+    )
+
+
+def merge_chunks() -> str:
+    """Rows: id, document_id, index, start, end, text. A row whose document is missing is dropped."""
+    return (
+        "UNWIND $rows AS row\n"
+        "MATCH (d:Document {id: row.document_id})\n"
+        "MERGE (c:Chunk {id: row.id})\n"
+        "ON CREATE SET c.document_id = row.document_id, c.index = row.index, c.start = row.start,\n"
+        "    c.end = row.end, c.text = row.text\n"
+        "MERGE (d)-[:HAS_CHUNK]->(c)\n"
+        "RETURN count(c) AS matched"
+    )
+
+
+def existing_entity_properties() -> str:
+    """Current ``properties`` JSON of the entities in ``$ids`` (to merge new properties into)."""
+    return "UNWIND $ids AS id MATCH (e:Entity {id: id}) RETURN e.id AS id, e.properties AS properties"
+
+
+def merge_entities(label: str) -> str:
+    """Rows of one label: id, name, norm_name, description, properties (merged JSON or null).
+
+    The first-written name, extractor and model stay; description is filled if empty.
+    """
+    label = check_label(label)
+    return (
+        "UNWIND $rows AS row\n"
+        "MERGE (e:Entity {id: row.id})\n"
+        f"ON CREATE SET e:{label}, e.label = $label, e.name = row.name, e.norm_name = row.norm_name,\n"
+        "    e.support = 0, e.first_run = $run, e.first_iteration = $iteration,\n"
+        "    e.extractor = $extractor, e.model = $model\n"
+        "SET e.last_run = $run, e.last_iteration = coalesce($iteration, e.last_iteration),\n"
+        "    e.description = coalesce(e.description, row.description),\n"
+        "    e.properties = coalesce(row.properties, e.properties, '{}')\n"
+        "RETURN count(e) AS matched"
+    )
+
+
+def merge_mentions() -> str:
+    """Rows: id, entity_id, chunk_id, start, end, text. Rows with a missing endpoint are dropped."""
+    return (
+        "UNWIND $rows AS row\n"
+        "MATCH (e:Entity {id: row.entity_id})\n"
+        "MATCH (c:Chunk {id: row.chunk_id})\n"
+        "MERGE (e)-[m:MENTIONED_IN {id: row.id}]->(c)\n"
+        "ON CREATE SET m.start = row.start, m.end = row.end, m.text = row.text\n"
+        "RETURN count(m) AS matched"
+    )
+
+
+def refresh_entity_aggregates() -> str:
+    """Set support (distinct chunks mentioning) and name (most frequent mention text) of ``$ids``.
+
+    Recomputed from the MENTIONED_IN edges, so the result does not depend on batch order.
+    """
+    return (
+        "UNWIND $ids AS id\n"
+        "MATCH (e:Entity {id: id})-[m:MENTIONED_IN]->(c:Chunk)\n"
+        "WITH e, m.text AS text, count(m) AS uses, collect(DISTINCT c.id) AS chunk_ids\n"
+        "ORDER BY uses DESC, text ASC\n"
+        "WITH e, collect(text)[0] AS name, collect(chunk_ids) AS chunk_id_lists\n"
+        "UNWIND chunk_id_lists AS chunk_id_list\n"
+        "UNWIND chunk_id_list AS chunk_id\n"
+        "WITH e, name, count(DISTINCT chunk_id) AS support\n"
+        "SET e.name = name, e.support = support\n"
+        "RETURN count(e) AS matched"
+    )
+
+
+def missing_ids(label: str) -> str:
+    """Which of ``$ids`` have no node of the structural ``label`` (to reject dangling references)."""
+    label = _structural_label(label)
+    return (
+        "UNWIND $ids AS id\n"
+        f"OPTIONAL MATCH (n:{label} {{id: id}})\n"
+        "WITH id, n WHERE n IS NULL\n"
+        "RETURN collect(id) AS missing"
+    )
+
+
+def existing_relation_properties(rel_type: str) -> str:
+    """Current ``properties`` JSON of relations of one type; rows: id, source_id, target_id."""
+    rel_type = check_relation_type(rel_type)
+    return (
+        "UNWIND $rows AS row\n"
+        f"MATCH (:Entity {{id: row.source_id}})-[r:{rel_type} {{id: row.id}}]->(:Entity {{id: row.target_id}})\n"
+        "RETURN r.id AS id, r.properties AS properties"
+    )
+
+
+def merge_relations(rel_type: str) -> str:
+    """Rows of one type: id, source_id, target_id, properties (merged JSON or null), evidence
+    (list of {chunk_id, text}, first seen first), imported (bool), imported_evidence.
+
+    Support = distinct evidence chunks, plus one if the edge was ever imported without a chunk;
+    merging the same evidence again changes nothing.
+    """
+    rel_type = check_relation_type(rel_type)
+    return (
+        "UNWIND $rows AS row\n"
+        "MATCH (a:Entity {id: row.source_id})\n"
+        "MATCH (b:Entity {id: row.target_id})\n"
+        f"MERGE (a)-[r:{rel_type} {{id: row.id}}]->(b)\n"
+        "ON CREATE SET r.first_run = $run, r.first_iteration = $iteration, r.extractor = $extractor,\n"
+        "    r.model = $model, r.chunk_ids = [], r.evidence = [], r.imported = false\n"
+        "SET r.last_run = $run, r.last_iteration = coalesce($iteration, r.last_iteration),\n"
+        "    r.properties = coalesce(row.properties, r.properties, '{}')\n"
+        "WITH r, row, [ev IN row.evidence WHERE NOT ev.chunk_id IN r.chunk_ids] AS fresh\n"
+        "SET r.chunk_ids = r.chunk_ids + [ev IN fresh | ev.chunk_id],\n"
+        "    r.evidence = r.evidence + [ev IN fresh | coalesce(ev.text, '')],\n"
+        "    r.imported_evidence = CASE WHEN r.imported THEN r.imported_evidence\n"
+        "        ELSE row.imported_evidence END,\n"
+        "    r.imported = r.imported OR row.imported\n"
+        "SET r.support = size(r.chunk_ids) + CASE WHEN r.imported THEN 1 ELSE 0 END\n"
+        "RETURN count(r) AS matched"
+    )
+
+
+def mark_documents_done() -> str:
+    """Add ``$fingerprint`` to the ``fingerprints`` list of the documents ``$ids`` (once)."""
+    return (
+        "UNWIND $ids AS id\n"
+        "MATCH (d:Document {id: id})\n"
+        "SET d.fingerprints = CASE WHEN $fingerprint IN coalesce(d.fingerprints, [])\n"
+        "    THEN d.fingerprints ELSE coalesce(d.fingerprints, []) + $fingerprint END\n"
+        "RETURN count(d) AS matched"
+    )
+
+
+# -- reads ---------------------------------------------------------------------------------------
+
+_ENTITY_FIELDS = (
+    "e.id AS id, e.name AS name, e.label AS label, e.description AS description, "
+    "e.properties AS properties"
+)
+
+
+def documents_done() -> str:
+    return (
+        "UNWIND $ids AS id\n"
+        "MATCH (d:Document {id: id}) WHERE $fingerprint IN d.fingerprints\n"
+        "RETURN d.id AS id"
+    )
+
+
+def get_entity() -> str:
+    return f"MATCH (e:Entity {{id: $id}}) RETURN {_ENTITY_FIELDS}"
+
+
+def find_entities() -> str:
+    return (
+        f"MATCH (e:Entity {{norm_name: $norm_name}}) RETURN {_ENTITY_FIELDS}\n"
+        "ORDER BY e.support DESC, e.id LIMIT $limit"
+    )
+
+
+def neighbour_ids() -> str:
+    """Ids of entities one relation away (either direction) from the entities ``$ids``."""
+    return (
+        "UNWIND $ids AS id\n"
+        "MATCH (:Entity {id: id})-[r]-(m:Entity)\n"
+        f"WHERE {_NOT_STRUCTURAL}\n"
+        "RETURN DISTINCT m.id AS id"
+    )
+
+
+def entities_by_ids() -> str:
+    return f"MATCH (e:Entity) WHERE e.id IN $ids RETURN {_ENTITY_FIELDS} ORDER BY e.id"
+
+
+def relations_among() -> str:
+    """Relations whose both ends are among ``$ids``."""
+    return (
+        "MATCH (a:Entity) WHERE a.id IN $ids\n"
+        "MATCH (a)-[r]->(b:Entity)\n"
+        f"WHERE b.id IN $ids AND {_NOT_STRUCTURAL}\n"
+        "RETURN r.id AS id, a.id AS source_id, b.id AS target_id, type(r) AS type,\n"
+        "    r.properties AS properties\n"
+        "ORDER BY id"
+    )
+
+
+def snapshot_nodes() -> str:
+    return (
+        "MATCH (e:Entity)\n"
+        "RETURN e.id AS id, e.name AS name, e.label AS label, coalesce(e.support, 0) AS support\n"
+        "ORDER BY id"
+    )
+
+
+def snapshot_edges() -> str:
+    return (
+        "MATCH (a:Entity)-[r]->(b:Entity)\n"
+        f"WHERE {_NOT_STRUCTURAL}\n"
+        "RETURN r.id AS id, a.id AS source, b.id AS target, type(r) AS type,\n"
+        "    coalesce(r.support, 1) AS support\n"
+        "ORDER BY id"
+    )
+
+
+def write_node_metrics() -> str:
+    """Rows: id, metrics (map of checked names to floats); returns how many entities matched."""
+    return (
+        "UNWIND $rows AS row\n"
+        "MATCH (e:Entity {id: row.id})\n"
+        "SET e += row.metrics,\n"
+        "    e.metric_names = coalesce(e.metric_names, [])\n"
+        "        + [k IN keys(row.metrics) WHERE NOT k IN coalesce(e.metric_names, [])]\n"
+        "RETURN count(e) AS matched"
+    )
+
+
+def node_metrics() -> str:
+    return (
+        "MATCH (e:Entity {id: $id})\n"
+        "RETURN [k IN coalesce(e.metric_names, []) | [k, e[k]]] AS metrics"
+    )
+
+
+def count_query(what: str) -> str:
+    """Total of one kind: documents, chunks, entities, relations, mentions or runs."""
+    queries = {
+        "documents": "MATCH (n:Document) WHERE NOT n:Entity RETURN count(n) AS n",
+        "chunks": "MATCH (n:Chunk) WHERE NOT n:Entity RETURN count(n) AS n",
+        "entities": "MATCH (n:Entity) RETURN count(n) AS n",
+        "relations": f"MATCH (:Entity)-[r]->(:Entity) WHERE {_NOT_STRUCTURAL} RETURN count(r) AS n",
+        "mentions": "MATCH ()-[r:MENTIONED_IN]->() RETURN count(r) AS n",
+        "runs": "MATCH (n:Run) WHERE NOT n:Entity RETURN count(n) AS n",
+    }
+    if what not in queries:
+        raise ValueError(f"unknown count {what!r}; choose one of {', '.join(queries)}")
+    return queries[what]
+
+
+def entity_label_counts() -> str:
+    return "MATCH (e:Entity) RETURN e.label AS key, count(e) AS n ORDER BY key"
+
+
+def relation_type_counts() -> str:
+    return (
+        "MATCH (:Entity)-[r]->(:Entity)\n"
+        f"WHERE {_NOT_STRUCTURAL}\n"
+        "RETURN type(r) AS key, count(r) AS n ORDER BY key"
+    )
+
+
+def record_run() -> str:
+    """Insert or replace the run: ``$props`` holds every property (id included)."""
+    return "MERGE (r:Run {id: $props.id}) SET r = $props"
+
+
+def runs() -> str:
+    return (
+        "MATCH (r:Run) WHERE NOT r:Entity\n"
+        "RETURN r.id AS id, r.kind AS kind, r.started_at AS started_at, r.finished_at AS finished_at,\n"
+        "    r.status AS status, r.extractor AS extractor, r.model AS model,\n"
+        "    r.parameters AS parameters, r.summary AS summary\n"
+        "ORDER BY r.started_at, r.id"
+    )
+
+
+def record_iteration() -> str:
+    return (
+        "MERGE (i:Iteration {id: $id})\n"
+        "SET i.run_id = $run_id, i.iteration = $iteration, i.metrics = $metrics"
+    )
+
+
+def iterations() -> str:
+    return (
+        "MATCH (i:Iteration {run_id: $run_id}) WHERE NOT i:Entity\n"
+        "RETURN i.run_id AS run_id, i.iteration AS iteration, i.metrics AS metrics\n"
+        "ORDER BY i.iteration"
+    )
+
+
+def delete_all() -> str:
+    """Remove every node and relationship in one transaction (tests, small graphs; schema stays)."""
+    return "MATCH (n) DETACH DELETE n"

@@ -1,0 +1,401 @@
+"""The offline co-occurrence extractor: known answers on small texts, invariants, hostile input, real data."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from agents.cooccurrence import (
+    ABBREVIATED_AS,
+    CO_OCCURS_WITH,
+    CONCEPT,
+    INCLUDES,
+    IS_A,
+    MAX_EVIDENCE_CHARS,
+    MAX_MENTIONS_PER_ENTITY,
+    MAX_NAME_CHARS,
+    NAMED_ENTITY,
+    WINDOW_CHARS,
+    CooccurrenceExtractor,
+)
+from agents.extractor import ChunkExtraction, Extractor, extraction_fingerprint
+from graph_store.ids import LABEL_PATTERN, RELATION_TYPE_PATTERN, entity_id, relation_id
+from graph_store.models import Chunk, Document
+
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+PAPERS = DATA / "researchtown_agent_data" / "examples" / "papers" / "PaperDB.json"
+ICLR = DATA / "researchtown_agent_data" / "iclr2023_review_score_papers"
+REVIEWS = DATA / "teg_goodreads_sample" / "final_data.json"
+HEX32 = re.compile(r"^[0-9a-f]{32}$")
+
+
+def make_chunk(text: str, prefix: str = "") -> Chunk:
+    """A chunk of ``text`` inside a document that starts with ``prefix`` (so offsets are shifted)."""
+    doc = Document.from_text(prefix + text, "test")
+    return Chunk.of(doc, 0, len(prefix), len(prefix) + len(text))
+
+
+def extract(text: str, **options: int) -> ChunkExtraction:
+    result = CooccurrenceExtractor(**options).extract([make_chunk(text)])[0]
+    assert result.error is None, result.error
+    return result
+
+
+def names(result: ChunkExtraction, label: str | None = None) -> set[str]:
+    return {e.name for e in result.entities if label is None or e.label == label}
+
+
+def triples(result: ChunkExtraction) -> set[tuple[str, str, str]]:
+    by_id = {e.id: e.name for e in result.entities}
+    return {(by_id[r.source_id], r.type, by_id[r.target_id]) for r in result.relations}
+
+
+def assert_valid(chunk: Chunk, result: ChunkExtraction) -> None:
+    """Every invariant a store relies on."""
+    assert result.chunk_id == chunk.id and result.error is None
+    entity_ids = [e.id for e in result.entities]
+    assert len(entity_ids) == len(set(entity_ids))
+    for entity in result.entities:
+        assert HEX32.match(entity.id) and entity.id == entity_id(entity.name, entity.label)
+        assert LABEL_PATTERN.match(entity.label) and 0 < len(entity.name) <= MAX_NAME_CHARS
+    mentioned = set()
+    for mention in result.mentions:
+        assert mention.chunk_id == chunk.id and mention.entity_id in entity_ids
+        assert chunk.text[mention.start - chunk.start : mention.end - chunk.start] == mention.text
+        assert mention.text.strip() == mention.text and mention.text
+        mentioned.add(mention.entity_id)
+    assert mentioned == set(entity_ids)  # no entity without a mention
+    starts = [m.start for m in result.mentions]
+    assert starts == sorted(starts)
+    assert all(a.end <= b.start for a, b in zip(result.mentions, result.mentions[1:], strict=False))
+    relation_ids = [r.id for r in result.relations]
+    assert len(relation_ids) == len(set(relation_ids))
+    for relation in result.relations:
+        assert RELATION_TYPE_PATTERN.match(relation.type)
+        assert relation.id == relation_id(relation.source_id, relation.type, relation.target_id)
+        assert relation.source_id in entity_ids and relation.target_id in entity_ids
+        assert relation.source_id != relation.target_id and relation.chunk_id == chunk.id
+        assert relation.evidence and len(relation.evidence) <= MAX_EVIDENCE_CHARS
+        if relation.type == CO_OCCURS_WITH:
+            assert relation.source_id < relation.target_id  # one id for either order
+
+
+# --- the extractor as a component -------------------------------------------------------------
+
+
+def test_satisfies_the_extractor_protocol() -> None:
+    extractor = CooccurrenceExtractor()
+    assert isinstance(extractor, Extractor)
+    assert (extractor.name, extractor.version, extractor.model) == ("cooccurrence", "1", None)
+    assert extractor.extract([]) == []
+
+
+def test_settings_key_is_stable_and_tracks_every_option() -> None:
+    default = CooccurrenceExtractor()
+    assert default.settings_key() == CooccurrenceExtractor().settings_key()
+    assert default.settings_key() == "min_count=2;max_ngram=3;window=3"
+    variants = {
+        CooccurrenceExtractor(min_count=3).settings_key(),
+        CooccurrenceExtractor(max_ngram=4).settings_key(),
+        CooccurrenceExtractor(window=5).settings_key(),
+        default.settings_key(),
+    }
+    assert len(variants) == 4
+    assert extraction_fingerprint(default, default.settings_key()) != extraction_fingerprint(
+        default, CooccurrenceExtractor(min_count=3).settings_key()
+    )
+    assert hash(default) == hash(CooccurrenceExtractor())
+
+
+@pytest.mark.parametrize("options", [{"min_count": 0}, {"max_ngram": 0}, {"max_ngram": 7}, {"window": 0}])
+def test_rejects_bad_options(options: dict[str, int]) -> None:
+    with pytest.raises(ValueError):
+        CooccurrenceExtractor(**options)
+
+
+def test_one_result_per_chunk_in_order_and_a_bad_chunk_does_not_stop_the_others() -> None:
+    good = make_chunk("BERT outperforms GPT-2 on GLUE.")
+    bad = Chunk.model_construct(id="bad", document_id="d", index=0, start=0, end=3, text=None)
+    other = make_chunk("Alice met Bob in Paris.")
+    results = CooccurrenceExtractor().extract([good, bad, other])
+    assert [r.chunk_id for r in results] == [good.id, "bad", other.id]
+    assert results[1].error and not results[1].entities and not results[1].relations
+    assert results[0].error is None and results[0].relations
+    assert results[2].error is None and "Paris" in names(results[2])
+    with pytest.raises(TypeError):
+        CooccurrenceExtractor().extract_chunk(bad)
+
+
+# --- known answers ------------------------------------------------------------------------------
+
+
+def test_verb_between_two_names_types_the_relation() -> None:
+    result = extract("BERT outperforms GPT-2 on GLUE.")
+    assert names(result, NAMED_ENTITY) == {"BERT", "GPT-2", "GLUE"}
+    found = triples(result)
+    assert ("BERT", "OUTPERFORMS", "GPT-2") in found
+    assert ("BERT", "OUTPERFORMS", "GLUE") in found
+    gpt_glue = {t for t in found if {t[0], t[2]} == {"GPT-2", "GLUE"}}
+    assert {t[1] for t in gpt_glue} == {CO_OCCURS_WITH}
+    assert result.relations[0].evidence == "BERT outperforms GPT-2 on GLUE."
+
+
+def test_inflections_share_one_type() -> None:
+    found = triples(extract("ResNet used ImageNet. VGG is using CIFAR-10. AlexNet uses MNIST."))
+    assert {("ResNet", "USES", "ImageNet"), ("VGG", "USES", "CIFAR-10"), ("AlexNet", "USES", "MNIST")} <= found
+
+
+def test_passive_voice_is_reversed() -> None:
+    assert ("BERT", "OUTPERFORMS", "GPT-2") in triples(extract("GPT-2 is outperformed by BERT."))
+
+
+def test_phrasal_type() -> None:
+    assert ("GraphSAGE", "BASED_ON", "GCN") in triples(extract("GraphSAGE is based on GCN."))
+
+
+def test_no_verb_means_co_occurrence() -> None:
+    result = extract("Yesterday Alice and Bob visited Paris and Rome.")
+    found = triples(result)
+    assert any(t[1] == "VISITS" for t in found)
+    assert {frozenset((t[0], t[2])) for t in found if t[1] == CO_OCCURS_WITH} >= {frozenset(("Alice", "Bob"))}
+
+
+def test_patterns_without_a_verb() -> None:
+    text = "BERT is a language model. A language model predicts words. Baselines such as ELMo exist."
+    found = triples(extract(text))
+    assert ("BERT", IS_A, "language model") in found
+    text = "We compare pretrained encoders such as ELMo. The encoders are weak."
+    assert ("encoders", INCLUDES, "ELMo") in triples(extract(text))
+
+
+def test_acronym_definition_becomes_one_mention_and_an_abbreviation_edge() -> None:
+    text = "Graph neural networks (GNNs) learn on graphs. We show that GNNs are expressive."
+    result = extract(text)
+    assert ("graph neural networks", ABBREVIATED_AS, "GNNs") in triples(result)
+    labels = {e.name: e.label for e in result.entities}
+    assert labels["graph neural networks"] == CONCEPT and labels["GNNs"] == NAMED_ENTITY
+    gnn = next(e for e in result.entities if e.name == "GNNs")
+    assert sum(m.entity_id == gnn.id for m in result.mentions) == 2  # "GNNs" and "GNNs", one entity
+
+
+def test_relations_stay_within_a_window_of_mentions() -> None:
+    text = "Then Alpha met Beta, Gamma, Delta, Epsilon and Zeta."
+    narrow = {frozenset((t[0], t[2])) for t in triples(extract(text, window=1))}
+    wide = {frozenset((t[0], t[2])) for t in triples(extract(text, window=5))}
+    assert frozenset(("Alpha", "Beta")) in narrow and frozenset(("Alpha", "Gamma")) not in narrow
+    assert frozenset(("Alpha", "Zeta")) in wide
+    assert len(narrow) == 5 and len(wide) == 15
+
+
+def test_relations_do_not_cross_sentences() -> None:
+    found = triples(extract("So Alice lives in Paris. And Bob lives in Rome."))
+    pairs = {frozenset((t[0], t[2])) for t in found}
+    assert pairs == {frozenset(("Alice", "Paris")), frozenset(("Bob", "Rome"))}
+
+
+def test_multiword_names_connectors_and_initials() -> None:
+    text = "She studied at the University of Chicago. The Lord of the Rings was written by J. R. R. Tolkien."
+    found = names(extract(text), NAMED_ENTITY)
+    assert "University of Chicago" in found
+    assert "J. R. R. Tolkien" in found
+    assert "Lord" in found or "Lord of the Rings" not in found  # "the" is no connector
+
+
+def test_sentence_initial_capitals() -> None:
+    text = "Harriet spies on her friends. Spies are everywhere. In the end I liked Harriet. However, Sport wins."
+    result = extract(text)
+    found = names(result, NAMED_ENTITY)
+    assert "Harriet" in found  # also capitalised alone mid-sentence
+    assert "Spies" not in found and "In" not in found and "However" not in found
+    harriet = next(e for e in result.entities if e.name == "Harriet")
+    assert sum(m.entity_id == harriet.id for m in result.mentions) == 2
+    assert "BERT" in names(extract("BERT is strong. It is big."), NAMED_ENTITY)  # acronyms always count
+
+
+def test_capitalised_stopwords_are_not_names() -> None:
+    found = names(extract("The model works. This is it. We like It. However, They ran."), NAMED_ENTITY)
+    assert found == set()
+
+
+def test_concepts_count_singular_and_plural_together() -> None:
+    text = "A neural network learns. Two neural networks learn more. A decision tree is simple."
+    result = extract(text)
+    concepts = names(result, CONCEPT)
+    assert len([c for c in concepts if c.startswith("neural network")]) == 1
+    assert not any("decision" in c for c in concepts)  # seen once: below min_count
+    assert any("decision" in c for c in names(extract(text, min_count=1), CONCEPT))
+
+
+def test_concepts_drop_generic_words_adjectives_and_subsumed_ngrams() -> None:
+    text = (
+        "Our method uses a language model. The method improves the language model. "
+        "Deep reinforcement learning helps. Deep reinforcement learning is complex and complex."
+    )
+    concepts = names(extract(text), CONCEPT)
+    assert "language model" in concepts
+    assert "method" not in concepts and "model" not in concepts
+    assert "deep reinforcement learning" in concepts
+    assert "reinforcement learning" not in concepts and "reinforcement" not in concepts  # subsumed
+    assert "complex" not in concepts
+
+
+def test_names_win_over_concepts_on_the_same_words() -> None:
+    text = "Graph Neural Networks are popular. We study graph neural networks here."
+    result = extract(text)
+    labels = Counter(e.label for e in result.entities)
+    assert labels == Counter({NAMED_ENTITY: 1})
+    assert len(result.mentions) == 2
+
+
+def test_long_sentences_have_trimmed_evidence() -> None:
+    filler = " ".join(["word"] * 200)
+    result = extract(f"Alice met Bob {filler} in Paris.")
+    assert result.relations
+    assert all(len(r.evidence or "") <= MAX_EVIDENCE_CHARS for r in result.relations)
+    assert any("Alice met Bob" in (r.evidence or "") for r in result.relations)
+
+
+# --- invariants -----------------------------------------------------------------------------------
+
+
+SAMPLE = (
+    "Graph neural networks (GNNs) are widely used. GNNs rely on message passing, e.g. GCN and GAT. "
+    "We propose FooNet, which outperforms GCN on Cora by 3.5 points. FooNet uses attention.\n\n"
+    "Harriet spies on Sport and Janie in New York. Harriet writes in her notebook."
+)
+
+
+def test_offsets_are_document_offsets() -> None:
+    chunk = make_chunk(SAMPLE, prefix="x" * 1234 + " ")
+    result = CooccurrenceExtractor().extract([chunk])[0]
+    assert_valid(chunk, result)
+    assert result.mentions and min(m.start for m in result.mentions) >= 1235
+
+
+def test_deterministic_and_independent_of_the_batch() -> None:
+    chunk = make_chunk(SAMPLE)
+    others = [make_chunk(f"Zed{i} met Yan{i} in Paris. Paris is nice.") for i in range(3)]
+    alone = CooccurrenceExtractor().extract([chunk])[0]
+    again = CooccurrenceExtractor().extract([chunk])[0]
+    in_batch = CooccurrenceExtractor().extract([*others, chunk, *others])[3]
+    assert alone.model_dump() == again.model_dump() == in_batch.model_dump()
+    assert alone.entities and alone.relations and alone.mentions
+
+
+def test_same_names_give_same_ids_across_chunks() -> None:
+    first = extract("BERT outperforms GPT-2.")
+    second = extract("Today GPT-2 is outperformed by BERT again.")
+    assert {r.id for r in first.relations} == {r.id for r in second.relations}
+
+
+HOSTILE = [
+    "MATCH (n) DETACH DELETE n; // `Robert`); DROP TABLE Users;-- ' \" {a: $b} [*] :Label`X`",
+    "Zoë Schröder met Jürgen 😀😀 at the Café 🚀 in Zürich! CAFÉ `back`tick`s",
+    "שלום עולם. مرحبا بالعالم. Mixed RTL ‮reversed‬ text with BERT.",
+    "NUL\x00bytes\x00 Alice\x00Bob \x00 and \x1f control \x07 chars. BERT\x00GPT",
+    "A" * 5000 + " Alice " + "b" * 5000 + " Bob. " + "Xy" * 3000,
+    "{{{{[[[[((((" * 500 + " Alice met Bob. " + "))))]]]]}}}}" * 500,
+    "\\textit{BERT} uses \\cite{devlin} and Schr\\\"odinger equations. $x^2$ \\\\ \\n",
+    "e.g. i.e. et al. Fig. 3. J. R. R. ... !!! ??? ... -- - ' ' \" \"",
+    "Ｆｕｌｌｗｉｄｔｈ ＢＥＲＴ and ﬁne ligatures; Ǆ digraph; İstanbul; ß straße STRASSE.",
+    "",
+    "   \n\n\t  ",
+    "\u200b\u200bZero\u200bWidth\u200b spaces. Alice\u00a0Smith met Bob\u2009Jones.",
+    " ".join(f"Name{i} Word{i}" for i in range(400)),
+]
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_hostile_text_never_breaks_it(text: str) -> None:
+    chunk = make_chunk(text, prefix="p ")
+    result = CooccurrenceExtractor().extract([chunk])[0]
+    assert_valid(chunk, result)
+
+
+def test_giant_chunk_is_linear_and_bounded() -> None:
+    text = "BERT uses GPT-4 on GLUE with Alice. " * 12_000  # 430k characters: three windows
+    assert len(text) > 2 * WINDOW_CHARS
+    chunk = make_chunk(text)
+    started = time.perf_counter()
+    result = CooccurrenceExtractor().extract([chunk])[0]
+    assert time.perf_counter() - started < 30  # ~1 s; a quadratic step would take hours
+    assert_valid(chunk, result)
+    per_entity = Counter(m.entity_id for m in result.mentions)
+    assert set(per_entity.values()) == {MAX_MENTIONS_PER_ENTITY}
+    assert ("BERT", "USES", "GPT-4") in triples(result)
+
+
+def test_giant_sentence_without_punctuation() -> None:
+    text = " ".join(f"Alpha beta gamma{i % 7} Delta" for i in range(60_000))  # one 1.6 MB sentence
+    chunk = make_chunk(text)
+    started = time.perf_counter()
+    result = CooccurrenceExtractor().extract([chunk])[0]
+    assert time.perf_counter() - started < 60
+    assert_valid(chunk, result)
+    assert result.entities
+
+
+# --- real data ------------------------------------------------------------------------------------
+
+
+def load_abstracts() -> list[str]:
+    if not PAPERS.exists():
+        pytest.skip(f"shared data not found at {DATA}")
+    abstracts = [p["abstract"] for p in json.loads(PAPERS.read_text()).values() if p.get("abstract")]
+    gnn = json.loads((ICLR / "paper_graph_neural_networks.json").read_text())
+    abstracts += [p["abstract"] for p in gnn.values() if p.get("abstract")]
+    return abstracts[:40]
+
+
+def test_forty_real_abstracts_give_a_useful_graph() -> None:
+    abstracts = load_abstracts()
+    assert len(abstracts) == 40
+    chunks = [make_chunk(text) for text in abstracts]
+    results = CooccurrenceExtractor().extract(chunks)
+    entities = {e.id: e for r in results for e in r.entities}
+    relations = {r.id: r for res in results for r in res.relations}
+    assert len(entities) >= 100
+    assert len(relations) >= 100
+    for chunk, result in zip(chunks, results, strict=True):
+        assert_valid(chunk, result)
+    mentions = Counter(m.entity_id for r in results for m in r.mentions)
+    top = {entities[eid].name.lower() for eid, _ in mentions.most_common(15)}
+    assert "gnns" in top
+    assert top & {"graph neural networks", "graph neural network"}
+    assert not top & {"method", "model", "paper", "approach", "results", "the", "we", "however"}
+    typed = [r for r in relations.values() if r.type not in (CO_OCCURS_WITH,)]
+    assert len(typed) >= 100
+    assert ("graph neural networks", ABBREVIATED_AS, "gnns") in {
+        (entities[r.source_id].name.lower(), r.type, entities[r.target_id].name.lower()) for r in typed
+    }
+
+
+def test_review_characters_are_named_entities() -> None:
+    if not REVIEWS.exists():
+        pytest.skip(f"shared data not found at {DATA}")
+    reviews = json.loads(REVIEWS.read_text())
+    giver = next(r["review_text"] for r in reviews if "Jonas" in r["review_text"])
+    harriet = next(r["review_text"] for r in reviews if "Harriet" in r["review_text"])
+    assert {"Jonas", "Lowry", "Rifkin"} <= names(extract(giver), NAMED_ENTITY)
+    assert {"Harriet", "Sport", "Janie"} <= names(extract(harriet), NAMED_ENTITY)
+
+
+def test_throughput_on_real_abstracts() -> None:
+    if not ICLR.exists():
+        pytest.skip(f"shared data not found at {DATA}")
+    abstracts = [
+        p["abstract"] for path in sorted(ICLR.glob("*.json"))
+        for p in json.loads(path.read_text()).values() if p.get("abstract")
+    ]
+    chunks = [make_chunk(text) for text in abstracts]
+    started = time.perf_counter()
+    results = CooccurrenceExtractor().extract(chunks)
+    elapsed = time.perf_counter() - started
+    assert all(r.error is None for r in results)
+    # ~2 ms a chunk on one core; the bound only catches an order-of-magnitude regression
+    assert elapsed / len(chunks) < 0.03, f"{1000 * elapsed / len(chunks):.1f} ms per chunk"

@@ -1,0 +1,117 @@
+"""Neo4jGraphStore against a fake transaction: one query per label/type, rows as parameters, batching."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+
+pytest.importorskip("neo4j")
+
+from graph_store.errors import GraphStoreError  # noqa: E402
+from graph_store.models import Chunk, Document, Entity, GraphDelta, Mention, Relation  # noqa: E402
+from graph_store.neo4j_store import DanglingReferenceError, Neo4jGraphStore, _json_patch  # noqa: E402
+
+
+@dataclass
+class _Counters:
+    nodes_created: int = 0
+    relationships_created: int = 0
+    properties_set: int = 0
+
+
+@dataclass
+class _Result:
+    record: dict[str, object] | None
+    rows: list[dict[str, object]] = field(default_factory=list)
+
+    def single(self, strict: bool = False) -> dict[str, object] | None:
+        return self.record
+
+    def consume(self) -> object:
+        return type("Summary", (), {"counters": _Counters(nodes_created=1, relationships_created=1)})()
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.rows)
+
+
+class FakeTx:
+    """Records (query, parameters); every row 'matches', nothing is missing unless told."""
+
+    def __init__(self, missing: list[str] | None = None) -> None:
+        self.calls: list[tuple[str, dict[str, object]]] = []
+        self.missing = missing or []
+
+    def run(self, query: str, parameters: dict[str, object] | None = None, **kwargs: object) -> _Result:
+        params = {**(parameters or {}), **kwargs}
+        self.calls.append((query, params))
+        if "RETURN collect(id) AS missing" in query:
+            return _Result({"missing": list(self.missing)})
+        rows = params.get("rows") or params.get("ids") or []
+        return _Result({"matched": len(rows)})  # type: ignore[arg-type]
+
+
+def _store(batch_size: int = 1000) -> Neo4jGraphStore:
+    store = Neo4jGraphStore.__new__(Neo4jGraphStore)  # no driver: _upsert is driven with a fake tx
+    store.url, store.database, store.batch_size = "bolt://fake", None, batch_size
+    return store
+
+
+def _delta() -> GraphDelta:
+    text = "Alice met Bob in Paris."
+    doc = Document.from_text(text, source="t")
+    chunk = Chunk.of(doc, 0, 0, len(text))
+    alice, bob, paris = Entity.named("Alice", "Person"), Entity.named("Bob", "Person"), Entity.named("Paris", "Place")
+    return GraphDelta(
+        run_id="r1", extractor="test", fingerprint="fp", done_documents=(doc.id,), documents=(doc,),
+        chunks=(chunk,), entities=(alice, bob, paris),
+        mentions=(Mention.of(alice.id, chunk.id, 0, 5, "Alice"), Mention.of(bob.id, chunk.id, 10, 13, "Bob")),
+        relations=(
+            Relation.between(alice.id, "MET", bob.id, chunk_id=chunk.id, evidence=text),
+            Relation.between(alice.id, "MET", bob.id, chunk_id=chunk.id, evidence="again"),
+            Relation.between(bob.id, "VISITED", paris.id),
+        ),
+    )
+
+
+def test_one_query_per_label_and_type_with_rows_as_parameters() -> None:
+    tx = FakeTx()
+    _store()._upsert(tx, _delta())  # type: ignore[arg-type]
+    entity_queries = [(q, p) for q, p in tx.calls if "MERGE (e:Entity" in q]
+    assert sorted(p["label"] for _, p in entity_queries) == ["Person", "Place"]  # type: ignore[type-var]
+    person = next(p for _, p in entity_queries if p["label"] == "Person")
+    assert sorted(r["name"] for r in person["rows"]) == ["Alice", "Bob"]  # type: ignore[union-attr]
+    relation_queries = [(q, p) for q, p in tx.calls if "MERGE (a)-[r:" in q]
+    assert [q.split("[r:")[1].split(" ")[0] for q, _ in relation_queries] == ["MET", "VISITED"]
+    met_rows = relation_queries[0][1]["rows"]
+    # Two observations of MET in one chunk: one row, one evidence entry (the first).
+    assert len(met_rows) == 1 and met_rows[0]["evidence"] == [  # type: ignore[index]
+        {"chunk_id": _delta().chunks[0].id, "text": "Alice met Bob in Paris."}]
+    visited = relation_queries[1][1]["rows"][0]  # type: ignore[index]
+    assert visited["imported"] is True and visited["evidence"] == []
+    for query, _ in tx.calls:
+        for name in ("Alice", "Bob", "Paris", "Alice met Bob"):
+            assert name not in query, "values must be parameters, never query text"
+
+
+def test_rows_are_split_into_batches_in_the_same_transaction() -> None:
+    entities = tuple(Entity.named(f"E{i}", "Concept") for i in range(7))
+    tx = FakeTx()
+    stats = _store(batch_size=3)._upsert(tx, GraphDelta(run_id="r", extractor="t", entities=entities))  # type: ignore[arg-type]
+    sizes = [len(p["rows"]) for q, p in tx.calls if "MERGE (e:Entity" in q]  # type: ignore[arg-type]
+    assert sizes == [3, 3, 1]
+    assert stats.entities == 3  # the fake reports one created node per query
+
+
+def test_dangling_reference_aborts_before_the_relation_write() -> None:
+    tx = FakeTx(missing=["nope"])
+    delta = GraphDelta(run_id="r", extractor="t", relations=(Relation.between("nope", "MET", "nada"),))
+    with pytest.raises(DanglingReferenceError, match="not in the store") as info:
+        _store()._upsert(tx, delta)  # type: ignore[arg-type]
+    assert isinstance(info.value, GraphStoreError)
+    assert not any("MERGE (a)-[r:" in q for q, _ in tx.calls)
+
+
+def test_json_patch_matches_sqlite_json_patch() -> None:
+    assert _json_patch(None, {"a": 1, "b": None}) == '{"a": 1}'
+    assert _json_patch('{"a": 1, "b": 2}', {"b": None, "c": "x"}) == '{"a": 1, "c": "x"}'
