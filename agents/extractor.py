@@ -23,6 +23,7 @@ class ChunkExtraction(BaseModel):
     mentions: tuple[Mention, ...] = ()
     relations: tuple[Relation, ...] = ()
     error: str | None = None
+    budget_exhausted: bool = False  # not attempted because the run's LLM budget ran out (resumable)
     llm_calls: int = 0
     cached_llm_calls: int = 0
     prompt_tokens: int = 0

@@ -213,7 +213,7 @@ _REGULAR_VERBS = """
     accelerate accept access accomplish achieve acquire adapt add address adjust admire admit+ adopt
     advance advocate affect aggregate aid align alleviate allow alter amplify analyse analyze answer
     appear apply approximate argue arrive ask assess assign assist assume attach attain attempt
-    attract augment automate avoid balance benefit betray boost calculate calibrate capture care
+    attract augment automate avoid balance benefit betray boost calculate calibrate call capture care
     carry categorize cause change characterize chase cheat check claim clarify classify collect
     combine compare compete complement complete comply compose compress compute concatenate conclude
     condition conduct confirm confront confuse connect consider consist constitute constrain
@@ -321,7 +321,7 @@ _NOT_VERB_FORMS = _words(
     promises request requests spy doubt cover covers damage judge display displays design designs
     condition conditions supply monitor monitors delay delays debate debates claim claims check
     checks link links forecast forecasts escape surprise fit fits set sets cut cuts hit hits read
-    reads feed feeds break breaks
+    reads feed feeds break breaks call calls
     """
 )
 

@@ -28,7 +28,12 @@ import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-ICLR = REPO.parent / "shared" / "data" / "researchtown_agent_data" / "iclr2023_review_score_papers"
+SHARED = next(
+    (Path(p) for p in (os.environ.get("KGWEAVE_SHARED_DATA"), REPO.parent / "shared" / "data", "/work/shared/data")
+     if p and Path(p).is_dir()),
+    REPO.parent / "shared" / "data",
+)
+ICLR = SHARED / "researchtown_agent_data" / "iclr2023_review_score_papers"
 
 
 def abstracts() -> list[dict[str, str]]:

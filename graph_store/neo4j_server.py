@@ -38,6 +38,7 @@ __all__ = [
     "BROWSER_VERSION",
     "DEFAULT_PASSWORD",
     "DEFAULT_VERSION",
+    "FAST_SHUTDOWN_CONF",
     "Neo4jServer",
     "Neo4jServerError",
     "ServerStatus",
@@ -58,6 +59,13 @@ BROWSER_VERSION = "5.24.0"
 DEFAULT_PASSWORD = "kgweave-dev-password"  # local-only default: the server binds 127.0.0.1
 DEFAULT_USER = "neo4j"
 MAVEN_DEPENDENCY_PLUGIN = "3.8.1"
+
+# Bolt waits 5 s for its thread pool and 5 s for its connections when stopping (10 s per stop).
+# A local dev server has no clients worth waiting for; these internal 5.26 settings cut it to ~2 s.
+FAST_SHUTDOWN_CONF = {
+    "internal.server.bolt.thread_pool_shutdown_wait_time": "1s",
+    "internal.server.bolt.connection_shutdown_wait_time": "1s",
+}
 
 _ENTRY_POINT = "org.neo4j.server.CommunityEntryPoint"
 _ADMIN_TOOL = "org.neo4j.cli.AdminTool"
@@ -256,7 +264,9 @@ class Neo4jServer:
         self.heap = heap
         self.pagecache = pagecache
         self.tx_memory_max = tx_memory_max
-        self.extra_conf = dict(extra_conf or {})
+        # Internal settings are version-specific and strict validation rejects unknown ones.
+        fast = FAST_SHUTDOWN_CONF if version.startswith("5.26.") else {}
+        self.extra_conf = {**fast, **(extra_conf or {})}
         self.java = java
         self.mvn = mvn
         self._proc: subprocess.Popen[bytes] | None = None

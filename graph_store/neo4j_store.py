@@ -101,7 +101,9 @@ class Neo4jGraphStore:
         self.batch_size = batch_size
         auth = (user, password) if password is not None else None
         with self._translated(f"connect to {url}"):
-            self._driver = GraphDatabase.driver(url, auth=auth)
+            # Notifications ("property key does not exist" on a young graph) would be logged as
+            # warnings on every batch; the queries are fixed and tested, so the server is told not to send them.
+            self._driver = GraphDatabase.driver(url, auth=auth, notifications_min_severity="OFF")
             try:
                 self._driver.verify_connectivity()
             except BaseException:
@@ -268,7 +270,7 @@ class Neo4jGraphStore:
             else:
                 evidence[rel.id].setdefault(rel.chunk_id, rel.evidence)  # first evidence per chunk wins
         by_type: dict[str, list[_Row]] = defaultdict(list)
-        for rel_id, row in rows.items():
+        for row in rows.values():
             by_type[str(row["type"])].append(row)
         created = 0
         for rel_type in sorted(by_type):

@@ -9,7 +9,16 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def _shared_data() -> Path:
+    """``$KGWEAVE_SHARED_DATA``, else ``../shared/data`` beside the checkout, else /work/shared/data."""
+    candidates = [os.environ.get("KGWEAVE_SHARED_DATA"), REPO.parent / "shared" / "data", "/work/shared/data"]
+    found = [Path(c) for c in candidates if c and Path(c).is_dir()]
+    return found[0] if found else REPO.parent / "shared" / "data"
+
+
+SHARED_DATA = _shared_data()
 SAMPLE_CORPUS = REPO / "examples" / "abstracts" / "iclr2023_gnn_abstracts.jsonl"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 

@@ -200,10 +200,11 @@ def test_relations_do_not_cross_sentences() -> None:
 
 def test_multiword_names_connectors_and_initials() -> None:
     text = "She studied at the University of Chicago. The Lord of the Rings was written by J. R. R. Tolkien."
-    found = names(extract(text), NAMED_ENTITY)
-    assert "University of Chicago" in found
-    assert "J. R. R. Tolkien" in found
-    assert "Lord" in found or "Lord of the Rings" not in found  # "the" is no connector
+    result = extract(text)
+    found = names(result, NAMED_ENTITY)
+    assert {"University of Chicago", "J. R. R. Tolkien"} <= found
+    assert "University" not in found and "Chicago" not in found and "Tolkien" not in found
+    assert ("J. R. R. Tolkien", "WRITES", "Rings") in triples(result)  # passive "written by"
 
 
 def test_sentence_initial_capitals() -> None:
@@ -220,6 +221,11 @@ def test_sentence_initial_capitals() -> None:
 def test_capitalised_stopwords_are_not_names() -> None:
     found = names(extract("The model works. This is it. We like It. However, They ran."), NAMED_ENTITY)
     assert found == set()
+
+
+def test_shouted_words_are_not_acronyms() -> None:
+    found = names(extract("The art by Alison Jay is AMAZING and we LOVED it. The BOOK beat BERT."), NAMED_ENTITY)
+    assert found == {"Alison Jay", "BERT"}
 
 
 def test_concepts_count_singular_and_plural_together() -> None:
@@ -331,7 +337,7 @@ def test_giant_chunk_is_linear_and_bounded() -> None:
 
 
 def test_giant_sentence_without_punctuation() -> None:
-    text = " ".join(f"Alpha beta gamma{i % 7} Delta" for i in range(60_000))  # one 1.6 MB sentence
+    text = " ".join(f"Alpha beta gamma{i % 7} Delta" for i in range(20_000))  # one 550 kB sentence
     chunk = make_chunk(text)
     started = time.perf_counter()
     result = CooccurrenceExtractor().extract([chunk])[0]

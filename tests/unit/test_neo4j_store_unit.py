@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
@@ -31,7 +33,7 @@ class _Result:
     def consume(self) -> object:
         return type("Summary", (), {"counters": _Counters(nodes_created=1, relationships_created=1)})()
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[dict[str, object]]:
         return iter(self.rows)
 
 
@@ -39,19 +41,19 @@ class FakeTx:
     """Records (query, parameters); every row 'matches', nothing is missing unless told."""
 
     def __init__(self, missing: list[str] | None = None) -> None:
-        self.calls: list[tuple[str, dict[str, object]]] = []
+        self.calls: list[tuple[str, dict[str, Any]]] = []
         self.missing = missing or []
 
-    def run(self, query: str, parameters: dict[str, object] | None = None, **kwargs: object) -> _Result:
+    def run(self, query: str, parameters: dict[str, Any] | None = None, **kwargs: Any) -> _Result:
         params = {**(parameters or {}), **kwargs}
         self.calls.append((query, params))
         if "RETURN collect(id) AS missing" in query:
             return _Result({"missing": list(self.missing)})
         rows = params.get("rows") or params.get("ids") or []
-        return _Result({"matched": len(rows)})  # type: ignore[arg-type]
+        return _Result({"matched": len(rows)})
 
 
-def _store(batch_size: int = 1000) -> Neo4jGraphStore:
+def _store(batch_size: int = 1000) -> Any:  # Any: _upsert is fed a FakeTx, not a ManagedTransaction
     store = Neo4jGraphStore.__new__(Neo4jGraphStore)  # no driver: _upsert is driven with a fake tx
     store.url, store.database, store.batch_size = "bolt://fake", None, batch_size
     return store
@@ -76,18 +78,18 @@ def _delta() -> GraphDelta:
 
 def test_one_query_per_label_and_type_with_rows_as_parameters() -> None:
     tx = FakeTx()
-    _store()._upsert(tx, _delta())  # type: ignore[arg-type]
+    _store()._upsert(tx, _delta())
     entity_queries = [(q, p) for q, p in tx.calls if "MERGE (e:Entity" in q]
-    assert sorted(p["label"] for _, p in entity_queries) == ["Person", "Place"]  # type: ignore[type-var]
+    assert sorted(p["label"] for _, p in entity_queries) == ["Person", "Place"]
     person = next(p for _, p in entity_queries if p["label"] == "Person")
-    assert sorted(r["name"] for r in person["rows"]) == ["Alice", "Bob"]  # type: ignore[union-attr]
+    assert sorted(r["name"] for r in person["rows"]) == ["Alice", "Bob"]
     relation_queries = [(q, p) for q, p in tx.calls if "MERGE (a)-[r:" in q]
     assert [q.split("[r:")[1].split(" ")[0] for q, _ in relation_queries] == ["MET", "VISITED"]
     met_rows = relation_queries[0][1]["rows"]
     # Two observations of MET in one chunk: one row, one evidence entry (the first).
-    assert len(met_rows) == 1 and met_rows[0]["evidence"] == [  # type: ignore[index]
+    assert len(met_rows) == 1 and met_rows[0]["evidence"] == [
         {"chunk_id": _delta().chunks[0].id, "text": "Alice met Bob in Paris."}]
-    visited = relation_queries[1][1]["rows"][0]  # type: ignore[index]
+    visited = relation_queries[1][1]["rows"][0]
     assert visited["imported"] is True and visited["evidence"] == []
     for query, _ in tx.calls:
         for name in ("Alice", "Bob", "Paris", "Alice met Bob"):
@@ -97,8 +99,8 @@ def test_one_query_per_label_and_type_with_rows_as_parameters() -> None:
 def test_rows_are_split_into_batches_in_the_same_transaction() -> None:
     entities = tuple(Entity.named(f"E{i}", "Concept") for i in range(7))
     tx = FakeTx()
-    stats = _store(batch_size=3)._upsert(tx, GraphDelta(run_id="r", extractor="t", entities=entities))  # type: ignore[arg-type]
-    sizes = [len(p["rows"]) for q, p in tx.calls if "MERGE (e:Entity" in q]  # type: ignore[arg-type]
+    stats = _store(batch_size=3)._upsert(tx, GraphDelta(run_id="r", extractor="t", entities=entities))
+    sizes = [len(p["rows"]) for q, p in tx.calls if "MERGE (e:Entity" in q]
     assert sizes == [3, 3, 1]
     assert stats.entities == 3  # the fake reports one created node per query
 
@@ -107,7 +109,7 @@ def test_dangling_reference_aborts_before_the_relation_write() -> None:
     tx = FakeTx(missing=["nope"])
     delta = GraphDelta(run_id="r", extractor="t", relations=(Relation.between("nope", "MET", "nada"),))
     with pytest.raises(DanglingReferenceError, match="not in the store") as info:
-        _store()._upsert(tx, delta)  # type: ignore[arg-type]
+        _store()._upsert(tx, delta)
     assert isinstance(info.value, GraphStoreError)
     assert not any("MERGE (a)-[r:" in q for q, _ in tx.calls)
 
