@@ -91,3 +91,25 @@ def test_bad_inputs_are_reported_and_nothing_stored_is_lost(tmp_path: Path) -> N
     assert after.documents == before.documents + 2
     assert {n.id for n in before_nodes.nodes} <= {n.id for n in after_nodes.nodes}
     assert {e.id for e in before_nodes.edges} <= {e.id for e in after_nodes.edges}
+
+
+def test_run_publishes_artifacts_to_the_prefect_api(tmp_path: Path) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("Knowledge graphs link entities. Knowledge graphs help search.")
+    (corpus / "b.bin").write_bytes(b"\x00")
+    summary = _build([corpus], tmp_path / "g.db", "run-artifacts")
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[
+                "build-graph-summary", "build-graph-counts", "build-graph-failures", "build-graph-progress"]))
+        )
+    mine = {a.key: a for a in artifacts if "run-artifacts" in (a.description or "")}
+    assert set(mine) == {"build-graph-summary", "build-graph-counts", "build-graph-failures", "build-graph-progress"}
+    assert "completed_with_failures" in str(mine["build-graph-summary"].data)
+    assert "b.bin" in str(mine["build-graph-failures"].data)
+    assert float(mine["build-graph-progress"].data) == 100.0
+    assert summary.failed_documents == 1
