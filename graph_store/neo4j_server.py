@@ -16,6 +16,7 @@ Examples
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -23,7 +24,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -174,7 +174,7 @@ def render_conf(
     http_port: int,
     pagecache: str = "256m",
     heap: str = "512m",
-    tx_memory_max: str = "256m",
+    tx_memory_max: str | None = None,
     extra: Mapping[str, str] | None = None,
 ) -> str:
     """The neo4j.conf of a local dev server: loopback only, auth on, https off, APOC unrestricted."""
@@ -201,8 +201,9 @@ def render_conf(
         "server.memory.heap.initial_size": heap,
         "server.memory.heap.max_size": heap,
         "server.memory.pagecache.size": pagecache,
-        "dbms.memory.transaction.total.max": tx_memory_max,
     }
+    if tx_memory_max:  # Neo4j's default is 70 % of the heap
+        settings["dbms.memory.transaction.total.max"] = tx_memory_max
     settings.update(extra or {})
     lines = [
         "# Written by kgweave (graph_store/neo4j_server.py) at every start; edits here are overwritten.",
@@ -227,8 +228,11 @@ class Neo4jServer:
         Password of the ``neo4j`` user, set before the first start only (at least 8 characters).
     jars_home
         Folder whose lib/ and plugins/ hold the jars; share one between several homes to resolve once.
-    heap, pagecache, tx_memory_max
-        Memory settings (JVM -Xms/-Xmx, page cache, total transaction memory).
+    heap, pagecache
+        JVM heap (-Xms/-Xmx) and page cache; default ``$KGWEAVE_NEO4J_HEAP`` or 512m and
+        ``$KGWEAVE_NEO4J_PAGECACHE`` or 256m (a small dev server: raise both for large graphs).
+    tx_memory_max
+        Cap on the memory of all transactions together; None keeps Neo4j's default (70 % of the heap).
     extra_conf
         More neo4j.conf settings; they override the defaults.
     """
@@ -244,9 +248,9 @@ class Neo4jServer:
         jars_home: Path | str | None = None,
         apoc_version: str | None = APOC_VERSION,
         browser_version: str | None = BROWSER_VERSION,
-        heap: str = "512m",
-        pagecache: str = "256m",
-        tx_memory_max: str = "256m",
+        heap: str | None = None,
+        pagecache: str | None = None,
+        tx_memory_max: str | None = None,
         extra_conf: Mapping[str, str] | None = None,
         java: str = "java",
         mvn: str = "mvn",
@@ -261,8 +265,8 @@ class Neo4jServer:
         self.jars_home = Path(jars_home).resolve() if jars_home is not None else self.home
         self.apoc_version = apoc_version
         self.browser_version = browser_version
-        self.heap = heap
-        self.pagecache = pagecache
+        self.heap = heap or os.environ.get("KGWEAVE_NEO4J_HEAP") or "512m"
+        self.pagecache = pagecache or os.environ.get("KGWEAVE_NEO4J_PAGECACHE") or "256m"
         self.tx_memory_max = tx_memory_max
         # Internal settings are version-specific and strict validation rejects unknown ones.
         fast = FAST_SHUTDOWN_CONF if version.startswith("5.26.") else {}
@@ -323,9 +327,21 @@ class Neo4jServer:
         mvn = shutil.which(self.mvn)
         if mvn is None:
             raise Neo4jServerError(f"Maven ({self.mvn!r}) is not on PATH; it resolves Neo4j's jars")
-        started = time.monotonic()
         build = self.jars_home / "build"
         build.mkdir(parents=True, exist_ok=True)
+        # Two processes (test workers, a CLI beside a test run) must not resolve into one folder at once.
+        with open(build / "install.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                if self.is_installed():  # the other process finished it
+                    return False
+                self._resolve(mvn, build)
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+        return True
+
+    def _resolve(self, mvn: str, build: Path) -> None:
+        started = time.monotonic()
         (build / "pom.xml").write_text(
             render_pom(self.version, self.apoc_version, self.browser_version), encoding="utf-8"
         )
@@ -351,7 +367,6 @@ class Neo4jServer:
         (self.lib_dir / _VERSION_MARKER).write_text(self._jar_key() + "\n")
         log.info("resolved %d jars in %.1f s", len(list(self.lib_dir.glob("*.jar"))),
                  time.monotonic() - started)
-        return True
 
     def _jar_key(self) -> str:
         return f"neo4j={self.version} apoc={self.apoc_version} browser={self.browser_version}"
@@ -575,29 +590,3 @@ def _rss_bytes(pid: int) -> int | None:
     except (OSError, ValueError, IndexError):
         return None
     return None
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m graph_store.neo4j_server start|stop|status|install`` (the CLI's plain backend)."""
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1 or args[0] not in ("start", "stop", "status", "install"):
-        print("usage: python -m graph_store.neo4j_server start|stop|status|install", file=sys.stderr)
-        return 2
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    server = Neo4jServer()
-    try:
-        if args[0] == "install":
-            server.install()
-        elif args[0] == "start":
-            server.start()
-        elif args[0] == "stop":
-            server.stop()
-    except Neo4jServerError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    print(json.dumps(server.status().to_dict()))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -57,10 +57,14 @@ def sqlite_store(tmp_path: Path) -> Iterator[object]:
     store.close()
 
 
-STORE_KINDS = ["sqlite"]
+STORE_KINDS = ["sqlite", "neo4j"]
 
 
 @pytest.fixture(params=STORE_KINDS)
 def store(request: pytest.FixtureRequest) -> object:
     """Every GraphStore implementation, fresh and empty."""
     return request.getfixturevalue(f"{request.param}_store")
+
+
+# Registered here only: importing them in a test module too would start a second session server.
+from tests.integration.neo4j_fixture import neo4j_server, neo4j_store  # noqa: E402, F401

@@ -20,36 +20,40 @@ from tests.conftest import SAMPLE_CORPUS
 pytestmark = pytest.mark.usefixtures("prefect_api")
 
 
-def _env() -> dict[str, str]:
+def kgweave_env() -> dict[str, str]:
+    """This process's environment, pointed at the test session's Prefect API."""
     from prefect.settings import PREFECT_API_URL
 
     return {**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value())}
 
 
-def kgweave(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run_kgweave(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+                ) -> subprocess.CompletedProcess[str]:
+    """Run the kgweave CLI as a real process."""
     return subprocess.run([sys.executable, "-m", "flows.cli", *args], capture_output=True, text=True,
-                          env=_env(), cwd=cwd, timeout=600)
+                          env=env or kgweave_env(), cwd=cwd, timeout=600)
+
 
 
 def test_build_json_then_stats(tmp_path: Path) -> None:
     db = str(tmp_path / "g.db")
-    done = kgweave("build", str(SAMPLE_CORPUS), "--store", db, "--json")
+    done = run_kgweave("build", str(SAMPLE_CORPUS), "--store", db, "--json")
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     for key in ("run_id", "documents", "chunks", "entities", "relations", "failed_chunks", "llm_calls",
                 "cached_llm_calls", "tokens"):
         assert key in summary
     assert summary["documents"] == 40 and summary["entities"] >= 100
-    stats = json.loads(kgweave("stats", "--store", db, "--json").stdout)
+    stats = json.loads(run_kgweave("stats", "--store", db, "--json").stdout)
     assert stats["entities"] == summary["entities"] and stats["documents"] == 40
     assert sum(stats["labels"].values()) == stats["entities"]
     assert sum(stats["relation_types"].values()) == stats["relations"]
-    human = kgweave("stats", "--store", db)
+    human = run_kgweave("stats", "--store", db)
     assert human.returncode == 0 and "entities" in human.stdout
 
 
 def test_default_store_is_kgweave_db_in_working_dir(tmp_path: Path) -> None:
-    done = kgweave("build", str(SAMPLE_CORPUS), cwd=tmp_path)
+    done = run_kgweave("build", str(SAMPLE_CORPUS), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "kgweave.db").is_file()
     assert "build-graph" in done.stdout and "entities" in done.stdout  # the summary table
@@ -68,7 +72,7 @@ def test_default_store_is_kgweave_db_in_working_dir(tmp_path: Path) -> None:
 )
 def test_bad_usage_exits_2_with_one_line(tmp_path: Path, args: list[str], message: str) -> None:
     (tmp_path / "README.md").write_text("x")
-    done = kgweave(*args, cwd=tmp_path)
+    done = run_kgweave(*args, cwd=tmp_path)
     assert done.returncode == 2
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert message in done.stderr and "Traceback" not in done.stderr
@@ -79,7 +83,7 @@ def test_partial_failure_exits_3_and_lists_failures(tmp_path: Path) -> None:
     corpus.mkdir()
     (corpus / "ok.txt").write_text("Graph neural networks. Graph neural networks are models.")
     (corpus / "bin.txt").write_bytes(b"\x00\x00\x00")
-    done = kgweave("build", str(corpus), "--store", str(tmp_path / "g.db"), "--json")
+    done = run_kgweave("build", str(corpus), "--store", str(tmp_path / "g.db"), "--json")
     assert done.returncode == 3
     summary = json.loads(done.stdout)
     assert summary["failed_documents"] == 1 and summary["failures"][0]["reason"].startswith("binary file")
@@ -88,17 +92,17 @@ def test_partial_failure_exits_3_and_lists_failures(tmp_path: Path) -> None:
 def test_not_a_database_store_is_one_line(tmp_path: Path) -> None:
     bogus = tmp_path / "bogus.db"
     bogus.write_text("this is not sqlite" * 100)
-    done = kgweave("stats", "--store", str(bogus))
+    done = run_kgweave("stats", "--store", str(bogus))
     assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1
     assert "not a database" in done.stderr
 
 
 def test_export_formats_and_graphml_round_trip(tmp_path: Path) -> None:
     db = str(tmp_path / "g.db")
-    assert kgweave("build", str(SAMPLE_CORPUS), "--store", db).returncode == 0
-    stats = json.loads(kgweave("stats", "--store", db, "--json").stdout)
+    assert run_kgweave("build", str(SAMPLE_CORPUS), "--store", db).returncode == 0
+    stats = json.loads(run_kgweave("stats", "--store", db, "--json").stdout)
     for fmt, out in (("graphml", "g.graphml"), ("json", "g.json"), ("csv", "csv")):
-        done = kgweave("export", "--format", fmt, str(tmp_path / out), "--store", db, "--json")
+        done = run_kgweave("export", "--format", fmt, str(tmp_path / out), "--store", db, "--json")
         assert done.returncode == 0, done.stderr
         assert json.loads(done.stdout)["nodes"] == stats["entities"]
     graph = nx.read_graphml(tmp_path / "g.graphml")
@@ -110,9 +114,9 @@ def test_export_formats_and_graphml_round_trip(tmp_path: Path) -> None:
     assert len(rows) == stats["entities"] and rows[0][":LABEL"].startswith("Entity;")
     # importing our own export into a fresh store gives the same entity graph
     db2 = str(tmp_path / "g2.db")
-    done = kgweave("import", str(tmp_path / "g.graphml"), "--store", db2, "--json")
+    done = run_kgweave("import", str(tmp_path / "g.graphml"), "--store", db2, "--json")
     assert done.returncode == 0, done.stderr
-    stats2 = json.loads(kgweave("stats", "--store", db2, "--json").stdout)
+    stats2 = json.loads(run_kgweave("stats", "--store", db2, "--json").stdout)
     assert (stats2["entities"], stats2["relations"]) == (stats["entities"], stats["relations"])
     assert stats2["labels"] == stats["labels"] and stats2["relation_types"] == stats["relation_types"]
 
@@ -120,21 +124,21 @@ def test_export_formats_and_graphml_round_trip(tmp_path: Path) -> None:
 def test_import_biograph(tmp_path: Path, shared_data: Path) -> None:
     source = shared_data / "graphreasoning_biograph" / "BioGraph.graphml"
     db = str(tmp_path / "bio.db")
-    done = kgweave("import", str(source), "--store", db, "--json")
+    done = run_kgweave("import", str(source), "--store", db, "--json")
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert (result["nodes_read"], result["edges_read"]) == (12319, 15752)
-    stats = json.loads(kgweave("stats", "--store", db, "--json").stdout)
+    stats = json.loads(run_kgweave("stats", "--store", db, "--json").stdout)
     assert stats["entities"] == result["entities"] > 12000  # a few spellings merge (e.g. plural forms)
     assert stats["relations"] == result["relations"] > 14000
-    again = json.loads(kgweave("import", str(source), "--store", db, "--json").stdout)
+    again = json.loads(run_kgweave("import", str(source), "--store", db, "--json").stdout)
     assert again["new_entities"] == 0 and again["new_relations"] == 0
 
 
 def test_import_rejects_broken_graphml(tmp_path: Path) -> None:
     bad = tmp_path / "bad.graphml"
     bad.write_text("<graphml><graph><node id='a'>")
-    done = kgweave("import", str(bad), "--store", str(tmp_path / "g.db"))
+    done = run_kgweave("import", str(bad), "--store", str(tmp_path / "g.db"))
     assert done.returncode == 2 and "not valid GraphML" in done.stderr
 
 
@@ -146,7 +150,7 @@ def test_killed_build_is_completed_by_rerun(tmp_path: Path, shared_data: Path) -
     corpus = _iclr_corpus(shared_data)
     crashed, clean = tmp_path / "crashed.db", tmp_path / "clean.db"
     args = [sys.executable, "-m", "flows.cli", "build", str(corpus), "--batch-documents", "10", "--json"]
-    proc = subprocess.Popen([*args, "--store", str(crashed)], env=_env(), stdout=subprocess.DEVNULL,
+    proc = subprocess.Popen([*args, "--store", str(crashed)], env=kgweave_env(), stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 300
     written = 0
@@ -163,12 +167,12 @@ def test_killed_build_is_completed_by_rerun(tmp_path: Path, shared_data: Path) -
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     assert 50 <= written < 613, "the build must be killed half-way"
-    rerun = kgweave("build", str(corpus), "--store", str(crashed), "--json")
+    rerun = run_kgweave("build", str(corpus), "--store", str(crashed), "--json")
     assert rerun.returncode == 0, rerun.stderr
     assert json.loads(rerun.stdout)["skipped_documents"] >= 50
-    assert kgweave("build", str(corpus), "--store", str(clean), "--json").returncode == 0
-    a = json.loads(kgweave("stats", "--store", str(crashed), "--json").stdout)
-    b = json.loads(kgweave("stats", "--store", str(clean), "--json").stdout)
+    assert run_kgweave("build", str(corpus), "--store", str(clean), "--json").returncode == 0
+    a = json.loads(run_kgweave("stats", "--store", str(crashed), "--json").stdout)
+    b = json.loads(run_kgweave("stats", "--store", str(clean), "--json").stdout)
     assert {k: v for k, v in a.items() if k != "runs"} == {k: v for k, v in b.items() if k != "runs"}
     with sqlite3.connect(crashed) as ca, sqlite3.connect(clean) as cb:
         query = "SELECT id, support FROM entities ORDER BY id"

@@ -25,18 +25,9 @@ from pathlib import Path
 import pytest
 
 from graph_store.neo4j_server import Neo4jServer, Neo4jServerError
+from tests.conftest import REPO, require
 
-REPO = Path(__file__).resolve().parents[2]
 TEST_PASSWORD = "kgweave-test-password"
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
-def require(condition: bool, reason: str) -> None:
-    """Skip locally, fail in CI: there a missing Neo4j is an error, not a reason to skip."""
-    if not condition:
-        if IN_CI:
-            pytest.fail(f"CI=true and {reason}")
-        pytest.skip(reason)
 
 
 def jars_home() -> Path:

@@ -61,18 +61,22 @@ def test_conf_binds_loopback_with_auth_and_no_https(tmp_path: Path) -> None:
     assert conf["server.memory.pagecache.size"] == "64m"
     assert conf["server.memory.heap.max_size"] == "256m"
     assert conf["db.logs.query.enabled"] == "OFF"
+    assert "dbms.memory.transaction.total.max" not in conf  # Neo4j's default: 70 % of the heap
 
 
 def test_defaults_come_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("KGWEAVE_NEO4J_HOME", raising=False)
     monkeypatch.delenv("KGWEAVE_NEO4J_PASSWORD", raising=False)
+    monkeypatch.delenv("KGWEAVE_NEO4J_PAGECACHE", raising=False)
     monkeypatch.chdir(tmp_path)
     assert default_home() == tmp_path / ".kgweave" / "neo4j"
     assert default_password() == DEFAULT_PASSWORD
     monkeypatch.setenv("KGWEAVE_NEO4J_HOME", str(tmp_path / "elsewhere"))
     monkeypatch.setenv("KGWEAVE_NEO4J_PASSWORD", "from-the-env")
+    monkeypatch.setenv("KGWEAVE_NEO4J_HEAP", "2g")
     server = Neo4jServer()
     assert server.home == (tmp_path / "elsewhere").resolve() and server.password == "from-the-env"
+    assert (server.heap, server.pagecache) == ("2g", "256m")
     assert server.lib_dir == server.home / "lib"
 
 
