@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-__all__ = ["AgentError", "ExtractionError"]
+__all__ = [
+    "AgentError",
+    "BudgetExceededError",
+    "ExtractionError",
+    "LLMError",
+    "LLMRequestError",
+    "LLMUnavailableError",
+]
 
 
 class AgentError(Exception):
@@ -11,3 +18,25 @@ class AgentError(Exception):
 
 class ExtractionError(AgentError):
     """One chunk could not be turned into entities and relations."""
+
+
+class LLMError(AgentError):
+    """A call to the LLM endpoint failed; carries what the failed call had already cost."""
+
+    def __init__(self, message: str, *, requests: int = 0, prompt_tokens: int = 0, completion_tokens: int = 0) -> None:
+        super().__init__(message)
+        self.requests = requests
+        self.prompt_tokens = prompt_tokens
+        self.completion_tokens = completion_tokens
+
+
+class LLMRequestError(LLMError):
+    """The endpoint rejected the request (HTTP 4xx other than 408/429: bad request, auth, unknown model)."""
+
+
+class LLMUnavailableError(LLMError):
+    """The endpoint kept failing transiently (5xx, 429, timeouts, connection errors) until retries ran out."""
+
+
+class BudgetExceededError(LLMError):
+    """The run's LLM budget (calls or tokens) is spent; remaining chunks are left for a later run."""

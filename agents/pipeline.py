@@ -22,6 +22,7 @@ class ChunkFailure(BaseModel):
     chunk_id: str
     source: str
     reason: str
+    budget_exhausted: bool = False  # not attempted: the run's LLM budget ran out (not an error)
 
 
 class BatchResult(BaseModel):
@@ -62,7 +63,8 @@ def extract_documents(
     failed_docs: set[str] = set()
     for chunk, result in zip(chunks, results, strict=True):
         if result.error is not None:
-            failures.append(ChunkFailure(chunk_id=chunk.id, source=source_of[chunk.id].source, reason=result.error))
+            failures.append(ChunkFailure(chunk_id=chunk.id, source=source_of[chunk.id].source, reason=result.error,
+                                         budget_exhausted=result.budget_exhausted))
             failed_docs.add(chunk.document_id)
             continue
         entities.extend(result.entities)

@@ -1,25 +1,47 @@
-"""Build an extractor from its name (the CLI's ``--extractor``)."""
+"""Build an extractor from its name (the CLI's ``--extractor``); settings are resolved by the caller."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from agents.errors import AgentError
 from agents.extractor import Extractor, extraction_fingerprint
 
-__all__ = ["EXTRACTORS", "UnknownExtractorError", "extractor_fingerprint", "make_extractor"]
+if TYPE_CHECKING:
+    from agents.llm_client import Budget, LLMConfig
 
-EXTRACTORS = ("cooccurrence",)
+__all__ = ["DOMAINS", "EXTRACTORS", "UnknownExtractorError", "extractor_fingerprint", "make_extractor",
+           "resolve_domain"]
+
+EXTRACTORS = ("cooccurrence", "llm")
+DOMAINS = ("auto", "text", "papers", "reviews", "profiles")
 
 
 class UnknownExtractorError(AgentError, ValueError):
-    """No extractor has this name."""
+    """No extractor has this name, or it lacks what it needs."""
 
 
-def make_extractor(name: str) -> Extractor:
-    """The extractor called ``name`` with its default settings."""
+def resolve_domain(domain: str) -> str:
+    """The schema domain to use; ``auto`` is ``text`` (the general concept/relation schema)."""
+    if domain not in DOMAINS:
+        raise UnknownExtractorError(f"unknown domain {domain!r}; choose one of: {', '.join(DOMAINS)}")
+    return "text" if domain == "auto" else domain
+
+
+def make_extractor(
+    name: str, *, llm_config: LLMConfig | None = None, domain: str = "auto", budget: Budget | None = None
+) -> Extractor:
+    """The extractor called ``name``; ``llm`` needs ``llm_config`` (endpoint and model)."""
     if name == "cooccurrence":
         from agents.cooccurrence import CooccurrenceExtractor
 
         return CooccurrenceExtractor()
+    if name == "llm":
+        if llm_config is None:
+            raise UnknownExtractorError("the llm extractor needs an endpoint and a model (--llm-base-url, --llm-model)")
+        from agents.llm_extractor import LLMExtractor  # the openai package is imported only here
+
+        return LLMExtractor(llm_config, domain=resolve_domain(domain), budget=budget)
     raise UnknownExtractorError(f"unknown extractor {name!r}; choose one of: {', '.join(EXTRACTORS)}")
 
 

@@ -20,7 +20,8 @@ from prefect.utilities.annotations import quote
 from pydantic import BaseModel, ConfigDict, Field
 
 from agents.pipeline import BatchResult, extract_documents
-from agents.registry import extractor_fingerprint, make_extractor
+from agents.registry import extractor_fingerprint
+from flows.extractors import ExtractorChoice, build_extractor
 from flows.loaders import LoadFailure, LoadOptions, load_corpus
 from flows.progress import report_progress
 from flows.stores import open_flow_store
@@ -49,6 +50,8 @@ class BuildSummary(BaseModel):
     run_id: str
     store: str
     extractor: str
+    model: str | None
+    domain: str
     documents: int = Field(description="Valid documents read from the corpus.")
     skipped_documents: int = Field(description="Already done under the same extraction fingerprint.")
     chunks: int = Field(description="Chunks extracted in this run.")
@@ -60,6 +63,8 @@ class BuildSummary(BaseModel):
     new_relations: int
     failed_documents: int
     failed_chunks: int
+    budget_exhausted_chunks: int = Field(description="Chunks not attempted because the LLM budget ran out.")
+    stopped_because: str | None = Field(description="None, or why the run stopped early (budget).")
     llm_calls: int
     cached_llm_calls: int
     tokens: int
@@ -88,11 +93,13 @@ def load_corpus_task(paths: list[str], options: LoadOptions) -> tuple[list[Docum
 
 @task(name="extract-batch", task_run_name="extract-batch-{index}", cache_policy=NO_CACHE)
 def extract_batch_task(
-    index: int, documents: list[Document], extractor: str, run_id: str, fingerprint: str, chunk_chars: int
+    index: int, documents: list[Document], extractor: ExtractorChoice, run_id: str, fingerprint: str,
+    chunk_chars: int,
 ) -> BatchResult:
     """Chunk and extract one batch of documents."""
     return extract_documents(
-        documents, make_extractor(extractor), run_id=run_id, fingerprint=fingerprint, chunk_chars=chunk_chars
+        documents, build_extractor(extractor, run_id), run_id=run_id, fingerprint=fingerprint,
+        chunk_chars=chunk_chars,
     )
 
 
@@ -112,7 +119,7 @@ def build_graph(
     paths: list[str],
     run_id: str,
     store: str = "kgweave.db",
-    extractor: str = "cooccurrence",
+    extractor: ExtractorChoice = ExtractorChoice(),  # noqa: B008 (frozen, never mutated)
     chunk_chars: int = 2000,
     batch_documents: int = 250,
     max_file_mb: float = 20.0,
@@ -123,11 +130,12 @@ def build_graph(
     logger = get_run_logger()
     started = time.perf_counter()
     graph = open_flow_store(store)
-    extractor_obj = make_extractor(extractor)
+    extractor_obj = build_extractor(extractor, run_id)
     fingerprint = extractor_fingerprint(extractor_obj)
     parameters = {"paths": ";".join(paths), "chunk_chars": chunk_chars, "batch_documents": batch_documents,
-                  "force": force}
-    run = Run(id=run_id, kind="build", extractor=extractor, model=extractor_obj.model, parameters=parameters)
+                  "force": force, "domain": extractor.domain, "prompt_version": extractor_obj.version,
+                  "max_llm_calls": extractor.max_llm_calls, "max_tokens_total": extractor.max_tokens_total}
+    run = Run(id=run_id, kind="build", extractor=extractor.name, model=extractor_obj.model, parameters=parameters)
     graph.record_run(run)
     try:
         documents, load_failures = load_corpus_task(
@@ -147,8 +155,9 @@ def build_graph(
         # EXTRACT_AHEAD batches, so memory stays flat however large the corpus. quote(): Prefect would
         # otherwise walk every document and extracted element looking for futures (3-4x slower).
         pending: deque[PrefectFuture[BatchResult]] = deque()
+        stopped_because: str | None = None
         for index in range(len(batches) + EXTRACT_AHEAD):
-            if index < len(batches):
+            if index < len(batches) and stopped_because is None:
                 pending.append(extract_batch_task.submit(
                     index, quote(batches[index]), extractor, run_id, fingerprint, chunk_chars))
             if index < EXTRACT_AHEAD or not pending:
@@ -157,21 +166,28 @@ def build_graph(
             result = pending.popleft().result()
             stats = write_batch_task(written, store, quote(result))
             totals.add(result, stats)
+            if stopped_because is None and any(f.budget_exhausted for f in result.failures):
+                stopped_because = "budget"  # submit no more batches; the next run resumes the rest
+                logger.warning("LLM budget exhausted: stopping after the batches in flight")
             written_docs += len(batches[written])
             update_progress_artifact(progress_id, 100.0 * written_docs / max(len(todo), 1))
             report_progress("extract", written_docs, len(todo))
         if not todo:
             update_progress_artifact(progress_id, 100.0)
         failures = [FailedItem(kind="document", source=f.source, reason=f.reason) for f in load_failures]
-        failures += [FailedItem(kind="chunk", source=f.source, reason=f.reason) for f in totals.failures]
+        failures += [FailedItem(kind="chunk", source=f.source, reason=f.reason)
+                     for f in totals.failures if not f.budget_exhausted]
+        exhausted = sum(1 for f in totals.failures if f.budget_exhausted)
         counts = graph.counts()
-        status = "completed" if not failures else "completed_with_failures"
+        status = "stopped_budget" if stopped_because else "completed" if not failures else "completed_with_failures"
         summary = BuildSummary(
-            run_id=run_id, store=store, extractor=extractor, documents=len(documents), skipped_documents=len(done),
+            run_id=run_id, store=store, extractor=extractor.name, model=extractor_obj.model,
+            domain=extractor.domain, documents=len(documents), skipped_documents=len(done),
             chunks=totals.chunks, entities=len(totals.entity_ids), relations=len(totals.relation_ids),
             mentions=totals.mentions, relation_observations=totals.relation_observations,
             new_entities=totals.new_entities, new_relations=totals.new_relations,
-            failed_documents=len(load_failures), failed_chunks=len(totals.failures),
+            failed_documents=len(load_failures), failed_chunks=len(totals.failures) - exhausted,
+            budget_exhausted_chunks=exhausted, stopped_because=stopped_because,
             llm_calls=totals.llm_calls, cached_llm_calls=totals.cached_llm_calls,
             tokens=totals.prompt_tokens + totals.completion_tokens, prompt_tokens=totals.prompt_tokens,
             completion_tokens=totals.completion_tokens, seconds=round(time.perf_counter() - started, 3),

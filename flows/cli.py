@@ -67,20 +67,34 @@ def cmd_build(args: argparse.Namespace) -> int:
     missing = [p for p in args.paths if not Path(p).exists()]
     if missing:
         raise UsageError(f"no such file or directory: {', '.join(missing)}")
-    from agents.registry import EXTRACTORS
+    from agents.registry import DOMAINS, EXTRACTORS
 
     extractor = args.extractor or settings.extractor
     if extractor not in EXTRACTORS:
         raise UsageError(f"unknown extractor {extractor!r}; choose one of: {', '.join(EXTRACTORS)}")
+    domain = args.domain or settings.domain
+    if domain not in DOMAINS:
+        raise UsageError(f"unknown domain {domain!r}; choose one of: {', '.join(DOMAINS)}")
+    from flows.extractors import ExtractorChoice, build_extractor
+
+    choice = ExtractorChoice(name=extractor, domain=domain, llm_base_url=args.llm_base_url,
+                             llm_model=args.llm_model, max_llm_calls=args.max_llm_calls,
+                             max_tokens_total=args.max_tokens_total)
+    try:
+        build_extractor(choice)  # fail fast on a missing endpoint/model, before Prefect starts
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
     store = _store_url(args)
     _open_or_usage(store)
+    if args.dry_run:
+        return _dry_run(args, settings, choice, store)
 
     from flows.build_graph import build_graph, new_run_id
     from flows.progress import progress_sink
 
     run_id = args.run_id or new_run_id("build")
     params = dict(
-        paths=[str(p) for p in args.paths], run_id=run_id, store=store, extractor=extractor,
+        paths=[str(p) for p in args.paths], run_id=run_id, store=store, extractor=choice,
         chunk_chars=args.chunk_chars or settings.chunk_chars,
         batch_documents=args.batch_documents or settings.batch_documents,
         max_file_mb=args.max_file_mb or settings.max_file_mb,
@@ -104,7 +118,42 @@ def cmd_build(args: argparse.Namespace) -> int:
             with progress_sink(on_progress):
                 summary = build_graph(**params)
         _print_build_table(summary)
-    return EXIT_PARTIAL if summary.failures else EXIT_OK
+    return EXIT_PARTIAL if summary.failures or summary.stopped_because else EXIT_OK
+
+
+def _dry_run(args: argparse.Namespace, settings: object, choice: object, store: str) -> int:
+    """Estimate calls and tokens without extracting or writing anything."""
+    from agents.chunking import chunk_document
+    from agents.registry import extractor_fingerprint
+    from flows.extractors import build_extractor
+    from flows.loaders import LoadOptions, load_corpus
+
+    extractor = build_extractor(choice)  # type: ignore[arg-type]
+    documents, failures = load_corpus(args.paths, LoadOptions(
+        text_field=args.text_field or settings.text_field,  # type: ignore[attr-defined]
+        max_file_mb=args.max_file_mb or settings.max_file_mb))  # type: ignore[attr-defined]
+    done = set() if args.force else _open_or_usage(store).documents_done(  # type: ignore[attr-defined]
+        [d.id for d in documents], extractor_fingerprint(extractor))
+    chunk_chars = args.chunk_chars or settings.chunk_chars  # type: ignore[attr-defined]
+    chunks = [c for d in documents if d.id not in done for c in chunk_document(d, chunk_chars)]
+    estimate = getattr(extractor, "estimate", None)
+    cost = estimate(chunks) if callable(estimate) else None
+    result = {
+        "dry_run": True, "extractor": extractor.name, "model": extractor.model,
+        "documents": len(documents), "skipped_documents": len(done), "failed_documents": len(failures),
+        "chunks": len(chunks),
+        "llm_calls": cost.calls if cost else 0, "cached_llm_calls": cost.cached if cost else 0,
+        "prompt_tokens": cost.prompt_tokens if cost else 0,
+        "completion_tokens": cost.completion_tokens if cost else 0, "tokens": cost.tokens if cost else 0,
+    }
+    if args.json:
+        _print_json(result)
+    else:
+        print(f"dry run: {result['documents']} documents ({result['skipped_documents']} done), "
+              f"{result['chunks']} chunks to extract; {result['llm_calls']} LLM calls "
+              f"({result['cached_llm_calls']} cached), ~{result['tokens']:,} tokens "
+              f"({result['prompt_tokens']:,} prompt + {result['completion_tokens']:,} completion)")
+    return EXIT_OK
 
 
 def _print_build_table(summary: object) -> None:
@@ -122,6 +171,9 @@ def _print_build_table(summary: object) -> None:
     table.add_row("failed documents / chunks", f"{data['failed_documents']} / {data['failed_chunks']}", "")
     table.add_row("LLM calls (cached) / tokens", f"{data['llm_calls']} ({data['cached_llm_calls']}) / "
                   f"{data['tokens']}", "")
+    if data["stopped_because"]:
+        table.add_row("stopped early", f"{data['stopped_because']} ({data['budget_exhausted_chunks']} chunks left)",
+                      "re-run to resume")
     console = Console()
     console.print(table)
     for failure in data["failures"][:20]:
@@ -247,7 +299,13 @@ def _parser() -> argparse.ArgumentParser:
 
     build = sub.add_parser("build", help="turn a corpus (files or folders) into a graph (Prefect flow build-graph)")
     build.add_argument("paths", nargs="+", help=".txt .md .json .jsonl .csv files, or folders (walked recursively)")
-    build.add_argument("--extractor", default=None, help="cooccurrence (offline default)")
+    build.add_argument("--extractor", default=None, help="cooccurrence (offline default) or llm")
+    build.add_argument("--domain", default=None, help="auto|text|papers|reviews|profiles (LLM output schema)")
+    build.add_argument("--llm-base-url", default=None, help="OpenAI-compatible API root (env KGWEAVE_LLM_BASE_URL)")
+    build.add_argument("--llm-model", default=None, help="model name (env KGWEAVE_LLM_MODEL)")
+    build.add_argument("--max-llm-calls", type=int, default=None, help="stop cleanly after this many requests")
+    build.add_argument("--max-tokens-total", type=int, default=None, help="stop cleanly after this many tokens")
+    build.add_argument("--dry-run", action="store_true", help="estimate LLM calls and tokens; extract nothing")
     build.add_argument("--run-id", default=None, help="run id (default: generated)")
     build.add_argument("--chunk-chars", type=int, default=None, help="max characters per chunk (default 2000)")
     build.add_argument("--batch-documents", type=int, default=None, help="documents per extraction task (250)")

@@ -1,0 +1,648 @@
+"""The one way kgweave talks to an LLM: an OpenAI-compatible endpoint (vLLM, OpenAI, others).
+
+:class:`LLMClient` owns everything around a call: structured output (a strict JSON schema by default,
+``json_object`` plus the schema in the system prompt as a fallback), validation with pydantic and
+one re-ask with the validation error, retries with exponential backoff and full jitter on transient
+errors (honouring ``Retry-After``), a bound on requests in flight, a response cache on disk, token
+accounting and a :class:`Budget` that stops a run cleanly. This is the only module that imports
+``openai``; the openai client's own retries are off so that retries are counted here.
+
+An :class:`LLMClient` belongs to one event loop (``async with LLMClient(...) as client`` inside
+``asyncio.run``); the cache and the budget are safe to share between clients, threads and processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import functools
+import hashlib
+import json
+import logging
+import math
+import os
+import random
+import tempfile
+import threading
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Generic, Literal, TypeVar
+
+import openai
+from openai.types.chat import ChatCompletion
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from agents.errors import BudgetExceededError, LLMError, LLMRequestError, LLMUnavailableError
+from agents.prompts import ChatMessage
+from agents.schemas import strict_json_schema
+
+__all__ = [
+    "DEFAULT_CACHE_DIR",
+    "Budget",
+    "BudgetUsage",
+    "CallResult",
+    "LLMClient",
+    "LLMConfig",
+    "LLMEstimate",
+    "LLMRequest",
+    "ResponseCache",
+    "cache_key",
+    "estimate_requests",
+    "request_messages",
+    "shared_budget",
+]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CACHE_DIR = Path(".kgweave/llm-cache")
+_PLACEHOLDER_API_KEY = "EMPTY"  # what a vLLM server started without --api-key accepts
+_RETRYABLE_STATUS = frozenset({408, 429})
+_MAX_BAD_OUTPUT_CHARS = 4000  # of an invalid answer echoed back in the re-ask
+_MAX_ERROR_CHARS = 1500
+_CHARS_PER_TOKEN = 4
+_REASK = (
+    "Your answer is not valid: {error}\n"
+    "Answer again with only one JSON object that matches the schema exactly (no other keys, no text around it)."
+)
+_SCHEMA_INSTRUCTIONS = "\n\nAnswer with one JSON object that matches this JSON schema:\n<schema>\n{schema}\n</schema>"
+
+T = TypeVar("T", bound=BaseModel)
+
+
+class LLMConfig(BaseModel):
+    """Where the model is and how to call it; hashable, so it can be a Prefect task input."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    base_url: str = Field(min_length=1, description="OpenAI-compatible API root, e.g. http://gpu-1:8000/v1.")
+    model: str = Field(min_length=1, description="Model name as the endpoint knows it (vllm serve MODEL).")
+    api_key: SecretStr | None = Field(
+        default=None, description="API key; None: OPENAI_API_KEY if set, else a placeholder (vLLM without auth)."
+    )
+    timeout_s: float = Field(default=60.0, gt=0, description="Per-request timeout in seconds.")
+    max_retries: int = Field(default=5, ge=0, le=50, description="Retries of a request after a transient error.")
+    concurrency: int = Field(default=16, ge=1, le=1000, description="Requests in flight at most (per client).")
+    structured_output: Literal["json_schema", "json_object"] = Field(
+        default="json_schema",
+        description="json_schema: strict schema in response_format (vLLM guided decoding, OpenAI structured "
+        "outputs); json_object: JSON mode with the schema in the system prompt.",
+    )
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0, description="Sampling temperature.")
+    cache_dir: Path | None = Field(
+        default=DEFAULT_CACHE_DIR, description="Folder of the response cache; None disables the cache."
+    )
+    max_tokens_per_call: int | None = Field(
+        default=None, ge=1, description="Completion token limit of one request (max_completion_tokens)."
+    )
+    expected_completion_tokens: int = Field(
+        default=800, ge=1, description="Completion tokens assumed per request for estimates when no limit is set."
+    )
+    backoff_base_s: float = Field(default=0.5, ge=0, description="First retry waits up to this long (doubling).")
+    backoff_max_s: float = Field(default=20.0, ge=0, description="Longest backoff between retries.")
+    max_retry_after_s: float = Field(default=60.0, ge=0, description="Longest Retry-After honoured.")
+
+
+class BudgetUsage(BaseModel):
+    """What a budget has let through so far."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    calls: int
+    prompt_tokens: int
+    completion_tokens: int
+    exhausted: bool
+
+    @property
+    def tokens(self) -> int:
+        """Prompt plus completion tokens."""
+        return self.prompt_tokens + self.completion_tokens
+
+
+class Budget:
+    """Caps on requests and tokens for a run, shared by concurrent calls and threads.
+
+    :meth:`reserve` is called before every request (retries and re-asks included; cache hits make no
+    request) and raises :class:`BudgetExceededError` once ``max_calls`` requests were made or the
+    request's estimated tokens would take the spent plus in-flight tokens past ``max_tokens_total``.
+    Once refused, the budget stays exhausted, so a run stops cleanly instead of trickling on.
+    """
+
+    def __init__(self, max_calls: int | None = None, max_tokens_total: int | None = None) -> None:
+        if max_calls is not None and max_calls < 0:
+            raise ValueError(f"max_calls must be >= 0, got {max_calls}")
+        if max_tokens_total is not None and max_tokens_total < 0:
+            raise ValueError(f"max_tokens_total must be >= 0, got {max_tokens_total}")
+        self.max_calls = max_calls
+        self.max_tokens_total = max_tokens_total
+        self._lock = threading.Lock()
+        self._calls = 0
+        self._prompt_tokens = 0
+        self._completion_tokens = 0
+        self._pending_tokens = 0
+        self._exhausted = False
+
+    def reserve(self, estimated_tokens: int = 0) -> None:
+        """Count one request about to be sent, or raise :class:`BudgetExceededError`."""
+        with self._lock:
+            if not self._exhausted:
+                over_calls = self.max_calls is not None and self._calls >= self.max_calls
+                spent = self._prompt_tokens + self._completion_tokens + self._pending_tokens
+                over_tokens = self.max_tokens_total is not None and spent + estimated_tokens > self.max_tokens_total
+                self._exhausted = over_calls or over_tokens
+            if self._exhausted:
+                raise BudgetExceededError(
+                    f"LLM budget exhausted ({self._calls} calls of {self.max_calls}, "
+                    f"{self._prompt_tokens + self._completion_tokens} tokens of {self.max_tokens_total})"
+                )
+            self._calls += 1
+            self._pending_tokens += estimated_tokens
+
+    def record(self, prompt_tokens: int, completion_tokens: int, reserved: int = 0) -> None:
+        """Account a finished request's usage and free its reservation."""
+        with self._lock:
+            self._prompt_tokens += prompt_tokens
+            self._completion_tokens += completion_tokens
+            self._pending_tokens = max(0, self._pending_tokens - reserved)
+
+    def release(self, reserved: int) -> None:
+        """Free the reservation of a request that returned no usage (it failed)."""
+        with self._lock:
+            self._pending_tokens = max(0, self._pending_tokens - reserved)
+
+    @property
+    def exhausted(self) -> bool:
+        """True once a request was refused."""
+        with self._lock:
+            return self._exhausted
+
+    def usage(self) -> BudgetUsage:
+        """A consistent snapshot of the counters."""
+        with self._lock:
+            return BudgetUsage(
+                calls=self._calls, prompt_tokens=self._prompt_tokens,
+                completion_tokens=self._completion_tokens, exhausted=self._exhausted,
+            )
+
+    def __repr__(self) -> str:
+        return f"Budget(max_calls={self.max_calls}, max_tokens_total={self.max_tokens_total}, usage={self.usage()})"
+
+
+_SHARED_BUDGETS: dict[str, Budget] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_budget(key: str, max_calls: int | None = None, max_tokens_total: int | None = None) -> Budget:
+    """The process-wide budget called ``key`` (e.g. a run id), created with these limits on first use.
+
+    Lets the extract tasks of one run, each building its own extractor in a worker thread, draw on
+    one budget. Budgets are per process: with a distributed task runner, split the limits per worker.
+    """
+    with _SHARED_LOCK:
+        budget = _SHARED_BUDGETS.get(key)
+        if budget is None:
+            budget = _SHARED_BUDGETS[key] = Budget(max_calls, max_tokens_total)
+        return budget
+
+
+@dataclass(frozen=True)
+class CallResult(Generic[T]):
+    """The validated answer of one logical call (``value``), or why there is none (``error``)."""
+
+    value: T | None
+    error: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    from_cache: bool = False
+    attempts: int = 0  # HTTP requests sent (retries and the re-ask included; 0 for a cache hit)
+
+    @property
+    def ok(self) -> bool:
+        """True when ``value`` holds a valid answer."""
+        return self.value is not None
+
+
+@dataclass(frozen=True)
+class LLMRequest:
+    """The inputs of one :meth:`LLMClient.complete_json` call (for estimates)."""
+
+    messages: Sequence[ChatMessage]
+    schema_model: type[BaseModel]
+    schema_name: str
+    prompt_version: str
+
+
+class LLMEstimate(BaseModel):
+    """What a set of calls would cost: requests not in the cache and their approximate tokens."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    requests: int
+    cached: int
+    calls: int
+    prompt_tokens: int
+    completion_tokens: int
+
+    @property
+    def tokens(self) -> int:
+        """Prompt plus completion tokens."""
+        return self.prompt_tokens + self.completion_tokens
+
+
+def request_messages(
+    messages: Sequence[ChatMessage], schema: Mapping[str, object], mode: str
+) -> list[ChatMessage]:
+    """The messages actually sent: in ``json_object`` mode the schema is appended to the system prompt."""
+    sent = [ChatMessage(role=m["role"], content=m["content"]) for m in messages]
+    if mode != "json_object":
+        return sent
+    instructions = _SCHEMA_INSTRUCTIONS.format(schema=json.dumps(schema, ensure_ascii=False))
+    if sent and sent[0]["role"] == "system":
+        sent[0] = ChatMessage(role="system", content=sent[0]["content"] + instructions)
+    else:
+        sent.insert(0, ChatMessage(role="system", content=instructions.lstrip()))
+    return sent
+
+
+def cache_key(
+    config: LLMConfig, messages: Sequence[ChatMessage], schema: Mapping[str, object], prompt_version: str
+) -> str:
+    """sha256 of everything that determines an answer: model, prompt version, messages, schema, mode."""
+    material = {
+        "model": config.model,
+        "prompt_version": prompt_version,
+        "messages": [[m["role"], m["content"]] for m in messages],
+        "schema": schema,
+        "structured_output": config.structured_output,
+        "temperature": config.temperature,
+    }
+    text = json.dumps(material, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class ResponseCache:
+    """Validated answers on disk, one JSON file per key (``ab/abcd....json``), written atomically.
+
+    Safe for concurrent threads and processes: a file appears complete or not at all; a damaged
+    file reads as a miss and is overwritten by the next valid answer.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+
+    def path(self, key: str) -> Path:
+        """Where the answer of ``key`` lives."""
+        return self.folder / key[:2] / f"{key}.json"
+
+    def __contains__(self, key: str) -> bool:
+        return self.path(key).is_file()
+
+    def get(self, key: str) -> dict[str, object] | None:
+        """The stored record of ``key`` (``content``, ``prompt_tokens``, ``completion_tokens``...), or None."""
+        path = self.path(key)
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            logger.warning("unreadable LLM cache entry %s (%s); treating it as a miss", path, exc)
+            return None
+        return record if isinstance(record, dict) and "content" in record else None
+
+    def put(self, key: str, record: Mapping[str, object]) -> None:
+        """Store ``record`` under ``key`` (atomic replace)."""
+        path = self.path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{key[:8]}-", suffix=".tmp")
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                json.dump(record, out, ensure_ascii=False)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+def estimate_requests(config: LLMConfig, requests: Iterable[LLMRequest]) -> LLMEstimate:
+    """Dry run: how many of these calls miss the cache, and roughly how many tokens they would use.
+
+    Prompt tokens are estimated as characters / 4 (messages plus schema); completion tokens as
+    ``max_tokens_per_call`` or ``expected_completion_tokens`` per call. Re-asks are not counted.
+    """
+    cache = ResponseCache(config.cache_dir) if config.cache_dir is not None else None
+    total = cached = prompt_tokens = 0
+    for request in requests:
+        total += 1
+        schema = _schema_of(request.schema_model)
+        sent = request_messages(request.messages, schema, config.structured_output)
+        if cache is not None and cache_key(config, sent, schema, request.prompt_version) in cache:
+            cached += 1
+            continue
+        prompt_tokens += _estimate_prompt_tokens(sent, schema, config.structured_output)
+    calls = total - cached
+    completion = config.max_tokens_per_call or config.expected_completion_tokens
+    return LLMEstimate(
+        requests=total, cached=cached, calls=calls, prompt_tokens=prompt_tokens, completion_tokens=calls * completion
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _schema_of(model: type[BaseModel]) -> dict[str, object]:
+    """The strict schema of ``model``, computed once (about 1.5 ms each time otherwise); read-only."""
+    return strict_json_schema(model)
+
+
+def _estimate_prompt_tokens(messages: Sequence[ChatMessage], schema: Mapping[str, object], mode: str) -> int:
+    chars = sum(len(m["content"]) for m in messages)
+    if mode == "json_schema":
+        chars += len(json.dumps(schema))
+    return math.ceil(chars / _CHARS_PER_TOKEN)
+
+
+@dataclass
+class _Tally:
+    requests: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+class LLMClient:
+    """Structured-output chat completions with retries, a concurrency bound, a cache and a budget.
+
+    Use it inside one event loop: ``async with LLMClient(config, budget) as client: ...``.
+    """
+
+    def __init__(self, config: LLMConfig, budget: Budget | None = None) -> None:
+        self.config = config
+        self.budget = budget
+        self.cache = ResponseCache(config.cache_dir) if config.cache_dir is not None else None
+        self._semaphore = asyncio.Semaphore(config.concurrency)
+        self._openai: openai.AsyncOpenAI | None = None
+        self._random = random.Random()
+
+    async def __aenter__(self) -> LLMClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections (the client can be used again afterwards)."""
+        if self._openai is not None:
+            client, self._openai = self._openai, None
+            await client.close()
+
+    def __repr__(self) -> str:
+        return f"LLMClient(base_url={self.config.base_url!r}, model={self.config.model!r})"
+
+    def _client(self) -> openai.AsyncOpenAI:
+        if self._openai is None:
+            key = self.config.api_key.get_secret_value() if self.config.api_key is not None else None
+            self._openai = openai.AsyncOpenAI(
+                base_url=self.config.base_url,
+                api_key=key or os.environ.get("OPENAI_API_KEY") or _PLACEHOLDER_API_KEY,
+                max_retries=0,  # retried here, with our own backoff and accounting
+                timeout=self.config.timeout_s,
+            )
+        return self._openai
+
+    async def complete_json(
+        self, messages: Sequence[ChatMessage], schema_model: type[T], schema_name: str, prompt_version: str
+    ) -> CallResult[T]:
+        """Ask for one JSON object of ``schema_model``; re-ask once if the answer does not validate.
+
+        Returns the validated object, or an error after the re-ask also failed. Raises
+        :class:`BudgetExceededError` when the budget refuses a request, :class:`LLMRequestError`
+        when the endpoint rejects one (4xx other than 408/429) and :class:`LLMUnavailableError` when
+        transient errors outlast the retries; each carries the requests and tokens already spent.
+        """
+        schema = _schema_of(schema_model)
+        sent = request_messages(messages, schema, self.config.structured_output)
+        key = cache_key(self.config, sent, schema, prompt_version) if self.cache is not None else ""
+        if self.cache is not None:
+            hit = _from_cache(self.cache, key, schema_model)
+            if hit is not None:
+                return hit
+        tally = _Tally()
+        try:
+            content = await self._request(sent, schema, schema_name, tally)
+            value, error = _validate(content, schema_model)
+            if value is None:
+                logger.debug("invalid LLM answer (%s), re-asking once", error)
+                reask = [
+                    *sent,
+                    ChatMessage(role="assistant", content=content[:_MAX_BAD_OUTPUT_CHARS]),
+                    ChatMessage(role="user", content=_REASK.format(error=error)),
+                ]
+                content = await self._request(reask, schema, schema_name, tally)
+                value, error = _validate(content, schema_model)
+        except LLMError as exc:
+            exc.requests += tally.requests
+            exc.prompt_tokens += tally.prompt_tokens
+            exc.completion_tokens += tally.completion_tokens
+            raise
+        if value is None:
+            return CallResult(
+                value=None, error=f"invalid LLM output after one re-ask: {error}", prompt_tokens=tally.prompt_tokens,
+                completion_tokens=tally.completion_tokens, attempts=tally.requests,
+            )
+        if self.cache is not None:
+            self.cache.put(key, {
+                "model": self.config.model, "prompt_version": prompt_version, "schema_name": schema_name,
+                "content": value.model_dump(mode="json"), "prompt_tokens": tally.prompt_tokens,
+                "completion_tokens": tally.completion_tokens,
+            })
+        return CallResult(
+            value=value, prompt_tokens=tally.prompt_tokens, completion_tokens=tally.completion_tokens,
+            attempts=tally.requests,
+        )
+
+    async def _request(
+        self, messages: list[ChatMessage], schema: Mapping[str, object], schema_name: str, tally: _Tally
+    ) -> str:
+        """Send one chat completion, retrying transient errors; return the message content."""
+        config = self.config
+        estimate = _estimate_prompt_tokens(messages, schema, config.structured_output) + (
+            config.max_tokens_per_call or config.expected_completion_tokens
+        )
+        body = self._request_body(messages, schema, schema_name)
+        for attempt in range(config.max_retries + 1):
+            response = None
+            delay = 0.0
+            async with self._semaphore:
+                if self.budget is not None:
+                    self.budget.reserve(estimate)
+                tally.requests += 1
+                if logger.isEnabledFor(logging.DEBUG):
+                    logger.debug("LLM request to %s (attempt %d): %s", config.model, attempt + 1,
+                                 json.dumps(messages, ensure_ascii=False))
+                try:
+                    response = await self._client().post("/chat/completions", cast_to=ChatCompletion, body=body)
+                except openai.APIError as exc:
+                    self._release(estimate)
+                    retry_in = self._retry_delay(exc, attempt)
+                    if retry_in is None:
+                        raise LLMRequestError(f"LLM request rejected: {_describe(exc)}") from exc
+                    if attempt == config.max_retries:
+                        raise LLMUnavailableError(
+                            f"LLM endpoint failed {attempt + 1} times; last error: {_describe(exc)}"
+                        ) from exc
+                    logger.info("LLM request failed (%s); retry %d of %d in %.2f s",
+                                _describe(exc), attempt + 1, config.max_retries, retry_in)
+                    delay = retry_in
+                except openai.OpenAIError as exc:
+                    self._release(estimate)
+                    raise LLMRequestError(f"LLM client error: {_describe(exc)}") from exc
+                except BaseException:
+                    self._release(estimate)
+                    raise
+            if response is None:
+                await asyncio.sleep(delay)  # outside the semaphore: a waiting retry holds no slot
+                continue
+            usage = response.usage
+            prompt_tokens = (usage.prompt_tokens or 0) if usage is not None else 0
+            completion_tokens = (usage.completion_tokens or 0) if usage is not None else 0
+            tally.prompt_tokens += prompt_tokens
+            tally.completion_tokens += completion_tokens
+            if self.budget is not None:
+                self.budget.record(prompt_tokens, completion_tokens, reserved=estimate)
+            content = _content_of(response)
+            logger.debug("LLM answer (%d+%d tokens): %s", prompt_tokens, completion_tokens, content)
+            return content
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _release(self, reserved: int) -> None:
+        if self.budget is not None:
+            self.budget.release(reserved)
+
+    def _request_body(
+        self, messages: list[ChatMessage], schema: Mapping[str, object], schema_name: str
+    ) -> dict[str, object]:
+        """The JSON body of a chat completion request for these messages and schema.
+
+        It is sent with the openai client's plain ``post`` (its documented way to send a body it
+        does not rewrite) rather than ``chat.completions.create``: ``create`` runs every request's
+        messages and JSON schema through its typed-dict transform, ~1.2 ms of event-loop time per
+        request here (a third of the client's cost at 32 requests in flight; see
+        benchmarks/llm_client_throughput.py). Errors, timeouts and response parsing are the same.
+        """
+        config = self.config
+        body: dict[str, object] = {
+            "model": config.model,
+            "messages": [{"role": m["role"], "content": m["content"]} for m in messages],
+            "temperature": config.temperature,
+        }
+        if config.structured_output == "json_schema":
+            body["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": schema_name, "schema": schema, "strict": True},
+            }
+        else:
+            body["response_format"] = {"type": "json_object"}
+        if config.max_tokens_per_call is not None:  # sent only when set: some servers reject a null
+            body["max_completion_tokens"] = config.max_tokens_per_call
+        return body
+
+    def _retry_delay(self, exc: openai.APIError, attempt: int) -> float | None:
+        """Seconds to wait before retrying ``exc``, or None when it must not be retried."""
+        if isinstance(exc, openai.APIConnectionError):  # includes APITimeoutError
+            return self._backoff(attempt)
+        if not isinstance(exc, openai.APIStatusError):
+            return None
+        status = exc.status_code
+        if status not in _RETRYABLE_STATUS and status < 500:
+            return None
+        retry_after = _retry_after_s(exc.response.headers)
+        if retry_after is not None:
+            capped = min(retry_after, self.config.max_retry_after_s)
+            # a little jitter on top (never below what the server asked) so waiting calls do not return at once
+            return capped + self._random.uniform(0.0, min(1.0, 0.1 * capped))
+        return self._backoff(attempt)
+
+    def _backoff(self, attempt: int) -> float:
+        """Exponential backoff with full jitter: uniform in [0, min(max, base * 2**attempt)]."""
+        ceiling = min(self.config.backoff_max_s, self.config.backoff_base_s * 2.0 ** min(attempt, 30))
+        return self._random.uniform(0.0, ceiling)
+
+
+def _retry_after_s(headers: Mapping[str, str]) -> float | None:
+    """The server's ``retry-after-ms`` / ``retry-after`` (seconds or HTTP date), in seconds."""
+    for name, divisor in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            seconds = float(value) / divisor
+        except ValueError:
+            continue
+        if math.isfinite(seconds) and seconds >= 0:
+            return seconds
+    value = headers.get("retry-after")
+    if value:
+        try:
+            parsed = email.utils.parsedate_tz(value)
+            if parsed is not None:
+                return max(0.0, float(email.utils.mktime_tz(parsed)) - time.time())
+        except (TypeError, ValueError, OverflowError):
+            return None
+    return None
+
+
+def _from_cache(cache: ResponseCache, key: str, schema_model: type[T]) -> CallResult[T] | None:
+    """The cached answer of ``key`` if there is one and it still validates."""
+    record = cache.get(key)
+    if record is None:
+        return None
+    try:
+        value = schema_model.model_validate(record["content"])
+    except ValidationError:
+        logger.warning("LLM cache entry %s no longer matches %s; asking again", key, schema_model.__name__)
+        return None
+    logger.debug("LLM cache hit %s", key)
+    return CallResult(value=value, from_cache=True)
+
+
+def _content_of(response: ChatCompletion) -> str:
+    """The answer's text ('' when there is none; a refusal's text so the error shows it)."""
+    if not response.choices:
+        return ""
+    choice = response.choices[0]
+    if choice.finish_reason == "length":
+        logger.warning("LLM answer cut at the completion token limit (max_tokens_per_call)")
+    message = choice.message
+    return message.content or getattr(message, "refusal", None) or ""
+
+
+def _validate(content: str, schema_model: type[T]) -> tuple[T | None, str | None]:
+    """The validated object, or a short description of what is wrong with ``content``."""
+    text = _strip_fences(content)
+    if not text:
+        return None, "empty answer"
+    try:
+        return schema_model.model_validate_json(text), None
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_input=False)
+        parts = [f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in errors[:8]]
+        if len(errors) > 8:
+            parts.append(f"... {len(errors) - 8} more errors")
+        return None, "; ".join(parts)[:_MAX_ERROR_CHARS]
+
+
+def _strip_fences(content: str) -> str:
+    """The answer without surrounding whitespace or a Markdown code fence (some models add one in JSON mode)."""
+    text = content.strip()
+    if text.startswith("```") and text.endswith("```") and len(text) >= 6:
+        inner = text[3:-3]
+        first_line, newline, rest = inner.partition("\n")
+        if newline and (first_line.strip().isalpha() or not first_line.strip()):
+            inner = rest  # drop the language tag line ("json")
+        text = inner
+    return text.strip()
+
+
+def _describe(exc: BaseException) -> str:
+    """One line naming an openai error: class, HTTP status, message (shortened)."""
+    status = getattr(exc, "status_code", None)
+    message = " ".join(str(getattr(exc, "message", None) or exc).split())[:300]
+    return f"{type(exc).__name__}" + (f" (HTTP {status})" if status else "") + (f": {message}" if message else "")

@@ -1,0 +1,251 @@
+"""What an LLM must answer when it extracts a graph from one chunk: one pydantic schema per domain.
+
+Every schema is bounded (names, descriptions, evidence and list lengths have maximum sizes) so a
+hostile document cannot make a model hand us thousands of items, and ``extra="forbid"`` so an
+answer that is not the requested object (a schema echoed back, stray keys) fails validation and is
+re-asked. :func:`strict_json_schema` turns a schema into the subset of JSON Schema that OpenAI's
+strict structured outputs and vLLM's guided decoding accept.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "DOMAINS",
+    "ENTITY_TYPES",
+    "MAX_DESCRIPTION_CHARS",
+    "MAX_ENTITIES",
+    "MAX_EVIDENCE_CHARS",
+    "MAX_NAME_CHARS",
+    "MAX_RELATIONS",
+    "MAX_RELATION_TYPE_CHARS",
+    "OUTPUT_SCHEMAS",
+    "EntityOutput",
+    "ExtractionOutput",
+    "PapersEntity",
+    "PapersExtraction",
+    "ProfilesEntity",
+    "ProfilesExtraction",
+    "RelationOutput",
+    "ReviewsEntity",
+    "ReviewsExtraction",
+    "TextEntity",
+    "TextExtraction",
+    "schema_name",
+    "strict_json_schema",
+]
+
+MAX_ENTITIES = 50
+MAX_RELATIONS = 80
+MAX_NAME_CHARS = 120
+MAX_DESCRIPTION_CHARS = 300
+MAX_RELATION_TYPE_CHARS = 64
+MAX_EVIDENCE_CHARS = 600
+
+# String length keywords are left out of the strict schema: OpenAI's strict mode does not list them
+# among its supported keywords; pydantic still enforces the limits on the answer.
+_UNSUPPORTED_STRICT_KEYWORDS = ("default", "minLength", "maxLength")
+
+_NAME_HELP = "The entity exactly as the document writes it (copied words, no paraphrase)."
+_DESCRIPTION_HELP = "At most one short sentence saying what the entity is in this document, or null."
+
+
+class _Output(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+
+class EntityOutput(_Output):
+    """One entity named in the chunk (the base of every domain's entity)."""
+
+    name: str = Field(min_length=1, max_length=MAX_NAME_CHARS, description=_NAME_HELP)
+    type: str = Field(description="The entity's type.")
+    description: str | None = Field(default=None, max_length=MAX_DESCRIPTION_CHARS, description=_DESCRIPTION_HELP)
+
+
+class RelationOutput(_Output):
+    """One directed relation between two entities of the answer, with the sentence that states it."""
+
+    source: str = Field(
+        min_length=1, max_length=MAX_NAME_CHARS, description="Name of the source entity (as in the entity list)."
+    )
+    target: str = Field(
+        min_length=1, max_length=MAX_NAME_CHARS, description="Name of the target entity (as in the entity list)."
+    )
+    type: str = Field(
+        min_length=1,
+        max_length=MAX_RELATION_TYPE_CHARS,
+        description="Short verb phrase in UPPER_SNAKE_CASE: how the source relates to the target (e.g. USES).",
+    )
+    evidence: str | None = Field(
+        default=None,
+        max_length=MAX_EVIDENCE_CHARS,
+        description="The sentence of the document that states the relation, copied exactly, or null.",
+    )
+
+
+class ExtractionOutput(_Output):
+    """Entities and relations found in one chunk (the base of every domain's answer)."""
+
+    entities: tuple[EntityOutput, ...] = Field(
+        default=(), max_length=MAX_ENTITIES, description="Entities the document mentions, most important first."
+    )
+    relations: tuple[RelationOutput, ...] = Field(
+        default=(), max_length=MAX_RELATIONS, description="Relations the document states between those entities."
+    )
+
+
+class TextEntity(EntityOutput):
+    """An entity of general text."""
+
+    type: Literal["Concept", "Person", "Organization", "Place", "Event", "Object", "Work"] = Field(
+        description="Concept (idea, field, topic), Person, Organization, Place, Event, Object (a thing), "
+        "Work (a book, paper, film, law...)."
+    )
+
+
+class TextExtraction(ExtractionOutput):
+    """Concepts and relations of general text."""
+
+    entities: tuple[TextEntity, ...] = Field(
+        default=(), max_length=MAX_ENTITIES, description="Entities the document mentions, most important first."
+    )
+
+
+class PapersEntity(EntityOutput):
+    """An entity of a scientific abstract or paper."""
+
+    type: Literal[
+        "Concept", "Method", "Model", "Task", "Dataset", "Material", "Property", "Metric", "Phenomenon", "Tool"
+    ] = Field(
+        description="Concept (a general idea), Method (technique, algorithm), Model (a named model or "
+        "architecture), Task (problem addressed), Dataset, Material (substance, compound), Property (measured "
+        "or designed attribute), Metric (evaluation measure), Phenomenon (observed effect), Tool (software, "
+        "instrument)."
+    )
+
+
+class PapersExtraction(ExtractionOutput):
+    """Scientific entities and the relations a paper states between them."""
+
+    entities: tuple[PapersEntity, ...] = Field(
+        default=(), max_length=MAX_ENTITIES, description="Entities the document mentions, most important first."
+    )
+
+
+class ReviewsEntity(EntityOutput):
+    """An actant of a story, as readers' reviews describe it (the Goodreads narrative framework)."""
+
+    type: Literal["Character", "Place", "Object", "Group"] = Field(
+        description="Character (a person or being in the story), Place (a setting), Object (a thing that "
+        "matters to the plot), Group (a family, army, house, organisation of characters)."
+    )
+
+
+class ReviewsExtraction(ExtractionOutput):
+    """Actants of a story and the relations between them (loves, betrays, lives in, belongs to...)."""
+
+    entities: tuple[ReviewsEntity, ...] = Field(
+        default=(), max_length=MAX_ENTITIES, description="Actants the review mentions, most important first."
+    )
+
+
+class ProfilesEntity(EntityOutput):
+    """An entity of a researcher's profile."""
+
+    type: Literal["Person", "Organization", "ResearchTopic", "Paper", "Venue", "Method", "Dataset"] = Field(
+        description="Person (a researcher), Organization (university, lab, company), ResearchTopic, Paper "
+        "(a titled work), Venue (journal, conference), Method, Dataset."
+    )
+
+
+class ProfilesExtraction(ExtractionOutput):
+    """Researchers, their affiliations, topics and works."""
+
+    entities: tuple[ProfilesEntity, ...] = Field(
+        default=(), max_length=MAX_ENTITIES, description="Entities the profile mentions, most important first."
+    )
+
+
+OUTPUT_SCHEMAS: dict[str, type[ExtractionOutput]] = {
+    "text": TextExtraction,
+    "papers": PapersExtraction,
+    "reviews": ReviewsExtraction,
+    "profiles": ProfilesExtraction,
+}
+DOMAINS = tuple(OUTPUT_SCHEMAS)
+
+
+def _entity_types(schema: type[ExtractionOutput]) -> tuple[str, ...]:
+    entity = get_args(schema.model_fields["entities"].annotation)[0]
+    return get_args(entity.model_fields["type"].annotation)
+
+
+ENTITY_TYPES: dict[str, tuple[str, ...]] = {domain: _entity_types(schema) for domain, schema in OUTPUT_SCHEMAS.items()}
+
+
+def schema_name(domain: str) -> str:
+    """The ``json_schema.name`` sent with a domain's requests (letters, digits, ``_`` and ``-`` only)."""
+    return f"kgweave_{domain}_extraction"
+
+
+def strict_json_schema(model: type[BaseModel]) -> dict[str, object]:
+    """The model's JSON schema in the strict subset accepted by OpenAI structured outputs and vLLM.
+
+    Every object gets ``additionalProperties: false`` and lists all its properties as required
+    (optional fields stay nullable through ``anyOf [..., null]``); ``default`` and string length
+    keywords are removed; a ``$ref`` with sibling keywords is inlined and a one-element ``allOf``
+    flattened. Objects without fixed properties (free-form dicts) cannot be strict: ``ValueError``.
+    """
+    root: dict[str, Any] = copy.deepcopy(model.model_json_schema())
+    return _strict(root, root, ())
+
+
+def _strict(node: dict[str, Any], root: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
+    for key in _UNSUPPORTED_STRICT_KEYWORDS:
+        node.pop(key, None)
+    for defs_key in ("$defs", "definitions"):
+        defs = node.get(defs_key)
+        if isinstance(defs, dict):
+            for name, sub in defs.items():
+                defs[name] = _strict(sub, root, (*path, defs_key, name))
+    ref = node.get("$ref")
+    if isinstance(ref, str) and len(node) > 1:
+        resolved = _resolve(root, ref)
+        merged = {**copy.deepcopy(resolved), **{k: v for k, v in node.items() if k != "$ref"}}
+        return _strict(merged, root, path)
+    all_of = node.get("allOf")
+    if isinstance(all_of, list) and len(all_of) == 1:
+        node.pop("allOf")
+        return _strict({**all_of[0], **node}, root, path)
+    properties = node.get("properties")
+    if node.get("type") == "object" or isinstance(properties, dict):
+        if not isinstance(properties, dict):
+            if node.get("additionalProperties") not in (None, False):
+                raise ValueError(f"free-form object at {'/'.join(path) or 'root'} cannot be a strict schema")
+            properties = {}
+        node["properties"] = {k: _strict(v, root, (*path, "properties", k)) for k, v in properties.items()}
+        node["required"] = list(properties)
+        node["additionalProperties"] = False
+    items = node.get("items")
+    if isinstance(items, dict):
+        node["items"] = _strict(items, root, (*path, "items"))
+    for union_key in ("anyOf", "allOf", "oneOf"):
+        variants = node.get(union_key)
+        if isinstance(variants, list):
+            node[union_key] = [_strict(v, root, (*path, union_key, str(i))) for i, v in enumerate(variants)]
+    return node
+
+
+def _resolve(root: dict[str, Any], ref: str) -> dict[str, Any]:
+    if not ref.startswith("#/"):
+        raise ValueError(f"only local $refs can be inlined, got {ref!r}")
+    node: Any = root
+    for part in ref[2:].split("/"):
+        node = node[part]
+    if not isinstance(node, dict):
+        raise ValueError(f"$ref {ref!r} does not point at a schema")
+    return node

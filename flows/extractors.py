@@ -1,0 +1,47 @@
+"""The extractor a flow uses, built from flow parameters plus settings (the API key stays in settings)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agents.extractor import Extractor
+from agents.registry import make_extractor, resolve_domain
+from flows.settings import LLMSettings
+
+__all__ = ["ExtractorChoice", "build_extractor"]
+
+
+class ExtractorChoice(BaseModel):
+    """What to extract with: small, hashable, safe to show in the Prefect UI (no secrets)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(default="cooccurrence", description="cooccurrence (offline) or llm.")
+    domain: str = Field(default="auto", description="auto, text, papers, reviews or profiles.")
+    llm_base_url: str | None = Field(default=None, description="Overrides KGWEAVE_LLM_BASE_URL.")
+    llm_model: str | None = Field(default=None, description="Overrides KGWEAVE_LLM_MODEL.")
+    max_llm_calls: int | None = Field(default=None, ge=0, description="Stop the run after this many requests.")
+    max_tokens_total: int | None = Field(default=None, ge=0, description="Stop the run after this many tokens.")
+
+
+def build_extractor(choice: ExtractorChoice, run_id: str | None = None) -> Extractor:
+    """The extractor for ``choice``; LLM runs share one budget per ``run_id`` within a process."""
+    if choice.name != "llm":
+        return make_extractor(choice.name, domain=choice.domain)
+    from agents.llm_client import LLMConfig, shared_budget
+
+    settings = LLMSettings()
+    base_url = choice.llm_base_url or settings.base_url
+    model = choice.llm_model or settings.model
+    if not base_url or not model:
+        raise ValueError("--extractor llm needs --llm-base-url and --llm-model "
+                         "(or KGWEAVE_LLM_BASE_URL and KGWEAVE_LLM_MODEL)")
+    config = LLMConfig(
+        base_url=base_url, model=model, api_key=settings.api_key, timeout_s=settings.timeout_s,
+        max_retries=settings.max_retries, concurrency=settings.concurrency,
+        structured_output=settings.structured_output, temperature=settings.temperature,
+        cache_dir=settings.cache_dir,
+    )
+    limited = choice.max_llm_calls is not None or choice.max_tokens_total is not None
+    budget = shared_budget(run_id, choice.max_llm_calls, choice.max_tokens_total) if run_id and limited else None
+    return make_extractor("llm", llm_config=config, domain=resolve_domain(choice.domain), budget=budget)

@@ -1,0 +1,105 @@
+"""`kgweave build --extractor llm` end to end: the real openai client over HTTP against tests/llm_server.py."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from graph_store.ids import LABEL_PATTERN, RELATION_TYPE_PATTERN
+from graph_store.sqlite_store import SQLiteGraphStore
+from tests.conftest import SAMPLE_CORPUS
+from tests.flows.test_cli import kgweave_env, run_kgweave
+from tests.llm_fixtures import llm_server_fixture  # noqa: F401
+from tests.llm_server import LLMTestServer
+
+pytestmark = pytest.mark.usefixtures("prefect_api")
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    """Ten abstracts of the sample corpus (ten chunks)."""
+    path = tmp_path / "ten.jsonl"
+    path.write_text("\n".join(SAMPLE_CORPUS.read_text(encoding="utf-8").splitlines()[:10]) + "\n", "utf-8")
+    return path
+
+
+def build_llm(server: LLMTestServer, corpus: Path, db: Path, *extra: str) -> tuple[int, dict[str, object]]:
+    env = {**kgweave_env(), "KGWEAVE_LLM_CACHE_DIR": str(db.parent / "llm-cache"), "KGWEAVE_LLM_MAX_RETRIES": "6",
+           "KGWEAVE_LLM_TIMEOUT_S": "1.5"}
+    done = run_kgweave("build", str(corpus), "--store", str(db), "--extractor", "llm", "--domain", "papers",
+                       "--llm-base-url", server.base_url, "--llm-model", "kgweave-test-model", "--json", *extra,
+                       env=env)
+    assert done.stdout, done.stderr
+    return done.returncode, json.loads(done.stdout)
+
+
+def test_llm_build_survives_faults_and_reruns_make_no_requests(
+    llm_server: LLMTestServer, corpus: Path, tmp_path: Path
+) -> None:
+    llm_server.script([500, 429, "timeout", "malformed", 503, "echo_schema"])
+    db = tmp_path / "g.db"
+    code, summary = build_llm(llm_server, corpus, db)
+    assert code == 0, summary
+    assert summary["documents"] == 10, summary
+    assert summary["failed_chunks"] == 0, summary["failures"]  # no chunk lost to a transient fault
+    assert summary["entities"] > 10 and summary["relations"] > 0
+    assert summary["llm_calls"] >= summary["chunks"] + 6 and summary["tokens"] > 0
+    formats = {r.response_format["type"] for r in llm_server.chat_requests}  # type: ignore[index]
+    assert formats == {"json_schema"}
+    with SQLiteGraphStore(db) as store:
+        (run,) = list(store.runs())
+        assert run.model == "kgweave-test-model" and run.parameters["prompt_version"] == "papers-v1"
+        before = store.snapshot()
+    sent = len(llm_server.chat_requests)
+    code, again = build_llm(llm_server, corpus, db)
+    assert code == 0 and again["skipped_documents"] == 10 and again["llm_calls"] == 0
+    code, forced = build_llm(llm_server, corpus, db, "--force")
+    assert code == 0 and forced["llm_calls"] == 0 and forced["cached_llm_calls"] == summary["chunks"]
+    assert len(llm_server.chat_requests) == sent  # neither re-run reached the server
+    with SQLiteGraphStore(db) as store:
+        assert store.snapshot() == before
+
+
+def test_budget_stops_cleanly_and_the_rerun_resumes(llm_server: LLMTestServer, corpus: Path, tmp_path: Path) -> None:
+    db = tmp_path / "g.db"
+    code, summary = build_llm(llm_server, corpus, db, "--max-llm-calls", "4", "--batch-documents", "2")
+    assert code == 3 and summary["status"] == "stopped_budget" and summary["stopped_because"] == "budget"
+    assert summary["llm_calls"] == 4 and summary["failed_chunks"] == 0
+    with SQLiteGraphStore(db) as store:
+        assert 0 < store.counts().documents < 10 + 1
+    code, rest = build_llm(llm_server, corpus, db)
+    assert code == 0 and rest["status"] == "completed"
+    assert rest["skipped_documents"] == 4
+    asked = [r.document for r in llm_server.chat_requests]
+    assert len(asked) == summary["llm_calls"] + rest["llm_calls"] == len(set(asked))  # each chunk asked once
+
+
+def test_dry_run_estimates_and_spends_nothing(llm_server: LLMTestServer, corpus: Path, tmp_path: Path) -> None:
+    code, estimate = build_llm(llm_server, corpus, tmp_path / "g.db", "--dry-run")
+    assert code == 0 and estimate["dry_run"] is True
+    assert estimate["chunks"] >= 10 and estimate["llm_calls"] == estimate["chunks"] and estimate["tokens"] > 0
+    assert llm_server.chat_requests == []
+
+
+def test_hostile_answers_leave_the_store_intact(llm_server: LLMTestServer, corpus: Path, tmp_path: Path) -> None:
+    db = tmp_path / "g.db"
+    run_kgweave("build", str(SAMPLE_CORPUS), "--store", str(db), "--json")  # an offline graph first
+    with SQLiteGraphStore(db) as store:
+        before = store.counts()
+    llm_server.script(["hostile"] * 10)
+    code, summary = build_llm(llm_server, corpus, db)
+    assert code in (0, 3)
+    with SQLiteGraphStore(db) as store:
+        after = store.counts()
+        assert after.documents == before.documents and after.entities >= before.entities
+        assert all(LABEL_PATTERN.match(label) for label in after.labels)
+        assert all(RELATION_TYPE_PATTERN.match(t) for t in after.relation_types)
+
+
+def test_llm_without_endpoint_is_bad_usage(tmp_path: Path, corpus: Path) -> None:
+    env = {k: v for k, v in kgweave_env().items() if not k.startswith("KGWEAVE_LLM_")}
+    done = run_kgweave("build", str(corpus), "--store", str(tmp_path / "g.db"), "--extractor", "llm", env=env)
+    assert done.returncode == 2 and "--llm-base-url" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1

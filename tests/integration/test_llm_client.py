@@ -1,0 +1,250 @@
+"""LLMClient through the real openai client over HTTP, against the fault-injecting test server."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import openai
+import pytest
+
+from agents.errors import BudgetExceededError, LLMRequestError, LLMUnavailableError
+from agents.llm_client import Budget, CallResult, LLMClient, LLMConfig
+from agents.prompts import ChatMessage, build_messages
+from agents.schemas import TextExtraction, schema_name
+from tests.llm_fixtures import llm_server_fixture  # noqa: F401 - provides the llm_server fixture
+from tests.llm_server import Fault, LLMTestServer
+
+pytestmark = pytest.mark.integration
+
+DOC = "Ada Lovelace worked with Charles Babbage on the Analytical Engine in London."
+
+
+def _config(server: LLMTestServer, tmp_path: Path, **kwargs: object) -> LLMConfig:
+    settings: dict[str, object] = {
+        "base_url": server.base_url, "model": "test-model", "cache_dir": tmp_path / "cache",
+        "backoff_base_s": 0.01, "backoff_max_s": 0.05, "timeout_s": 5.0,
+    }
+    settings.update(kwargs)
+    return LLMConfig.model_validate(settings)
+
+
+def _call(
+    config: LLMConfig, messages: Sequence[ChatMessage] | None = None, prompt_version: str = "text-v1",
+    budget: Budget | None = None,
+) -> CallResult[TextExtraction]:
+    async def run() -> CallResult[TextExtraction]:
+        async with LLMClient(config, budget) as client:
+            return await client.complete_json(
+                messages or build_messages("text", DOC), TextExtraction, schema_name("text"), prompt_version
+            )
+
+    return asyncio.run(run())
+
+
+def test_structured_output_request_and_valid_answer(llm_server: LLMTestServer, tmp_path: Path) -> None:
+    result = _call(_config(llm_server, tmp_path))
+    assert result.ok and result.error is None and not result.from_cache and result.attempts == 1
+    assert result.value is not None and result.value.entities
+    assert {e.name for e in result.value.entities} <= {"Ada Lovelace", "Charles Babbage", "Analytical Engine", "London"}
+    (request,) = llm_server.chat_requests
+    assert request.path == "/v1/chat/completions"
+    fmt = request.response_format
+    assert fmt is not None and fmt["type"] == "json_schema"
+    assert fmt["json_schema"]["name"] == "kgweave_text_extraction" and fmt["json_schema"]["strict"] is True
+    assert fmt["json_schema"]["schema"]["additionalProperties"] is False
+    assert request.body["model"] == "test-model" and request.body["temperature"] == 0.0
+    assert result.prompt_tokens > 0 and result.completion_tokens > 0
+
+
+def test_server_lists_its_model_to_the_openai_client(llm_server: LLMTestServer) -> None:
+    client = openai.OpenAI(base_url=llm_server.base_url, api_key="unused", max_retries=0)
+    try:
+        assert [m.id for m in client.models.list()] == ["kgweave-test-model"]
+    finally:
+        client.close()
+
+
+def test_json_object_mode_sends_the_schema_in_the_prompt(llm_server: LLMTestServer, tmp_path: Path) -> None:
+    result = _call(_config(llm_server, tmp_path, structured_output="json_object", max_tokens_per_call=300))
+    assert result.ok
+    (request,) = llm_server.chat_requests
+    assert request.response_format == {"type": "json_object"}
+    assert "<schema>" in request.body["messages"][0]["content"]
+    assert request.body["max_completion_tokens"] == 300
+
+
+@pytest.mark.parametrize("faults", [["500", "502", "503"], ["429", "429"], [Fault.http(504), "429", "500"]])
+def test_transient_errors_are_retried_until_success(
+    llm_server: LLMTestServer, tmp_path: Path, faults: list[str]
+) -> None:
+    llm_server.script(faults)
+    result = _call(_config(llm_server, tmp_path))
+    assert result.ok and result.attempts == len(faults) + 1
+    assert len(llm_server.chat_requests) == len(faults) + 1
+
+
+def test_timeout_is_retried(llm_server: LLMTestServer, tmp_path: Path) -> None:
+    llm_server.script([Fault.delay(2.0)])
+    started = time.monotonic()
+    result = _call(_config(llm_server, tmp_path, timeout_s=0.4))
+    elapsed = time.monotonic() - started
+    assert result.ok and result.attempts == 2
+    assert 0.4 <= elapsed < 2.0  # gave up on the slow answer instead of waiting for it
+
+
+@pytest.mark.parametrize(
+    ("fault", "wait"), [(Fault.rate_limit(retry_after=1), 1.0), (Fault.rate_limit(retry_after_ms=600), 0.6)]
+)
+def test_rate_limit_honours_retry_after(llm_server: LLMTestServer, tmp_path: Path, fault: Fault, wait: float) -> None:
+    llm_server.script([fault])
+    started = time.monotonic()
+    result = _call(_config(llm_server, tmp_path))
+    elapsed = time.monotonic() - started
+    assert result.ok and result.attempts == 2
+    first, second = llm_server.chat_requests
+    assert second.received_at - first.received_at >= wait
+    assert elapsed >= wait
+
+
+def test_retry_after_is_capped(llm_server: LLMTestServer, tmp_path: Path) -> None:
+    llm_server.script([Fault.rate_limit(retry_after=3600)])
+    started = time.monotonic()
+    result = _call(_config(llm_server, tmp_path, max_retry_after_s=0.2))
+    assert result.ok and time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize(
+    ("status", "cause"),
+    [(400, openai.BadRequestError), (401, openai.AuthenticationError), (404, openai.NotFoundError),
+     (422, openai.UnprocessableEntityError)],
+)
+def test_client_errors_are_not_retried(
+    llm_server: LLMTestServer, tmp_path: Path, status: int, cause: type[Exception]
+) -> None:
+    llm_server.script([status, status])
+    with pytest.raises(LLMRequestError, match=f"HTTP {status}") as caught:
+        _call(_config(llm_server, tmp_path))
+    assert isinstance(caught.value.__cause__, cause)
+    assert caught.value.requests == 1
+    assert len(llm_server.chat_requests) == 1
+
+
+def test_wrong_api_key_is_an_auth_error_and_the_key_is_never_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    secret = "sk-test-very-secret-value"
+    with LLMTestServer(api_key="the-right-key") as server, caplog.at_level(logging.DEBUG):
+        config = _config(server, tmp_path, api_key=secret)
+        with pytest.raises(LLMRequestError) as caught:
+            _call(config)
+        assert isinstance(caught.value.__cause__, openai.AuthenticationError)
+        assert len(server.chat_requests) == 1
+        assert server.chat_requests[0].headers["authorization"] == f"Bearer {secret}"
+        assert _call(_config(server, tmp_path, api_key="the-right-key")).ok
+    assert "LLM request to" in caplog.text  # prompts are logged at DEBUG...
+    assert secret not in caplog.text and secret not in repr(config) and secret not in str(caught.value)
+
+
+def test_retries_run_out(llm_server: LLMTestServer, tmp_path: Path) -> None:
+    llm_server.script(["500"] * 10)
+    with pytest.raises(LLMUnavailableError, match="failed 3 times") as caught:
+        _call(_config(llm_server, tmp_path, max_retries=2))
+    assert isinstance(caught.value.__cause__, openai.InternalServerError)
+    assert caught.value.requests == 3 and len(llm_server.chat_requests) == 3
+
+
+def test_connection_errors_are_retried_then_reported(tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again: nothing listens there
+    config = LLMConfig(base_url=f"http://127.0.0.1:{port}/v1", model="m", cache_dir=None, max_retries=2,
+                       backoff_base_s=0.01, timeout_s=2.0)
+    with pytest.raises(LLMUnavailableError) as caught:
+        _call(config)
+    assert isinstance(caught.value.__cause__, openai.APIConnectionError)
+    assert caught.value.requests == 3
+
+
+@pytest.mark.parametrize("fault", ["malformed", "echo_schema", "empty", "hostile_long"])
+def test_invalid_answer_is_re_asked_once_with_the_error(llm_server: LLMTestServer, tmp_path: Path, fault: str) -> None:
+    llm_server.script([fault])
+    result = _call(_config(llm_server, tmp_path))
+    assert result.ok and result.attempts == 2
+    first, second = llm_server.chat_requests
+    reask = second.body["messages"]
+    assert reask[: len(first.body["messages"])] == first.body["messages"]
+    assert reask[-2]["role"] == "assistant" and reask[-1]["role"] == "user"
+    assert "not valid" in reask[-1]["content"]
+
+
+def test_twice_invalid_answer_is_an_error_not_a_third_request(llm_server: LLMTestServer, tmp_path: Path) -> None:
+    llm_server.script(["malformed", "echo_schema", "malformed"])
+    result = _call(_config(llm_server, tmp_path))
+    assert not result.ok and result.value is None
+    assert result.error is not None and result.error.startswith("invalid LLM output after one re-ask")
+    assert "Extra inputs are not permitted" in result.error  # the echoed schema's keys
+    assert result.attempts == 2 and len(llm_server.chat_requests) == 2
+    assert result.prompt_tokens > 0
+    assert not list((tmp_path / "cache").rglob("*.json")), "invalid answers must not be cached"
+
+
+def test_cache_hit_makes_no_request_and_key_follows_model_and_prompt_version(
+    llm_server: LLMTestServer, tmp_path: Path
+) -> None:
+    config = _config(llm_server, tmp_path)
+    first = _call(config)
+    second = _call(config)
+    assert second.from_cache and second.attempts == 0 and second.value == first.value
+    assert len(llm_server.chat_requests) == 1
+    assert _call(config, prompt_version="text-v2").attempts == 1
+    assert _call(config.model_copy(update={"model": "other-model"})).attempts == 1
+    assert len(llm_server.chat_requests) == 3
+    assert _call(config, prompt_version="text-v2").from_cache
+    assert len(llm_server.chat_requests) == 3
+    assert _call(config.model_copy(update={"cache_dir": None})).attempts == 1  # cache off: always asks
+
+
+def test_budget_stops_requests(llm_server: LLMTestServer, tmp_path: Path) -> None:
+    budget = Budget(max_calls=2)
+    config = _config(llm_server, tmp_path)
+    for i in range(2):
+        assert _call(config, build_messages("text", f"{DOC} Part {i}."), budget=budget).ok
+    with pytest.raises(BudgetExceededError):
+        _call(config, build_messages("text", f"{DOC} Part 3."), budget=budget)
+    assert len(llm_server.chat_requests) == 2
+    assert _call(config, build_messages("text", f"{DOC} Part 0."), budget=budget).from_cache  # hits are free
+    assert budget.usage().calls == 2 and budget.usage().tokens > 0
+
+
+def test_budget_counts_retries_and_reports_what_was_spent(llm_server: LLMTestServer, tmp_path: Path) -> None:
+    llm_server.script(["500", "500", "500"])
+    with pytest.raises(BudgetExceededError) as caught:
+        _call(_config(llm_server, tmp_path), budget=Budget(max_calls=2))
+    assert caught.value.requests == 2 and len(llm_server.chat_requests) == 2
+
+
+def test_token_budget_refuses_a_request_that_would_not_fit(llm_server: LLMTestServer, tmp_path: Path) -> None:
+    with pytest.raises(BudgetExceededError):
+        _call(_config(llm_server, tmp_path, max_tokens_per_call=1000), budget=Budget(max_tokens_total=500))
+    assert llm_server.chat_requests == []
+
+
+def test_requests_in_flight_are_bounded(llm_server: LLMTestServer, tmp_path: Path) -> None:
+    llm_server.latency_s = 0.1
+    config = _config(llm_server, tmp_path, concurrency=4)
+
+    async def run() -> list[CallResult[TextExtraction]]:
+        async with LLMClient(config) as client:
+            return await asyncio.gather(*(
+                client.complete_json(build_messages("text", f"{DOC} Copy {i}."), TextExtraction, "s", "text-v1")
+                for i in range(16)
+            ))
+
+    results = asyncio.run(run())
+    assert all(r.ok for r in results)
+    assert llm_server.max_in_flight == 4

@@ -1,0 +1,509 @@
+"""An OpenAI-compatible chat completions server for tests: answers from the request's JSON schema.
+
+``GET /v1/models`` and ``POST /v1/chat/completions`` on a stdlib ``ThreadingHTTPServer`` in a
+background thread. A completion is built by walking the JSON schema of the request (from
+``response_format.json_schema``, or from the ``<schema>`` block of the system prompt in JSON mode):
+objects, arrays, enums, strings, numbers. Strings named ``name``/``source``/``target`` are real
+capitalised phrases and words of the text between ``<document>`` tags, so grounding passes;
+relations join names of the same answer.
+
+Faults are scripted per request, in order (:meth:`LLMTestServer.script`), or chosen by a rule on
+the request body (:attr:`LLMTestServer.rule`): HTTP errors, 429 with ``Retry-After``, a delay past
+the client's timeout, malformed JSON, the schema echoed back, hostile strings, names that are not
+in the text. Every request is recorded, and the most requests ever in flight is kept.
+
+Run it on its own (benchmarks, manual checks): ``python -m tests.llm_server --latency 0.2`` prints
+its base URL and serves until interrupted; ``GET /v1/_test/stats`` reports requests and in-flight peak.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+__all__ = [
+    "HOSTILE_NAMES",
+    "HOSTILE_RELATION_TYPES",
+    "UNGROUNDED_NAME",
+    "Fault",
+    "LLMTestServer",
+    "RecordedRequest",
+    "request_document",
+]
+
+UNGROUNDED_NAME = "Zorblax Quuxington"
+HOSTILE_NAMES = (
+    "`Evil` Corp",
+    "}) MATCH (n) DETACH DELETE n //",
+    'Robert"); DROP TABLE entities; --',
+    "Line\nBreak",
+    "O'Brien's {$param}",
+)
+HOSTILE_RELATION_TYPES = (
+    "}) MATCH (n) DETACH DELETE n //",
+    "`KNOWS`]->(m) SET m.pwned = true //",
+    'LOVES"; DROP',
+    "123 go",
+    "\u202eSDRAWKCAB",
+)
+LONG_NAME = "A" * 10_000
+_MODEL_ID = "kgweave-test-model"
+_CAPITALISED = re.compile(r"\b[A-Z][\w-]*(?:[ \t]+[A-Z][\w-]*)*")
+_WORD = re.compile(r"\b[a-z][a-z-]{4,}\b")
+_SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
+_STOPWORDS = frozenset((
+    "about", "above", "after", "again", "against", "among", "because", "before", "being", "below", "between",
+    "could", "during", "every", "other", "their", "there", "these", "those", "through", "under", "until",
+    "where", "which", "while", "would", "should",
+))
+_FAULT_KINDS = ("ok", "status", "rate_limit", "delay", "malformed", "echo_schema", "hostile", "hostile_long",
+                "ungrounded", "empty")
+
+
+@dataclass(frozen=True)
+class Fault:
+    """What the server does to one chat request instead of (or before) answering normally."""
+
+    kind: str = "ok"
+    status: int = 500
+    retry_after: float | None = None  # seconds, sent as Retry-After
+    retry_after_ms: float | None = None  # sent as retry-after-ms
+    delay_s: float = 0.0  # sleep before answering (a timeout when longer than the client's)
+
+    def __post_init__(self) -> None:
+        if self.kind not in _FAULT_KINDS:
+            raise ValueError(f"unknown fault {self.kind!r}; one of {_FAULT_KINDS}")
+
+    @classmethod
+    def http(cls, status: int) -> Fault:
+        """Answer with this HTTP error status."""
+        return cls(kind="status", status=status)
+
+    @classmethod
+    def rate_limit(cls, retry_after: float | None = None, retry_after_ms: float | None = None) -> Fault:
+        """HTTP 429, with Retry-After and/or retry-after-ms headers if given."""
+        return cls(kind="rate_limit", status=429, retry_after=retry_after, retry_after_ms=retry_after_ms)
+
+    @classmethod
+    def delay(cls, seconds: float) -> Fault:
+        """Sleep, then answer normally (too late for a client with a shorter timeout)."""
+        return cls(kind="delay", delay_s=seconds)
+
+    @classmethod
+    def parse(cls, spec: Fault | str | int) -> Fault:
+        """A fault from shorthand: ``500``, ``"429"``, ``"timeout"``, ``"malformed"``, ``"hostile"``..."""
+        if isinstance(spec, Fault):
+            return spec
+        text = str(spec)
+        if text.isdigit():
+            status = int(text)
+            return cls.rate_limit(retry_after=0) if status == 429 else cls.http(status)
+        if text == "timeout":
+            return cls.delay(3.0)
+        return cls(kind=text)
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request the server received."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+    fault: str
+    received_at: float
+
+    @property
+    def response_format(self) -> dict[str, Any] | None:
+        """The request's ``response_format``, if any."""
+        value = self.body.get("response_format")
+        return value if isinstance(value, dict) else None
+
+    @property
+    def document(self) -> str:
+        """The text between the last ``<document>`` tags of the messages."""
+        return _document_of(self.body.get("messages", []))
+
+
+@dataclass
+class _State:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    requests: list[RecordedRequest] = field(default_factory=list)
+    faults: deque[Fault] = field(default_factory=deque)
+    in_flight: int = 0
+    max_in_flight: int = 0
+
+
+class LLMTestServer:
+    """The test server; ``start()``/``stop()`` or use it as a context manager."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, api_key: str | None = None) -> None:
+        self.latency_s = 0.0
+        self.rule: Callable[[dict[str, Any]], Fault | str | int | None] | None = None
+        self.api_key = api_key
+        self.items_per_array = 3
+        self._state = _State()
+        self._host = host
+        self._httpd = _Server((host, port), _handler_for(self))
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        """The API root to give the openai client (``http://127.0.0.1:PORT/v1``)."""
+        return f"http://{self._host}:{self._httpd.server_address[1]}/v1"
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Every request so far (a copy)."""
+        with self._state.lock:
+            return list(self._state.requests)
+
+    @property
+    def chat_requests(self) -> list[RecordedRequest]:
+        """The chat completion requests so far."""
+        return [r for r in self.requests if r.path.endswith("/chat/completions")]
+
+    @property
+    def max_in_flight(self) -> int:
+        """The most chat requests that were being served at once."""
+        with self._state.lock:
+            return self._state.max_in_flight
+
+    def script(self, faults: Iterable[Fault | str | int]) -> None:
+        """Replace the queue of faults: the next chat requests get them in order, later ones succeed."""
+        parsed = [Fault.parse(f) for f in faults]
+        with self._state.lock:
+            self._state.faults = deque(parsed)
+
+    def reset(self) -> None:
+        """Forget recorded requests, scripted faults, the rule and the in-flight maximum."""
+        with self._state.lock:
+            self._state.requests.clear()
+            self._state.faults.clear()
+            self._state.max_in_flight = 0
+        self.rule = None
+
+    def start(self) -> LLMTestServer:
+        """Serve in a daemon thread."""
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="llm-test-server", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the socket."""
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> LLMTestServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    # called by the handler threads
+    def _next_fault(self, body: dict[str, Any]) -> Fault:
+        if self.rule is not None:
+            chosen = self.rule(body)
+            if chosen is not None:
+                return Fault.parse(chosen)
+        with self._state.lock:
+            return self._state.faults.popleft() if self._state.faults else Fault()
+
+    def _record(self, request: RecordedRequest) -> None:
+        with self._state.lock:
+            self._state.requests.append(request)
+
+    def _enter(self) -> None:
+        with self._state.lock:
+            self._state.in_flight += 1
+            self._state.max_in_flight = max(self._state.max_in_flight, self._state.in_flight)
+
+    def _leave(self) -> None:
+        with self._state.lock:
+            self._state.in_flight -= 1
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256  # many clients connect at once; the default backlog of 5 drops SYNs
+
+
+def _handler_for(server: LLMTestServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as the openai client expects
+        disable_nagle_algorithm = True
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802 - stdlib name
+            server._record(RecordedRequest("GET", self.path, _lower(self.headers), {}, "ok", time.monotonic()))
+            if self.path.rstrip("/").endswith("/_test/stats"):
+                self._send(200, {"chat_requests": len(server.chat_requests), "max_in_flight": server.max_in_flight})
+            elif self.path.rstrip("/").endswith("/models"):
+                self._send(200, {"object": "list", "data": [
+                    {"id": _MODEL_ID, "object": "model", "created": 0, "owned_by": "kgweave-tests"}]})
+            else:
+                self._send(404, _error("not found", "not_found_error"))
+
+        def do_POST(self) -> None:  # noqa: N802 - stdlib name
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length)
+            try:
+                body = json.loads(raw or b"{}")
+            except ValueError:
+                self._send(400, _error("request body is not JSON", "invalid_request_error"))
+                return
+            if not self.path.rstrip("/").endswith("/chat/completions"):
+                server._record(RecordedRequest("POST", self.path, _lower(self.headers), body, "ok", time.monotonic()))
+                self._send(404, _error("not found", "not_found_error"))
+                return
+            fault = server._next_fault(body)
+            server._record(RecordedRequest("POST", self.path, _lower(self.headers), body, fault.kind, time.monotonic()))
+            server._enter()
+            try:
+                self._chat(body, fault)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up (timeout): nothing to answer
+            finally:
+                server._leave()
+
+        def _chat(self, body: dict[str, Any], fault: Fault) -> None:
+            if server.latency_s:
+                time.sleep(server.latency_s)
+            if server.api_key is not None and self.headers.get("Authorization") != f"Bearer {server.api_key}":
+                self._send(401, _error("invalid api key", "authentication_error"))
+                return
+            if fault.kind == "delay":
+                time.sleep(fault.delay_s)
+            if fault.kind in ("status", "rate_limit"):
+                headers = {}
+                if fault.retry_after is not None:
+                    headers["Retry-After"] = _number(fault.retry_after)
+                if fault.retry_after_ms is not None:
+                    headers["retry-after-ms"] = _number(fault.retry_after_ms)
+                kind = "rate_limit_error" if fault.status == 429 else "server_error" if fault.status >= 500 else \
+                    "invalid_request_error"
+                self._send(fault.status, _error(f"injected HTTP {fault.status}", kind), headers)
+                return
+            content = answer(body, fault.kind, server.items_per_array)
+            self._send(200, _completion(body, content))
+
+        def _send(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+    return Handler
+
+
+def answer(body: dict[str, Any], kind: str = "ok", items_per_array: int = 3) -> str:
+    """The assistant content for a chat request under fault ``kind`` (``ok`` for a valid answer)."""
+    messages = body.get("messages", [])
+    schema = _schema_of(body)
+    if kind == "malformed":
+        return '{"entities": [{"name": "Unclosed'
+    if kind == "empty":
+        return ""
+    if kind == "echo_schema":
+        return json.dumps(schema if schema is not None else {"type": "object"})
+    if schema is None:
+        return "{}"
+    text = _document_of(messages)
+    special = {"ungrounded": [UNGROUNDED_NAME], "hostile": list(HOSTILE_NAMES), "hostile_long": [LONG_NAME]}
+    extra = special.get(kind, [])
+    walker = _Walker(
+        schema, [*extra, *_names(text)], _SENTENCE.findall(text), hostile=kind == "hostile", items=items_per_array,
+        extra=len(extra),
+    )
+    return json.dumps(walker.value(schema, ""))
+
+
+class _Walker:
+    """Builds a value valid for a JSON schema, with names taken from the document."""
+
+    def __init__(
+        self, root: dict[str, Any], names: list[str], sentences: list[str], hostile: bool, items: int, extra: int
+    ) -> None:
+        self.root = root
+        self.extra = extra
+        self.names = names or ["document"]
+        self.sentences = [s.strip() for s in sentences if s.strip()]
+        self.hostile = hostile
+        self.items = items
+        self.name_i = 0
+        self.enum_i = 0
+        self.relation_i = 0
+        self.used: list[str] = []
+
+    def value(self, schema: dict[str, Any], prop: str) -> Any:
+        if "$ref" in schema:
+            return self.value(self._resolve(schema["$ref"]), prop)
+        for union in ("anyOf", "oneOf"):
+            if union in schema:
+                variants = [v for v in schema[union] if v.get("type") != "null"] or schema[union]
+                return self.value(variants[0], prop)
+        if "enum" in schema:
+            self.enum_i += 1
+            return schema["enum"][(self.enum_i - 1) % len(schema["enum"])]
+        if "const" in schema:
+            return schema["const"]
+        kind = schema.get("type")
+        if isinstance(kind, list):
+            kind = next((k for k in kind if k != "null"), "null")
+        if kind == "object":
+            out = {key: self.value(sub, key) for key, sub in schema.get("properties", {}).items()}
+            if "source" in out:
+                self.relation_i += 1
+            return out
+        if kind == "array":
+            # the entity list also carries the names a fault put in front of the document's names
+            wanted = self.items + (self.extra if prop == "entities" else 0)
+            count = max(min(wanted, schema.get("maxItems", wanted)), schema.get("minItems", 0))
+            return [self.value(schema.get("items", {}), prop) for _ in range(count)]
+        if kind == "string":
+            return self._string(prop)
+        if kind in ("integer", "number"):
+            return schema.get("minimum", 0)
+        if kind == "boolean":
+            return False
+        return None
+
+    def _string(self, prop: str) -> str:
+        if prop == "name":
+            name = self.names[self.name_i % len(self.names)]
+            self.name_i += 1
+            self.used.append(name)
+            return name
+        used = self.used or self.names
+        if prop == "source":
+            return used[self.relation_i % len(used)]
+        if prop == "target":
+            return used[(self.relation_i + 1) % len(used)]
+        if prop == "type":
+            if self.hostile:
+                return HOSTILE_RELATION_TYPES[self.relation_i % len(HOSTILE_RELATION_TYPES)]
+            return ("uses", "part of", "related to")[self.relation_i % 3]
+        if prop == "evidence":
+            return self.sentences[0] if self.sentences else "no evidence"
+        if prop == "description":
+            return "`}) MATCH (n) DETACH DELETE n //" if self.hostile else "Mentioned in the document."
+        return "text"
+
+    def _resolve(self, ref: str) -> dict[str, Any]:
+        node: Any = self.root
+        for part in ref.removeprefix("#/").split("/"):
+            node = node[part]
+        return node
+
+
+def _schema_of(body: dict[str, Any]) -> dict[str, Any] | None:
+    fmt = body.get("response_format") or {}
+    if fmt.get("type") == "json_schema":
+        return fmt.get("json_schema", {}).get("schema")
+    for message in body.get("messages", []):
+        content = message.get("content") or ""
+        start, end = content.find("<schema>"), content.find("</schema>")
+        if message.get("role") == "system" and start != -1 and end > start:
+            return json.loads(content[start + len("<schema>") : end])
+    return None
+
+
+def request_document(body: dict[str, Any]) -> str:
+    """The text between ``<document>`` tags in a chat request body (for rules that pick a chunk)."""
+    return _document_of(body.get("messages", []))
+
+
+def _document_of(messages: list[dict[str, Any]]) -> str:
+    for message in reversed(messages):
+        content = message.get("content") or ""
+        start, end = content.find("<document>"), content.rfind("</document>")
+        if message.get("role") == "user" and start != -1 and end > start:
+            return content[start + len("<document>") : end].strip("\n")
+    return ""
+
+
+def _names(text: str) -> list[str]:
+    """Capitalised phrases, then longer lower-case words, of the text (first occurrence order)."""
+    seen: dict[str, None] = {}
+    for match in _CAPITALISED.finditer(text):
+        seen.setdefault(match.group().strip(), None)
+    for match in _WORD.finditer(text):
+        if match.group() not in _STOPWORDS:
+            seen.setdefault(match.group(), None)
+    return [name for name in seen if name]
+
+
+def _completion(body: dict[str, Any], content: str) -> dict[str, Any]:
+    prompt_chars = sum(len(m.get("content") or "") for m in body.get("messages", []))
+    prompt_chars += len(json.dumps(body.get("response_format") or {}))
+    return {
+        "id": f"chatcmpl-test-{time.monotonic_ns()}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": body.get("model", _MODEL_ID),
+        "choices": [{
+            "index": 0,
+            "message": {"role": "assistant", "content": content},
+            "finish_reason": "stop",
+            "logprobs": None,
+        }],
+        "usage": {
+            "prompt_tokens": max(1, prompt_chars // 4),
+            "completion_tokens": max(1, len(content) // 4),
+            "total_tokens": max(1, prompt_chars // 4) + max(1, len(content) // 4),
+        },
+    }
+
+
+def _error(message: str, kind: str) -> dict[str, Any]:
+    return {"error": {"message": message, "type": kind, "param": None, "code": None}}
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _lower(headers: Any) -> dict[str, str]:
+    return {name.lower(): value for name, value in headers.items()}
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve until interrupted; print the base URL first (one line, flushed)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="OpenAI-compatible test LLM server")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds before each chat answer")
+    args = parser.parse_args(argv)
+    server = LLMTestServer(args.host, args.port)
+    server.latency_s = args.latency
+    print(server.base_url, flush=True)
+    try:
+        server._httpd.serve_forever(poll_interval=0.05)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server._httpd.server_close()
+
+
+if __name__ == "__main__":
+    main()
