@@ -7,7 +7,7 @@ from collections import deque
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from prefect import flow, get_run_logger, task
+from prefect import flow, get_run_logger, tags, task
 from prefect.artifacts import (
     create_markdown_artifact,
     create_progress_artifact,
@@ -30,6 +30,7 @@ from graph_store.models import Document, Run, WriteStats, utc_now
 __all__ = ["BuildSummary", "build_graph", "new_run_id"]
 
 EXTRACT_AHEAD = 3  # batches extracted ahead of the writer
+LLM_TAG = "llm"  # tag of task runs that call the LLM endpoint (for Prefect tag concurrency limits)
 
 
 class FailedItem(BaseModel):
@@ -156,10 +157,13 @@ def build_graph(
         # otherwise walk every document and extracted element looking for futures (3-4x slower).
         pending: deque[PrefectFuture[BatchResult]] = deque()
         stopped_because: str | None = None
+        task_tags = [LLM_TAG] if extractor.name == "llm" else []
         for index in range(len(batches) + EXTRACT_AHEAD):
             if index < len(batches) and stopped_because is None:
-                pending.append(extract_batch_task.submit(
-                    index, quote(batches[index]), extractor, run_id, fingerprint, chunk_chars))
+                # Tagged "llm": `prefect concurrency-limit create llm N` caps LLM tasks across all runs
+                with tags(*task_tags):
+                    pending.append(extract_batch_task.submit(
+                        index, quote(batches[index]), extractor, run_id, fingerprint, chunk_chars))
             if index < EXTRACT_AHEAD or not pending:
                 continue
             written = index - EXTRACT_AHEAD

@@ -48,6 +48,12 @@ def test_llm_build_survives_faults_and_reruns_make_no_requests(
     assert summary["llm_calls"] >= summary["chunks"] + 6 and summary["tokens"] > 0
     formats = {r.response_format["type"] for r in llm_server.chat_requests}  # type: ignore[index]
     assert formats == {"json_schema"}
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterTags
+
+    with get_client(sync_client=True) as client:
+        tagged = client.read_task_runs(task_run_filter=TaskRunFilter(tags=TaskRunFilterTags(all_=["llm"])))
+    assert {t.name.rsplit("-", 1)[0] for t in tagged} == {"extract-batch"}
     with SQLiteGraphStore(db) as store:
         (run,) = list(store.runs())
         assert run.model == "kgweave-test-model" and run.parameters["prompt_version"] == "papers-v1"
