@@ -13,7 +13,11 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
+
+if TYPE_CHECKING:
+    from flows.extractors import ExtractorChoice
+    from flows.settings import BuildSettings
 
 __all__ = ["main"]
 
@@ -121,20 +125,20 @@ def cmd_build(args: argparse.Namespace) -> int:
     return EXIT_PARTIAL if summary.failures or summary.stopped_because else EXIT_OK
 
 
-def _dry_run(args: argparse.Namespace, settings: object, choice: object, store: str) -> int:
+def _dry_run(args: argparse.Namespace, settings: BuildSettings, choice: ExtractorChoice, store: str) -> int:
     """Estimate calls and tokens without extracting or writing anything."""
     from agents.chunking import chunk_document
     from agents.registry import extractor_fingerprint
     from flows.extractors import build_extractor
     from flows.loaders import LoadOptions, load_corpus
+    from flows.stores import open_flow_store
 
-    extractor = build_extractor(choice)  # type: ignore[arg-type]
+    extractor = build_extractor(choice)
     documents, failures = load_corpus(args.paths, LoadOptions(
-        text_field=args.text_field or settings.text_field,  # type: ignore[attr-defined]
-        max_file_mb=args.max_file_mb or settings.max_file_mb))  # type: ignore[attr-defined]
-    done = set() if args.force else _open_or_usage(store).documents_done(  # type: ignore[attr-defined]
+        text_field=args.text_field or settings.text_field, max_file_mb=args.max_file_mb or settings.max_file_mb))
+    done = set() if args.force else open_flow_store(store).documents_done(
         [d.id for d in documents], extractor_fingerprint(extractor))
-    chunk_chars = args.chunk_chars or settings.chunk_chars  # type: ignore[attr-defined]
+    chunk_chars = args.chunk_chars or settings.chunk_chars
     chunks = [c for d in documents if d.id not in done for c in chunk_document(d, chunk_chars)]
     estimate = getattr(extractor, "estimate", None)
     cost = estimate(chunks) if callable(estimate) else None
