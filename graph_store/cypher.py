@@ -11,6 +11,10 @@ Graph layout::
     (:Entity:<Label> {id, name, norm_name, label, support, ...})-[:MENTIONED_IN {id, start, end, text}]->(:Chunk)
     (:Entity)-[:<TYPE> {id, chunk_ids: [...], evidence: [...], imported, support, ...}]->(:Entity)
     (:Run {id, kind, started_at, ...})   (:Iteration {id, run_id, iteration, metrics})
+    (alias:Entity)-[:SAME_AS {is_merge: true, score, method, run_id}]->(canonical:Entity {aliases: [names]})
+
+Merge edges carry ``is_merge: true`` (extracted relations keep their properties in one JSON string, so
+never have a top-level ``is_merge``); an extracted ``SAME_AS`` relation therefore stays an ordinary edge.
 
 Structural labels (Document, Chunk, Run, Iteration) may also be entity labels (an extracted
 "Document" concept), so queries that count or list structural nodes exclude ``:Entity`` nodes.
@@ -31,7 +35,9 @@ __all__ = [
     "check_metric_name",
     "check_relation_type",
     "count_query",
+    "create_merges",
     "delete_all",
+    "delete_merges",
     "documents_done",
     "entities_by_ids",
     "entity_label_counts",
@@ -46,12 +52,14 @@ __all__ = [
     "merge_entities",
     "merge_mentions",
     "merge_relations",
+    "merges",
     "missing_ids",
     "neighbour_ids",
     "node_metrics",
     "read_schema_version",
     "record_iteration",
     "record_run",
+    "refresh_aliases",
     "refresh_entity_aggregates",
     "relation_type_counts",
     "relations_among",
@@ -69,10 +77,10 @@ SCHEMA_META_ID = "kgweave-schema"
 # Entity properties the store owns; a node metric with one of these names would overwrite them.
 ENTITY_RESERVED_PROPERTIES = frozenset({
     "id", "name", "norm_name", "label", "description", "properties", "support", "first_run",
-    "last_run", "first_iteration", "last_iteration", "extractor", "model", "metric_names",
+    "last_run", "first_iteration", "last_iteration", "extractor", "model", "metric_names", "aliases",
 })
 _STRUCTURAL_LABELS = ("Document", "Chunk", "Entity", "Run", "Iteration")
-_NOT_STRUCTURAL = "NOT type(r) IN ['HAS_CHUNK', 'MENTIONED_IN']"
+_NOT_STRUCTURAL = "NOT type(r) IN ['HAS_CHUNK', 'MENTIONED_IN'] AND r.is_merge IS NULL"
 
 
 def check_label(label: str) -> str:
@@ -285,6 +293,52 @@ def mark_documents_done() -> str:
         "SET d.fingerprints = CASE WHEN $fingerprint IN coalesce(d.fingerprints, [])\n"
         "    THEN d.fingerprints ELSE coalesce(d.fingerprints, []) + $fingerprint END\n"
         "RETURN count(d) AS matched"
+    )
+
+
+# -- merges --------------------------------------------------------------------------------------
+
+
+def merges() -> str:
+    """Every merge edge: alias id, canonical id, score, method, run id."""
+    return (
+        "MATCH (a:Entity)-[s:SAME_AS]->(c:Entity) WHERE s.is_merge = true\n"
+        "RETURN a.id AS alias_id, c.id AS canonical_id, s.score AS score, s.method AS method,\n"
+        "    s.run_id AS run_id\n"
+        "ORDER BY alias_id"
+    )
+
+
+def delete_merges() -> str:
+    """Remove the merge edges leaving the aliases ``$ids``."""
+    return (
+        "UNWIND $ids AS id\n"
+        "MATCH (:Entity {id: id})-[s:SAME_AS]->(:Entity) WHERE s.is_merge = true\n"
+        "DELETE s"
+    )
+
+
+def create_merges() -> str:
+    """Rows: alias_id, canonical_id, score, method, run_id (each alias has no merge edge yet)."""
+    return (
+        "UNWIND $rows AS row\n"
+        "MATCH (a:Entity {id: row.alias_id})\n"
+        "MATCH (c:Entity {id: row.canonical_id})\n"
+        "CREATE (a)-[s:SAME_AS {is_merge: true, score: row.score, method: row.method, run_id: row.run_id}]->(c)\n"
+        "RETURN count(s) AS matched"
+    )
+
+
+def refresh_aliases() -> str:
+    """Set ``aliases`` (sorted alias names) on the entities ``$ids``; removed when there are none."""
+    return (
+        "UNWIND $ids AS id\n"
+        "MATCH (c:Entity {id: id})\n"
+        "OPTIONAL MATCH (a:Entity)-[s:SAME_AS]->(c) WHERE s.is_merge = true\n"
+        "WITH c, a.name AS name ORDER BY name\n"
+        "WITH c, collect(name) AS names\n"
+        "SET c.aliases = CASE WHEN size(names) = 0 THEN null ELSE names END\n"
+        "RETURN count(c) AS matched"
     )
 
 

@@ -26,6 +26,7 @@ __all__ = [
     "Chunk",
     "Document",
     "Entity",
+    "EntityMerge",
     "GraphDelta",
     "GraphSnapshot",
     "Iteration",
@@ -103,6 +104,28 @@ class Entity(_Frozen):
     @classmethod
     def named(cls, name: str, label: str = "Concept", **kwargs: object) -> Entity:
         return cls(id=entity_id(name, label), name=name, label=label, **kwargs)  # type: ignore[arg-type]
+
+
+class EntityMerge(_Frozen):
+    """A recorded decision that ``alias_id`` and ``canonical_id`` name one thing.
+
+    Rows are never rewritten by a merge: stores keep both entities and show the collapsed graph
+    (the alias's edges and support moved to the canonical), so a merge is reversed by removing its
+    record. ``method`` says which layer decided (exact, acronym, embedding, llm); ``score`` is the
+    cosine similarity or 1.0.
+    """
+
+    alias_id: str = Field(min_length=1)
+    canonical_id: str = Field(min_length=1)
+    score: float = Field(default=1.0, ge=0.0, le=1.0)
+    method: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")] = "exact"
+    run_id: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _not_self(self) -> EntityMerge:
+        if self.alias_id == self.canonical_id:
+            raise ValueError("an entity cannot be merged into itself")
+        return self
 
 
 class Mention(_Frozen):
@@ -205,7 +228,11 @@ class WriteStats(_Frozen):
 
 
 class StoreCounts(_Frozen):
-    """Totals in a store, with per-label and per-relation-type breakdowns."""
+    """Totals in a store, with per-label and per-relation-type breakdowns.
+
+    ``entities``, ``relations``, ``labels`` and ``relation_types`` count the collapsed graph (as
+    ``snapshot``): aliases of merged entities are left out and their edges re-pointed.
+    """
 
     documents: int
     chunks: int
@@ -215,6 +242,7 @@ class StoreCounts(_Frozen):
     runs: int
     labels: dict[str, int]
     relation_types: dict[str, int]
+    merged_entities: int = Field(default=0, description="Entities hidden as aliases of another (merges).")
 
 
 class SnapshotNode(_Frozen):

@@ -13,7 +13,7 @@ reference to a missing node is rejected whole.
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -26,8 +26,10 @@ from neo4j import exceptions as neo4j_errors
 from graph_store import cypher
 from graph_store.errors import GraphStoreError, SchemaVersionError, StoreUnavailableError
 from graph_store.ids import normalize_name
+from graph_store.merges import apply_merges, collapse
 from graph_store.models import (
     Entity,
+    EntityMerge,
     GraphDelta,
     GraphSnapshot,
     Iteration,
@@ -42,7 +44,7 @@ from graph_store.models import (
 
 __all__ = ["SCHEMA_VERSION", "DanglingReferenceError", "Neo4jGraphStore"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: entity merges (SAME_AS edges)
 _T = TypeVar("_T")
 _Row = dict[str, object]
 
@@ -309,6 +311,64 @@ class Neo4jGraphStore:
 
         return self._write("write node metrics", work) if rows else 0
 
+    def record_merges(self, merges: Sequence[EntityMerge]) -> int:
+        """Record merges as ``SAME_AS`` edges (idempotent); aliases always point at a final canonical,
+        and each canonical's ``aliases`` lists its aliases' names. Returns merges created or changed."""
+        if not merges:
+            return 0
+        ids = {m.alias_id for m in merges} | {m.canonical_id for m in merges}
+
+        def work(tx: ManagedTransaction) -> int:
+            self._require(tx, "Entity", ids, "merges")
+            current = {m.alias_id: m for m in self._merge_records(tx)}
+            table = apply_merges(current, merges)
+            changed = [m for alias, m in table.items() if current.get(alias) != m]
+            self._set_merges(tx, changed, current)
+            return len(changed)
+
+        return self._write("record merges", work)
+
+    def _set_merges(self, tx: ManagedTransaction, changed: Sequence[EntityMerge],
+                    current: Mapping[str, EntityMerge]) -> None:
+        aliases = sorted({m.alias_id for m in changed})
+        touched = set(aliases) | {m.canonical_id for m in changed}
+        touched |= {current[a].canonical_id for a in aliases if a in current}
+        for part in _slices(aliases, self.batch_size):
+            tx.run(cypher.delete_merges(), ids=list(part)).consume()
+        rows: list[_Row] = [m.model_dump() for m in changed]
+        for batch in _slices(rows, self.batch_size):
+            tx.run(cypher.create_merges(), rows=list(batch)).consume()
+        for part in _slices(sorted(touched), self.batch_size):
+            tx.run(cypher.refresh_aliases(), ids=list(part)).consume()
+
+    def remove_merges(self, run_id: str | None = None, alias_ids: Iterable[str] | None = None) -> int:
+        """Delete the merge edges of ``run_id`` and/or ``alias_ids`` (both None: all merges)."""
+        wanted = None if alias_ids is None else set(alias_ids)
+
+        def work(tx: ManagedTransaction) -> int:
+            doomed = [m for m in self._merge_records(tx)
+                      if (run_id is None or m.run_id == run_id) and (wanted is None or m.alias_id in wanted)]
+            ids = sorted(m.alias_id for m in doomed)
+            for part in _slices(ids, self.batch_size):
+                tx.run(cypher.delete_merges(), ids=list(part)).consume()
+            for part in _slices(sorted({m.canonical_id for m in doomed}), self.batch_size):
+                tx.run(cypher.refresh_aliases(), ids=list(part)).consume()
+            return len(doomed)
+
+        return self._write("remove merges", work)
+
+    def merges(self) -> list[EntityMerge]:
+        """Every recorded merge, ordered by alias id."""
+        return self._read("read merges", self._merge_records)
+
+    @staticmethod
+    def _merge_records(tx: ManagedTransaction) -> list[EntityMerge]:
+        return [
+            EntityMerge(alias_id=r["alias_id"], canonical_id=r["canonical_id"], score=r["score"],
+                        method=r["method"], run_id=r["run_id"])
+            for r in tx.run(cypher.merges())
+        ]
+
     def record_run(self, run: Run) -> None:
         """Insert or replace the run record (a ``:Run`` node)."""
         props = {
@@ -383,7 +443,7 @@ class Neo4jGraphStore:
         return self._read("read neighbours", work)
 
     def snapshot(self) -> GraphSnapshot:
-        """The whole entity graph, ordered by id (deterministic)."""
+        """The whole entity graph collapsed by the merges, ordered by id (deterministic)."""
 
         def work(tx: ManagedTransaction) -> GraphSnapshot:
             nodes = tuple(
@@ -395,7 +455,7 @@ class Neo4jGraphStore:
                              support=r["support"])
                 for r in tx.run(cypher.snapshot_edges())
             )
-            return GraphSnapshot(nodes=nodes, edges=edges)
+            return collapse(nodes, edges, self._merge_records(tx))
 
         return self._read("read a snapshot", work)
 
@@ -412,9 +472,21 @@ class Neo4jGraphStore:
         def work(tx: ManagedTransaction) -> StoreCounts:
             totals = {what: int(tx.run(cypher.count_query(what)).single(strict=True)["n"])
                       for what in ("documents", "chunks", "entities", "relations", "mentions", "runs")}
-            labels = {r["key"]: int(r["n"]) for r in tx.run(cypher.entity_label_counts())}
-            types = {r["key"]: int(r["n"]) for r in tx.run(cypher.relation_type_counts())}
-            return StoreCounts(**totals, labels=labels, relation_types=types)
+            merged = len(self._merge_records(tx))
+            if merged:
+                # The collapsed view, as snapshot(): one pass over the edges.
+                nodes = [SnapshotNode(id=r["id"], name=r["name"], label=r["label"], support=r["support"])
+                         for r in tx.run(cypher.snapshot_nodes())]
+                edges = [SnapshotEdge(id=r["id"], source=r["source"], target=r["target"], type=r["type"],
+                                      support=r["support"]) for r in tx.run(cypher.snapshot_edges())]
+                view = collapse(nodes, edges, self._merge_records(tx))
+                totals.update(entities=len(view.nodes), relations=len(view.edges))
+                labels = dict(sorted(Counter(n.label for n in view.nodes).items()))
+                types = dict(sorted(Counter(e.type for e in view.edges).items()))
+            else:
+                labels = {r["key"]: int(r["n"]) for r in tx.run(cypher.entity_label_counts())}
+                types = {r["key"]: int(r["n"]) for r in tx.run(cypher.relation_type_counts())}
+            return StoreCounts(**totals, labels=labels, relation_types=types, merged_entities=merged)
 
         return self._read("count the graph", work)
 

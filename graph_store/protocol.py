@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Protocol, runtime_checkable
 
 from graph_store.models import (
     Entity,
+    EntityMerge,
     GraphDelta,
     GraphSnapshot,
     Iteration,
@@ -44,7 +45,8 @@ class GraphStore(Protocol):
         """Entities within ``hops`` of the entity (itself included) and the relations among them."""
 
     def snapshot(self) -> GraphSnapshot:
-        """The whole entity graph (nodes with support, edges with support)."""
+        """The whole entity graph (nodes with support, edges with support), collapsed by the merges:
+        aliases left out, their edges re-pointed to the canonical and their support added to it."""
 
     def write_node_metrics(self, metrics: Mapping[str, Mapping[str, float]]) -> int:
         """Store per-node metrics ({entity id: {metric: value}}); returns nodes updated."""
@@ -54,6 +56,19 @@ class GraphStore(Protocol):
 
     def counts(self) -> StoreCounts:
         """Totals and per-label / per-relation-type counts."""
+
+    def record_merges(self, merges: Sequence[EntityMerge]) -> int:
+        """Record entity merges (idempotent upsert); returns merge records created or changed.
+
+        Every alias ends up pointing at a final canonical (see :func:`graph_store.merges.apply_merges`);
+        a merge naming an entity that is not in the store is rejected whole (GraphStoreError).
+        """
+
+    def remove_merges(self, run_id: str | None = None, alias_ids: Iterable[str] | None = None) -> int:
+        """Reverse merges: those of ``run_id`` and/or of ``alias_ids`` (both None: all); returns how many."""
+
+    def merges(self) -> list[EntityMerge]:
+        """Every recorded merge, ordered by alias id."""
 
     def record_run(self, run: Run) -> None:
         """Insert or replace the run record (same id = same run)."""

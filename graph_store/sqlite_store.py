@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -12,8 +13,10 @@ from pathlib import Path
 
 from graph_store.errors import GraphStoreError, SchemaVersionError, StoreUnavailableError
 from graph_store.ids import normalize_name
+from graph_store.merges import apply_merges, collapse
 from graph_store.models import (
     Entity,
+    EntityMerge,
     GraphDelta,
     GraphSnapshot,
     Iteration,
@@ -27,7 +30,7 @@ from graph_store.models import (
 
 __all__ = ["SCHEMA_VERSION", "SQLiteGraphStore"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _METRIC_NAME = "abcdefghijklmnopqrstuvwxyz0123456789_"
 
 _SCHEMA_V1 = """
@@ -87,8 +90,18 @@ CREATE TABLE iterations (
 ) WITHOUT ROWID;
 """
 
+# v2: entity merges (alias -> canonical); rows are never rewritten by a merge.
+_SCHEMA_V2 = """
+CREATE TABLE entity_merges (
+    alias_id TEXT PRIMARY KEY REFERENCES entities(id), canonical_id TEXT NOT NULL REFERENCES entities(id),
+    score REAL NOT NULL, method TEXT NOT NULL, run_id TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX entity_merges_canonical ON entity_merges(canonical_id);
+CREATE INDEX entity_merges_run ON entity_merges(run_id);
+"""
+
 # Each entry migrates a store from version i to version i + 1.
-_MIGRATIONS: dict[int, str] = {0: _SCHEMA_V1}
+_MIGRATIONS: dict[int, str] = {0: _SCHEMA_V1, 1: _SCHEMA_V2}
 
 
 def _json(value: Mapping[str, object]) -> str:
@@ -281,6 +294,54 @@ class SQLiteGraphStore:
             ).fetchone()[0]
         return int(found)
 
+    def record_merges(self, merges: Sequence[EntityMerge]) -> int:
+        """Record merges (idempotent); aliases always point at a final canonical. Returns rows changed."""
+        if not merges:
+            return 0
+        with self._transaction() as conn:
+            ids = sorted({m.alias_id for m in merges} | {m.canonical_id for m in merges})
+            found = {r[0] for r in conn.execute(
+                "SELECT id FROM entities WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(ids),))}
+            missing = [i for i in ids if i not in found]
+            if missing:
+                shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
+                raise GraphStoreError(f"merges rejected: {len(missing)} entity id(s) not in the store: {shown}")
+            current = {m.alias_id: m for m in self._merge_rows(conn)}
+            table = apply_merges(current, merges)
+            changed = [m for alias, m in table.items() if current.get(alias) != m]
+            conn.executemany(
+                "INSERT OR REPLACE INTO entity_merges VALUES (?, ?, ?, ?, ?)",
+                [(m.alias_id, m.canonical_id, m.score, m.method, m.run_id) for m in changed],
+            )
+        return len(changed)
+
+    def remove_merges(self, run_id: str | None = None, alias_ids: Iterable[str] | None = None) -> int:
+        """Delete the merges of ``run_id`` and/or ``alias_ids`` (both None: all merges)."""
+        clauses, params = [], []
+        if run_id is not None:
+            clauses.append("run_id = ?")
+            params.append(run_id)
+        if alias_ids is not None:
+            clauses.append("alias_id IN (SELECT value FROM json_each(?))")
+            params.append(json.dumps(sorted(set(alias_ids))))
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        with self._transaction() as conn:
+            return max(conn.execute(f"DELETE FROM entity_merges{where}", params).rowcount, 0)
+
+    def merges(self) -> list[EntityMerge]:
+        """Every recorded merge, ordered by alias id."""
+        with self._lock:
+            return self._merge_rows(self._conn)
+
+    @staticmethod
+    def _merge_rows(conn: sqlite3.Connection) -> list[EntityMerge]:
+        return [
+            EntityMerge(alias_id=r[0], canonical_id=r[1], score=r[2], method=r[3], run_id=r[4])
+            for r in conn.execute(
+                "SELECT alias_id, canonical_id, score, method, run_id FROM entity_merges ORDER BY alias_id"
+            )
+        ]
+
     def record_run(self, run: Run) -> None:
         """Insert or replace the run record."""
         with self._transaction() as conn:
@@ -371,7 +432,7 @@ class SQLiteGraphStore:
         return entities, relations
 
     def snapshot(self) -> GraphSnapshot:
-        """The whole entity graph, ordered by id (deterministic)."""
+        """The whole entity graph collapsed by the merges, ordered by id (deterministic)."""
         nodes = tuple(
             SnapshotNode(id=r[0], name=r[1], label=r[2], support=r[3])
             for r in self._query("SELECT id, name, label, support FROM entities ORDER BY id")
@@ -380,7 +441,7 @@ class SQLiteGraphStore:
             SnapshotEdge(id=r[0], source=r[1], target=r[2], type=r[3], support=r[4])
             for r in self._query("SELECT id, source_id, target_id, type, support FROM relations ORDER BY id")
         )
-        return GraphSnapshot(nodes=nodes, edges=edges)
+        return collapse(nodes, edges, self.merges())
 
     def node_metrics(self, entity_id: str) -> dict[str, float]:
         """Metrics stored for one node."""
@@ -393,9 +454,17 @@ class SQLiteGraphStore:
             table: int(self._query(f"SELECT COUNT(*) FROM {table}")[0][0])
             for table in ("documents", "chunks", "entities", "relations", "mentions", "runs")
         }
-        labels = dict(self._query("SELECT label, COUNT(*) FROM entities GROUP BY label ORDER BY label"))
-        types = dict(self._query("SELECT type, COUNT(*) FROM relations GROUP BY type ORDER BY type"))
-        return StoreCounts(**total, labels=labels, relation_types=types)
+        merged = int(self._query("SELECT COUNT(*) FROM entity_merges")[0][0])
+        if merged:
+            # The collapsed view, as snapshot(): one pass over the edges.
+            view = self.snapshot()
+            total.update(entities=len(view.nodes), relations=len(view.edges))
+            labels = dict(sorted(Counter(n.label for n in view.nodes).items()))
+            types = dict(sorted(Counter(e.type for e in view.edges).items()))
+        else:
+            labels = dict(self._query("SELECT label, COUNT(*) FROM entities GROUP BY label ORDER BY label"))
+            types = dict(self._query("SELECT type, COUNT(*) FROM relations GROUP BY type ORDER BY type"))
+        return StoreCounts(**total, labels=labels, relation_types=types, merged_entities=merged)
 
     def runs(self) -> Iterator[Run]:
         """All runs, oldest first."""

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from graph_store.errors import GraphStoreError
-from graph_store.models import Chunk, Document, Entity, GraphDelta, Iteration, Mention, Relation, Run
+from graph_store.models import Chunk, Document, Entity, EntityMerge, GraphDelta, Iteration, Mention, Relation, Run
 from graph_store.protocol import GraphStore
 
 
@@ -137,3 +137,96 @@ def test_entity_name_is_most_frequent_surface_form_whatever_the_order(store: Gra
     store.upsert(delta("A GCN here, a GCN there, GCNs everywhere.", "r2"))
     (node,) = store.snapshot().nodes
     assert (node.name, node.support) == ("GCN", 2)
+
+
+# -- entity merges ----------------------------------------------------------------------------------
+
+def _ally_delta() -> GraphDelta:
+    """A second document naming Alice "Ally": after merging Ally into Alice its edges move to Alice."""
+    text = "Ally met Bob. Ally visited Paris. Ally met Alice."
+    doc = Document.from_text(text, source="u.txt")
+    chunk = Chunk.of(doc, 0, 0, len(text))
+    ally, alice = Entity.named("Ally", "Person"), Entity.named("Alice", "Person")
+    bob, paris = Entity.named("Bob", "Person"), Entity.named("Paris", "Place")
+    mentions = [Mention.of(e.id, chunk.id, m.start(), m.end(), m.group())
+                for e in (ally, alice, bob, paris) for m in re.finditer(rf"\b{e.name}\b", text)]
+    relations = [
+        Relation.between(ally.id, "MET", bob.id, chunk_id=chunk.id),
+        Relation.between(ally.id, "VISITED", paris.id, chunk_id=chunk.id),
+        Relation.between(ally.id, "MET", alice.id, chunk_id=chunk.id),
+    ]
+    return GraphDelta(run_id="run-2", extractor="test", documents=(doc,), chunks=(chunk,),
+                      entities=(ally, alice, bob, paris), mentions=tuple(mentions), relations=tuple(relations))
+
+
+def _ally_merge(run_id: str = "resolve-1") -> EntityMerge:
+    return EntityMerge(alias_id=Entity.named("Ally", "Person").id, canonical_id=Entity.named("Alice", "Person").id,
+                       score=0.91, method="embedding", run_id=run_id)
+
+
+def test_merge_collapses_snapshot_and_counts(store: GraphStore) -> None:
+    store.upsert(_delta())
+    store.upsert(_ally_delta())
+    alice, bob = Entity.named("Alice", "Person"), Entity.named("Bob", "Person")
+    raw_met = sorted(e.id for e in store.snapshot().edges if e.type == "MET" and e.target == bob.id)
+    assert store.record_merges([_ally_merge()]) == 1
+    assert store.merges() == [_ally_merge()]
+    view = store.snapshot()
+    nodes = {n.name: n for n in view.nodes}
+    assert set(nodes) == {"Alice", "Bob", "Paris"}
+    assert nodes["Alice"].support == 3  # its own two chunks plus Ally's one (summed)
+    edges = {(e.source, e.type, e.target): e for e in view.edges}
+    assert (alice.id, "MET", alice.id) not in edges  # "Ally met Alice" became a self-loop: dropped
+    met = edges[(alice.id, "MET", bob.id)]
+    assert (met.id, met.support) == (raw_met[0], 2)  # parallel edges: one, smallest id, summed support
+    assert {e.type for e in view.edges} == {"MET", "LIKES", "VISITED"} and len(view.edges) == 3
+    counts = store.counts()
+    assert (counts.entities, counts.relations, counts.merged_entities) == (3, 3, 1)
+    assert counts.labels == {"Person": 2, "Place": 1}
+    assert counts.relation_types == {"LIKES": 1, "MET": 1, "VISITED": 1}
+    assert store.get_entity(_ally_merge().alias_id) is not None  # rows are never rewritten by a merge
+
+
+def test_merges_are_idempotent_and_reversible(store: GraphStore) -> None:
+    store.upsert(_delta())
+    store.upsert(_ally_delta())
+    before, before_counts = store.snapshot(), store.counts()
+    assert store.record_merges([_ally_merge()]) == 1
+    merged = store.snapshot()
+    assert store.record_merges([_ally_merge()]) == 0  # recording twice changes nothing
+    assert store.snapshot() == merged and len(store.merges()) == 1
+    assert store.remove_merges(run_id="other-run") == 0
+    assert store.remove_merges(run_id="resolve-1") == 1
+    assert store.snapshot() == before and store.counts() == before_counts and store.merges() == []
+    store.record_merges([_ally_merge()])
+    assert store.remove_merges(alias_ids=[_ally_merge().alias_id]) == 1
+    assert store.snapshot() == before
+    store.upsert(_ally_delta())  # a rebuild after a merge keeps the merge and the ids
+    store.record_merges([_ally_merge()])
+    store.upsert(_ally_delta())
+    assert store.snapshot() == merged
+
+
+def test_merge_chains_point_at_the_final_canonical(store: GraphStore) -> None:
+    store.upsert(_delta())
+    store.upsert(_ally_delta())
+    ally, alice = Entity.named("Ally", "Person").id, Entity.named("Alice", "Person").id
+    bob = Entity.named("Bob", "Person").id
+    store.record_merges([EntityMerge(alias_id=ally, canonical_id=alice, method="exact", run_id="r1")])
+    # Alice becomes an alias of Bob: Ally, Alice's alias, is re-pointed to Bob.
+    store.record_merges([EntityMerge(alias_id=alice, canonical_id=bob, method="llm", score=0.5, run_id="r2")])
+    assert {(m.alias_id, m.canonical_id, m.run_id) for m in store.merges()} == {(ally, bob, "r1"), (alice, bob, "r2")}
+    # A merge into an alias goes to its canonical; one that would close a cycle is already in force.
+    assert store.record_merges([EntityMerge(alias_id=bob, canonical_id=ally, run_id="r3")]) == 0
+    assert {n.name for n in store.snapshot().nodes} == {"Bob", "Paris"}
+    assert store.counts().merged_entities == 2
+
+
+def test_merge_with_unknown_entity_is_rejected_whole(store: GraphStore) -> None:
+    store.upsert(_delta())
+    alice = Entity.named("Alice", "Person").id
+    bob = Entity.named("Bob", "Person").id
+    with pytest.raises(GraphStoreError):
+        store.record_merges([EntityMerge(alias_id=bob, canonical_id=alice, run_id="r"),
+                             EntityMerge(alias_id="no-such-entity", canonical_id=alice, run_id="r")])
+    assert store.merges() == [] and store.counts().merged_entities == 0

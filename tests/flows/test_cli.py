@@ -179,3 +179,22 @@ def test_killed_build_is_completed_by_rerun(tmp_path: Path, shared_data: Path) -
         assert ca.execute(query).fetchall() == cb.execute(query).fetchall()
         query = "SELECT id, support FROM relations ORDER BY id"
         assert ca.execute(query).fetchall() == cb.execute(query).fetchall()
+
+
+def test_resolve_and_undo(tmp_path: Path) -> None:
+    db = str(tmp_path / "g.db")
+    assert run_kgweave("build", str(SAMPLE_CORPUS), "--store", db).returncode == 0
+    before = json.loads(run_kgweave("stats", "--store", db, "--json").stdout)
+    done = run_kgweave("resolve", "--store", db, "--no-embeddings", "--json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["merges"] > 0 and result["embedding_model"] is None
+    after = json.loads(run_kgweave("stats", "--store", db, "--json").stdout)
+    assert after["entities"] == before["entities"] - result["merges"]
+    assert after["merged_entities"] == result["merges"]
+    undo = run_kgweave("resolve", "--store", db, "--undo", result["run_id"], "--json")
+    assert undo.returncode == 0 and json.loads(undo.stdout)["removed_merges"] == result["merges"]
+    restored = json.loads(run_kgweave("stats", "--store", db, "--json").stdout)
+    assert {k: v for k, v in restored.items() if k != "runs"} == {k: v for k, v in before.items() if k != "runs"}
+    bad = run_kgweave("resolve", "--store", db, "--threshold", "7")
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1

