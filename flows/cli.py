@@ -269,6 +269,49 @@ def cmd_import(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# -- analyze -----------------------------------------------------------------------------------------
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from analysis.graph_view import GraphViewError
+    from analysis.report import AnalysisOptions
+    from flows.analyze_graph import analyze_command
+    from flows.build_graph import new_run_id
+
+    if args.graphml and args.store:
+        raise UsageError("give --store or --graphml, not both")
+    if args.graphml and not Path(args.graphml).is_file():
+        raise UsageError(f"no such file: {args.graphml}")
+    if args.graphml and args.write_back:
+        raise UsageError("--write-back needs a store (--store), not a GraphML file")
+    store_url = None if args.graphml else _store_url(args)
+    if store_url:
+        _open_or_usage(store_url)
+    try:
+        options = AnalysisOptions(
+            seed=args.seed, community_algorithm=args.algorithm, resolution=args.resolution,
+            leiden_iterations=args.leiden_iterations, betweenness_sources=args.betweenness_sources,
+            path_sources=args.path_sources, top=args.top, exact_powerlaw=args.exact_powerlaw)
+    except ValidationError as exc:
+        raise UsageError(f"bad option: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}") from exc
+    try:
+        report = analyze_command(run_id=args.run_id or new_run_id("analyze"), store=store_url, graphml=args.graphml,
+                                 write_back=args.write_back, report_dir=args.report, options=options)
+    except GraphViewError as exc:
+        raise UsageError(str(exc)) from exc
+    if args.json:
+        _print_json(report.model_dump(mode="json"))
+    else:
+        from rich.console import Console
+        from rich.markdown import Markdown
+
+        from analysis.report_files import report_markdown
+
+        Console().print(Markdown(report_markdown(report)))
+    return EXIT_OK
+
+
 # -- resolve -----------------------------------------------------------------------------------------
 
 def cmd_resolve(args: argparse.Namespace) -> int:
@@ -373,6 +416,24 @@ def _parser() -> argparse.ArgumentParser:
     _store_arg(imp)
     _json_arg(imp)
     imp.set_defaults(func=cmd_import)
+
+    analyze = sub.add_parser("analyze", help="hubs, bridges, communities, power law... (Prefect flow analyze-graph)")
+    analyze.add_argument("--graphml", default=None, help="analyse a GraphML file instead of a store")
+    analyze.add_argument("--write-back", action="store_true",
+                         help="store degree, pagerank, betweenness, community, hub_score on the nodes")
+    analyze.add_argument("--report", default=None, metavar="DIR", help="write report.md, report.json and PNG plots")
+    analyze.add_argument("--seed", type=int, default=0)
+    analyze.add_argument("--algorithm", choices=("leiden", "louvain"), default="leiden")
+    analyze.add_argument("--resolution", type=float, default=1.0, help="modularity resolution (gamma)")
+    analyze.add_argument("--leiden-iterations", type=int, default=None, help="default: to convergence up to 100k edges")
+    analyze.add_argument("--betweenness-sources", type=int, default=None, help="sampled sources (default by size)")
+    analyze.add_argument("--path-sources", type=int, default=None, help="sampled sources for path lengths")
+    analyze.add_argument("--top", type=int, default=10, help="how many hubs and bridges to list")
+    analyze.add_argument("--exact-powerlaw", action="store_true", help="exact discrete MLE for the power-law fit")
+    analyze.add_argument("--run-id", default=None)
+    _store_arg(analyze)
+    _json_arg(analyze)
+    analyze.set_defaults(func=cmd_analyze)
 
     resolve = sub.add_parser("resolve", help="merge duplicate entities (reversible; Prefect flow resolve-entities)")
     resolve.add_argument("--threshold", type=float, default=None, help="cosine to merge on (default 0.90)")

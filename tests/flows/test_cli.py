@@ -15,6 +15,7 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
+from graph_store.sqlite_store import SQLiteGraphStore
 from tests.conftest import SAMPLE_CORPUS
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
@@ -198,3 +199,40 @@ def test_resolve_and_undo(tmp_path: Path) -> None:
     assert {k: v for k, v in restored.items() if k != "runs"} == {k: v for k, v in before.items() if k != "runs"}
     bad = run_kgweave("resolve", "--store", db, "--threshold", "7")
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_analyze_graphml_and_store_with_write_back(tmp_path: Path, shared_data: Path) -> None:
+    biograph = shared_data / "graphreasoning_biograph" / "BioGraph.graphml"
+    done = run_kgweave("analyze", "--graphml", str(biograph), "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert (report["nodes"], report["edges"], report["components"]) == (12319, 15752, 28)
+    assert [h["name"] for h in report["top_hubs"][:2]] == ["biological materials", "mechanical properties"]
+    assert abs(report["power_law"]["alpha"] - 2.879) < 0.01
+    db = str(tmp_path / "g.db")
+    assert run_kgweave("build", str(SAMPLE_CORPUS), "--store", db).returncode == 0
+    done = run_kgweave("analyze", "--store", db, "--write-back", "--report", str(tmp_path / "rep"), "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    hub = report["top_hubs"][0]
+    with SQLiteGraphStore(db) as store:
+        metrics = store.node_metrics(hub["id"])
+    assert metrics["hub_score"] == 1.0 and metrics["degree"] == hub["degree"]
+    assert {p.name for p in (tmp_path / "rep").iterdir()} >= {"analysis.md", "analysis.json"}
+    assert any(p.suffix == ".png" for p in (tmp_path / "rep").iterdir())
+    human = run_kgweave("analyze", "--store", db)
+    assert human.returncode == 0 and "modularity" in human.stdout.lower()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["analyze", "--graphml", "missing.graphml"], "no such file"),
+     (["analyze", "--graphml", "g.graphml", "--write-back"], "--write-back needs a store"),
+     (["analyze", "--graphml", "g.graphml"], "GraphML"),
+     (["analyze", "--top", "0"], "top")],
+)
+def test_analyze_bad_input_is_one_line(tmp_path: Path, args: list[str], message: str) -> None:
+    (tmp_path / "g.graphml").write_text("<graphml><graph><node id='a'>")
+    done = run_kgweave(*args, cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and message in done.stderr

@@ -1,0 +1,166 @@
+"""The ``analyze-graph`` flow: load a store's (or a GraphML file's) graph -> analyse -> write back -> artifacts."""
+
+from __future__ import annotations
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.utilities.annotations import quote
+
+from analysis.graph_view import GraphView, view_from_graphml, view_from_snapshot
+from analysis.report import AnalysisOptions, AnalysisReport, GraphAnalysis, analyze, write_back_batches
+from analysis.report_files import report_markdown, write_report_dir
+from flows.stores import open_flow_store
+from graph_store.models import Run, utc_now
+
+__all__ = ["analyze_command", "analyze_file", "analyze_graph", "load_view"]
+
+WRITE_BATCH_NODES = 10_000
+
+
+def load_view(store: str | None = None, graphml: str | None = None) -> GraphView:
+    """The graph view of a store (by URL) or of a GraphML file; exactly one of the two."""
+    if (store is None) == (graphml is None):
+        raise ValueError("give exactly one of store and graphml")
+    if graphml is not None:
+        return view_from_graphml(graphml)
+    return view_from_snapshot(open_flow_store(str(store)).snapshot(), source=str(store))
+
+
+def analyze_file(graphml: str, options: AnalysisOptions | None = None) -> AnalysisReport:
+    """Analyse a GraphML file without Prefect (what ``kgweave analyze --graphml`` may call directly)."""
+    return analyze(view_from_graphml(graphml), options).report
+
+
+def analyze_command(
+    run_id: str,
+    store: str | None = None,
+    graphml: str | None = None,
+    write_back: bool = False,
+    report_dir: str | None = None,
+    options: AnalysisOptions | None = None,
+) -> AnalysisReport:
+    """What ``kgweave analyze`` does: a GraphML file is analysed directly (no Prefect, nothing to
+    write back); a store goes through the ``analyze-graph`` flow. ``report_dir`` also gets the
+    markdown, JSON and PNG plots (:func:`analysis.report_files.write_report_dir`).
+
+    Raises ValueError for bad combinations (write_back without a store) and
+    :class:`analysis.graph_view.GraphViewError` for an unreadable file: both are bad input.
+    """
+    if graphml is not None and store is None:
+        if write_back:
+            raise ValueError("--write-back needs a store: import the file first (kgweave import FILE)")
+        report = analyze_file(graphml, options)
+    else:
+        report = analyze_graph(run_id=run_id, store=store, graphml=graphml, write_back=write_back, options=options)
+    if report_dir is not None:
+        write_report_dir(report, report_dir)
+    return report
+
+
+@task(name="load-graph", cache_policy=NO_CACHE)
+def load_view_task(store: str | None, graphml: str | None) -> GraphView:
+    """Read the graph into the undirected simple view."""
+    return load_view(store=store, graphml=graphml)
+
+
+@task(name="analyze-structure", cache_policy=NO_CACHE)
+def analyze_task(view: GraphView, options: AnalysisOptions) -> GraphAnalysis:
+    """Every structure metric of the view (igraph, seeded, sampled where exact is quadratic)."""
+    return analyze(view, options)
+
+
+@task(name="write-node-metrics", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
+def write_back_task(store: str, view: GraphView, analysis: GraphAnalysis) -> int:
+    """Store degree, pagerank, betweenness, community and hub_score on every node (idempotent)."""
+    target = open_flow_store(store)
+    return sum(target.write_node_metrics(batch)
+               for batch in write_back_batches(view, analysis, batch_size=WRITE_BATCH_NODES))
+
+
+@flow(name="analyze-graph", flow_run_name="analyze-graph-{run_id}", log_prints=False)
+def analyze_graph(
+    run_id: str,
+    store: str | None = None,
+    graphml: str | None = None,
+    write_back: bool = False,
+    options: AnalysisOptions | None = None,
+) -> AnalysisReport:
+    """Analyse the graph of a store or a GraphML file; with ``write_back``, store per-node metrics.
+
+    Re-running it is safe: the analysis only reads, and the write-back overwrites the same
+    properties with the same values (same graph, same seed).
+    """
+    if (store is None) == (graphml is None):
+        raise ValueError("give exactly one of store and graphml")
+    if write_back and store is None:
+        raise ValueError("write_back needs a store: import the GraphML file first (kgweave import)")
+    logger = get_run_logger()
+    options = options or AnalysisOptions()
+    run = Run(id=run_id, kind="analyze", parameters={
+        "source": store or graphml, "write_back": write_back, **_scalars(options.model_dump())})
+    if store is not None:
+        open_flow_store(store).record_run(run)
+    try:
+        view = load_view_task(store, graphml)
+        logger.info("graph %s: %d nodes, %d edges", view.source, view.nodes, view.edges)
+        # quote(): Prefect would otherwise walk every id and name looking for futures
+        analysis = analyze_task(quote(view), options)  # type: ignore[call-overload]
+        report = analysis.report
+        if write_back and store is not None:
+            written = write_back_task(store, quote(view), quote(analysis))  # type: ignore[call-overload]
+            report = report.model_copy(update={"written_nodes": written})
+            logger.info("metrics written to %d nodes", written)
+        _publish_artifacts(run_id, report)
+        if store is not None:
+            open_flow_store(store).record_run(run.model_copy(update={
+                "finished_at": utc_now(), "status": "completed", "summary": _summary(report)}))
+        return report
+    except BaseException as exc:
+        if store is not None:
+            open_flow_store(store).record_run(run.model_copy(update={
+                "finished_at": utc_now(), "status": "failed",
+                "summary": {"error": f"{type(exc).__name__}: {exc}"[:500]}}))
+        raise
+
+
+def _scalars(values: dict[str, object]) -> dict[str, str | int | float | bool | None]:
+    return {k: v for k, v in values.items() if v is None or isinstance(v, str | int | float | bool)}
+
+
+def _summary(report: AnalysisReport) -> dict[str, str | int | float | bool | None]:
+    summary = _scalars(report.model_dump(include={
+        "nodes", "edges", "components", "largest_component_share", "communities", "modularity",
+        "assortativity", "written_nodes"}))
+    if report.power_law is not None:
+        summary["power_law_alpha"] = report.power_law.alpha
+        summary["power_law_xmin"] = report.power_law.xmin
+    summary["average_shortest_path"] = report.average_shortest_path.value
+    summary["seconds"] = report.seconds.get("total")
+    summary["top_hub"] = report.top_hubs[0].name if report.top_hubs else None
+    return summary
+
+
+def _publish_artifacts(run_id: str, report: AnalysisReport) -> None:
+    create_table_artifact(
+        [{"rank": k + 1, "name": h.name, "degree": h.degree, "pagerank": round(h.pagerank, 6),
+          "hub_score": round(h.hub_score, 4), "community": h.community} for k, h in enumerate(report.top_hubs)],
+        key="analyze-graph-top-hubs", description=f"Top hubs by degree ({run_id})",
+    )
+    create_table_artifact(
+        [{"rank": k + 1, "name": b.name, "betweenness": round(b.betweenness, 6), "degree": b.degree,
+          "communities": b.community_count} for k, b in enumerate(report.top_bridges)],
+        key="analyze-graph-top-bridges", description=f"Top bridges by betweenness ({run_id})",
+    )
+    create_markdown_artifact(_markdown(run_id, report), key="analyze-graph-summary",
+                             description=f"Structure of the graph ({run_id})")
+
+
+def _markdown(run_id: str, report: AnalysisReport) -> str:
+    text = report_markdown(report, title=f"analyze-graph {run_id}")
+    if report.written_nodes is not None:
+        text += (f"\nMetrics `degree`, `pagerank`, `betweenness`, `community`, `hub_score` written to "
+                 f"{report.written_nodes} nodes. In Neo4j Browser:\n\n"
+                 "```cypher\nMATCH (e:Entity) RETURN e.name, e.degree, e.hub_score, e.community\n"
+                 "ORDER BY e.hub_score DESC LIMIT 25\n```\n")
+    return text
