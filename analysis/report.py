@@ -206,7 +206,8 @@ class GraphAnalysis:
 def hub_scores(pageranks: list[float]) -> list[float]:
     """PageRank divided by the largest PageRank: 1.0 for the top hub, in (0, 1] for the rest.
 
-    A scale-free size for drawing (Neo4j Browser: size nodes by ``hub_score``), comparable across
+    A scale-free size for drawing (Neo4j Bloom/Explore can size nodes by ``hub_score``; Browser GraSS
+    cannot style by property values, see deploy/neo4j/README.md), comparable across
     graphs of different sizes, where raw PageRank shrinks as 1/n.
 
     Examples
