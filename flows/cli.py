@@ -269,6 +269,45 @@ def cmd_import(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# -- push / store clear ------------------------------------------------------------------------------
+
+def cmd_push(args: argparse.Namespace) -> int:
+    from graph_store.factory import store_kind
+    from graph_store.sqlite_store import SQLiteGraphStore
+    from graph_store.transfer import push
+
+    if not Path(args.source.removeprefix("sqlite:///")).is_file() or store_kind(args.source) != "sqlite":
+        raise UsageError(f"--from must be an existing embedded store file, got {args.source!r}")
+    source = _open_or_usage(args.source)
+    target = _open_or_usage(args.to)
+    assert isinstance(source, SQLiteGraphStore)
+    result = {"from": args.source, "to": args.to, **push(source, target)}  # type: ignore[arg-type]
+    if args.json:
+        _print_json(result)
+    else:
+        print(f"pushed {args.source} -> {args.to}: {result['new_entities']} new entities, "
+              f"{result['new_relations']} new relations, {result['new_documents']} new documents "
+              f"({result['batches']} batches), {result['runs']} runs, {result['merges']} merges")
+    return EXIT_OK
+
+
+def cmd_store_clear(args: argparse.Namespace) -> int:
+    if not args.yes:
+        raise UsageError("kgweave store clear deletes the whole graph: add --yes to confirm")
+    url = _store_url(args)
+    store = _open_or_usage(url)
+    before = store.counts()  # type: ignore[attr-defined]
+    store.clear()  # type: ignore[attr-defined]
+    result = {"store": url, "deleted_documents": before.documents, "deleted_entities": before.entities,
+              "deleted_relations": before.relations}
+    if args.json:
+        _print_json(result)
+    else:
+        print(f"cleared {url}: {before.documents} documents, {before.entities} entities, "
+              f"{before.relations} relations deleted")
+    return EXIT_OK
+
+
 # -- analyze -----------------------------------------------------------------------------------------
 
 def cmd_analyze(args: argparse.Namespace) -> int:
@@ -416,6 +455,20 @@ def _parser() -> argparse.ArgumentParser:
     _store_arg(imp)
     _json_arg(imp)
     imp.set_defaults(func=cmd_import)
+
+    push_cmd = sub.add_parser("push", help="copy an embedded graph into another store (idempotent)")
+    push_cmd.add_argument("--from", dest="source", required=True, help="embedded store: PATH or sqlite:///PATH")
+    push_cmd.add_argument("--to", required=True, help="target store URL, e.g. bolt://127.0.0.1:7687")
+    _json_arg(push_cmd)
+    push_cmd.set_defaults(func=cmd_push)
+
+    store_cmd = sub.add_parser("store", help="store maintenance")
+    store_sub = store_cmd.add_subparsers(dest="store_command", required=True, parser_class=_Parser)
+    clear = store_sub.add_parser("clear", help="delete the whole graph (keeps the schema)")
+    clear.add_argument("--yes", action="store_true", help="confirm")
+    _store_arg(clear)
+    _json_arg(clear)
+    clear.set_defaults(func=cmd_store_clear)
 
     analyze = sub.add_parser("analyze", help="hubs, bridges, communities, power law... (Prefect flow analyze-graph)")
     analyze.add_argument("--graphml", default=None, help="analyse a GraphML file instead of a store")

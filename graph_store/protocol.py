@@ -82,5 +82,8 @@ class GraphStore(Protocol):
     def iterations(self, run_id: str) -> Iterator[Iteration]:
         """A run's iterations in order."""
 
+    def clear(self) -> None:
+        """Delete the whole graph (keeps the schema)."""
+
     def close(self) -> None:
         """Release connections; the store is unusable afterwards."""

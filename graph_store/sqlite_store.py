@@ -15,11 +15,14 @@ from graph_store.errors import GraphStoreError, SchemaVersionError, StoreUnavail
 from graph_store.ids import normalize_name
 from graph_store.merges import apply_merges, collapse
 from graph_store.models import (
+    Chunk,
+    Document,
     Entity,
     EntityMerge,
     GraphDelta,
     GraphSnapshot,
     Iteration,
+    Mention,
     Relation,
     Run,
     SnapshotEdge,
@@ -485,6 +488,89 @@ class SQLiteGraphStore:
             (run_id,),
         ):
             yield Iteration(run_id=r[0], iteration=r[1], metrics=json.loads(r[2]))
+
+    def all_node_metrics(self) -> dict[str, dict[str, float]]:
+        """Every stored node metric, {entity id: {metric: value}}."""
+        result: dict[str, dict[str, float]] = {}
+        for entity, metric, value in self._query("SELECT entity_id, metric, value FROM node_metrics ORDER BY 1, 2"):
+            result.setdefault(str(entity), {})[str(metric)] = float(value)
+        return result
+
+    def clear(self) -> None:
+        """Delete every row (keeps the schema)."""
+        with self._transaction() as conn:
+            for table in ("entity_merges", "node_metrics", "relation_evidence", "relations", "mentions",
+                          "entities", "document_fingerprints", "chunks", "documents", "iterations", "runs"):
+                conn.execute(f"DELETE FROM {table}")
+
+    def export_deltas(self, batch_documents: int = 500) -> Iterator[GraphDelta]:
+        """The whole graph as deltas that rebuild it in another store (for ``kgweave push``).
+
+        Documents go in batches grouped by the run that first wrote them, each with its chunks,
+        mentions, the entities they mention and the relations they evidence, so provenance (first
+        run) carries over; then entities and relations without any chunk (imports); then one empty
+        delta per extraction fingerprint that marks its documents done.
+        """
+        docs = self._query("SELECT id, source, title, metadata, text, first_run FROM documents ORDER BY first_run, id")
+        for start in range(0, len(docs), batch_documents):
+            part = docs[start:start + batch_documents]
+            by_run: dict[str, list[tuple]] = {}  # type: ignore[type-arg]
+            for row in part:
+                by_run.setdefault(str(row[5] or "push"), []).append(row)
+            for run_id, rows in by_run.items():
+                yield self._delta_for_documents(run_id, rows)
+        yield from self._chunkless_deltas(batch_documents * 20)
+        for fingerprint, in self._query("SELECT DISTINCT fingerprint FROM document_fingerprints ORDER BY 1"):
+            done = tuple(r[0] for r in self._query(
+                "SELECT document_id FROM document_fingerprints WHERE fingerprint = ? ORDER BY 1", (fingerprint,)))
+            yield GraphDelta(run_id="push", extractor="push", fingerprint=fingerprint, done_documents=done)
+
+    def _delta_for_documents(self, run_id: str, rows: Sequence[Sequence[object]]) -> GraphDelta:
+        ids = json.dumps([r[0] for r in rows])
+        documents = tuple(Document(id=str(r[0]), source=str(r[1]), title=r[2] if r[2] is None else str(r[2]),
+                                   metadata=json.loads(str(r[3])), text=str(r[4])) for r in rows)
+        in_docs = "SELECT id FROM chunks WHERE document_id IN (SELECT value FROM json_each(?))"
+        chunks = tuple(Chunk(id=r[0], document_id=r[1], index=r[2], start=r[3], end=r[4], text=r[5]) for r in
+                       self._query('SELECT id, document_id, idx, start, "end", text FROM chunks '
+                                   "WHERE document_id IN (SELECT value FROM json_each(?)) ORDER BY id", (ids,)))
+        mentions = tuple(Mention(id=r[0], entity_id=r[1], chunk_id=r[2], start=r[3], end=r[4], text=r[5]) for r in
+                         self._query(f'SELECT id, entity_id, chunk_id, start, "end", text FROM mentions '
+                                     f"WHERE chunk_id IN ({in_docs}) ORDER BY id", (ids,)))
+        evidence = self._query(
+            "SELECT r.id, r.source_id, r.target_id, r.type, r.properties, e.chunk_id, e.evidence "
+            f"FROM relation_evidence e JOIN relations r ON r.id = e.relation_id WHERE e.chunk_id IN ({in_docs}) "
+            "ORDER BY r.id, e.chunk_id", (ids,))
+        relations = tuple(Relation(id=r[0], source_id=r[1], target_id=r[2], type=r[3], properties=json.loads(r[4]),
+                                   chunk_id=r[5], evidence=r[6]) for r in evidence)
+        needed = json.dumps(sorted({m.entity_id for m in mentions} | {r.source_id for r in relations}
+                                   | {r.target_id for r in relations}))
+        entities = tuple(self._entity(r) for r in self._query(
+            f"SELECT {self._ENTITY_COLUMNS} FROM entities WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
+            (needed,)))
+        return GraphDelta(run_id=run_id, extractor="push", documents=documents, chunks=chunks, entities=entities,
+                          mentions=mentions, relations=relations)
+
+    def _chunkless_deltas(self, size: int) -> Iterator[GraphDelta]:
+        entities = [(self._entity(r[:5]), str(r[5] or "push")) for r in self._query(
+            f"SELECT {self._ENTITY_COLUMNS}, first_run FROM entities WHERE id NOT IN "
+            "(SELECT entity_id FROM mentions) ORDER BY first_run, id")]
+        for start in range(0, len(entities), size):
+            part = entities[start:start + size]
+            yield GraphDelta(run_id=part[0][1], extractor="push", entities=tuple(e for e, _ in part))
+        relations = self._query(
+            "SELECT r.id, r.source_id, r.target_id, r.type, r.properties, r.first_run FROM relations r "
+            "JOIN relation_evidence e ON e.relation_id = r.id WHERE e.chunk_id IS NULL ORDER BY r.first_run, r.id")
+        for start in range(0, len(relations), size):
+            part = relations[start:start + size]
+            # endpoints may be mentioned entities written in an earlier delta; include them to be safe
+            ends = json.dumps(sorted({r[1] for r in part} | {r[2] for r in part}))
+            ends_rows = self._query(f"SELECT {self._ENTITY_COLUMNS} FROM entities "
+                                    "WHERE id IN (SELECT value FROM json_each(?))", (ends,))
+            yield GraphDelta(
+                run_id=str(part[0][5] or "push"), extractor="push",
+                entities=tuple(self._entity(r) for r in ends_rows),
+                relations=tuple(Relation(id=r[0], source_id=r[1], target_id=r[2], type=r[3],
+                                         properties=json.loads(r[4])) for r in part))
 
     def close(self) -> None:
         """Close the connection."""

@@ -1,0 +1,36 @@
+"""Copy a graph from the embedded store into another store (``kgweave push``), idempotently."""
+
+from __future__ import annotations
+
+from graph_store.models import WriteStats
+from graph_store.protocol import GraphStore
+from graph_store.sqlite_store import SQLiteGraphStore
+
+__all__ = ["push"]
+
+
+def push(source: SQLiteGraphStore, target: GraphStore, batch_documents: int = 500) -> dict[str, int]:
+    """Merge everything in ``source`` into ``target``: graph, provenance, runs, merges, node metrics.
+
+    Every write is a merge on the same content-addressed ids, so pushing twice changes nothing and
+    pushing into a graph that already holds part of it adds only the rest.
+    """
+    created = {name: 0 for name in WriteStats.model_fields}
+    batches = 0
+    for delta in source.export_deltas(batch_documents):
+        stats = target.upsert(delta)
+        batches += 1
+        for name in created:
+            created[name] += getattr(stats, name)
+    runs = 0
+    for run in source.runs():
+        target.record_run(run)
+        runs += 1
+        for iteration in source.iterations(run.id):
+            target.record_iteration(iteration)
+    merges = target.record_merges(source.merges())
+    metrics = source.all_node_metrics()
+    if metrics:
+        target.write_node_metrics(metrics)
+    return {"batches": batches, **{f"new_{k}": v for k, v in created.items()}, "runs": runs,
+            "merges": merges, "nodes_with_metrics": len(metrics)}

@@ -1,0 +1,83 @@
+"""`kgweave push` (embedded -> any store) and `kgweave store clear`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from graph_store.sqlite_store import SQLiteGraphStore
+from tests.conftest import SAMPLE_CORPUS
+from tests.flows.test_cli import kgweave_env, run_kgweave
+
+pytestmark = pytest.mark.usefixtures("prefect_api")
+
+
+@pytest.fixture(scope="module")
+def source_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample corpus built, plus an imported GraphML, resolved and analysed (write-back)."""
+    folder = tmp_path_factory.mktemp("push")
+    db = folder / "source.db"
+    graphml = folder / "extra.graphml"
+    graphml.write_text(
+        "<graphml xmlns='http://graphml.graphdrawing.org/xmlns'><key id='t' for='edge' attr.name='title' "
+        "attr.type='string'/><graph edgedefault='undirected'><node id='silk'/><node id='graph neural networks'/>"
+        "<edge source='silk' target='graph neural networks'><data key='t'>inspires</data></edge></graph></graphml>")
+    for args in (["build", str(SAMPLE_CORPUS)], ["import", str(graphml)], ["resolve", "--no-embeddings"],
+                 ["analyze", "--write-back"]):
+        done = run_kgweave(*args, "--store", str(db))
+        assert done.returncode == 0, done.stderr
+    return db
+
+
+def _state(url: str) -> dict[str, object]:
+    return json.loads(run_kgweave("stats", "--store", url, "--json").stdout)
+
+
+def test_push_into_a_fresh_store_copies_everything_and_twice_changes_nothing(source_db: Path, tmp_path: Path) -> None:
+    target = str(tmp_path / "target.db")
+    done = run_kgweave("push", "--from", str(source_db), "--to", target, "--json")
+    assert done.returncode == 0, done.stderr
+    assert _state(target) == _state(str(source_db))
+    with SQLiteGraphStore(source_db) as a, SQLiteGraphStore(target) as b:
+        assert a.snapshot() == b.snapshot()
+        assert a.merges() == b.merges() and a.all_node_metrics() == b.all_node_metrics()
+        assert [r.id for r in a.runs()] == [r.id for r in b.runs()]
+        query = "SELECT id, first_run, support FROM entities ORDER BY id"
+        assert a._query(query) == b._query(query)
+    again = json.loads(run_kgweave("push", "--from", str(source_db), "--to", target, "--json").stdout)
+    assert all(again[k] == 0 for k in again if k.startswith("new_"))
+    # a build against the target skips what the source had already done
+    rebuilt = json.loads(run_kgweave("build", str(SAMPLE_CORPUS), "--store", target, "--json").stdout)
+    assert rebuilt["skipped_documents"] == 40
+
+
+def test_push_into_neo4j(source_db: Path, neo4j_store: object, neo4j_server: object) -> None:
+    env = {**kgweave_env(), "KGWEAVE_NEO4J_PASSWORD": neo4j_server.password}  # type: ignore[attr-defined]
+    url = neo4j_server.url  # type: ignore[attr-defined]
+    done = run_kgweave("push", "--from", str(source_db), "--to", url, "--json", env=env)
+    assert done.returncode == 0, done.stderr
+    neo4j_stats = json.loads(run_kgweave("stats", "--store", url, "--json", env=env).stdout)
+    assert neo4j_stats == _state(str(source_db))
+    with SQLiteGraphStore(source_db) as source:
+        assert neo4j_store.snapshot() == source.snapshot()  # type: ignore[attr-defined]
+    again = json.loads(run_kgweave("push", "--from", str(source_db), "--to", url, "--json", env=env).stdout)
+    assert all(again[k] == 0 for k in again if k.startswith("new_"))
+
+
+def test_store_clear_needs_yes(tmp_path: Path, source_db: Path) -> None:
+    db = tmp_path / "copy.db"
+    assert run_kgweave("push", "--from", str(source_db), "--to", str(db)).returncode == 0
+    refused = run_kgweave("store", "clear", "--store", str(db))
+    assert refused.returncode == 2 and "--yes" in refused.stderr
+    assert _state(str(db))["entities"] > 0
+    done = run_kgweave("store", "clear", "--yes", "--store", str(db), "--json")
+    assert done.returncode == 0 and json.loads(done.stdout)["deleted_entities"] > 0
+    state = _state(str(db))
+    assert (state["documents"], state["entities"], state["relations"], state["runs"]) == (0, 0, 0, 0)
+
+
+def test_push_from_a_missing_file_is_bad_usage(tmp_path: Path) -> None:
+    done = run_kgweave("push", "--from", str(tmp_path / "nope.db"), "--to", str(tmp_path / "t.db"))
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
