@@ -57,6 +57,23 @@ def sqlite_store(tmp_path: Path) -> Iterator[object]:
     store.close()
 
 
+@pytest.fixture
+def sample_db(tmp_path: Path) -> Path:
+    """A SQLite store holding the sample corpus, built with the plain pipeline (offline extractor)."""
+    from agents.cooccurrence import CooccurrenceExtractor
+    from agents.pipeline import extract_documents
+    from flows.loaders import load_corpus
+    from graph_store.sqlite_store import SQLiteGraphStore
+
+    documents, failures = load_corpus([SAMPLE_CORPUS])
+    assert documents and not failures
+    result = extract_documents(documents, CooccurrenceExtractor(), run_id="build-1", fingerprint="fp")
+    db = tmp_path / "corpus.db"
+    with SQLiteGraphStore(db) as store:
+        store.upsert(result.delta)
+    return db
+
+
 STORE_KINDS = ["sqlite", "neo4j"]
 
 

@@ -7,15 +7,11 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
-from agents.cooccurrence import CooccurrenceExtractor
-from agents.pipeline import extract_documents
 from analysis.report import WRITE_BACK_METRICS, AnalysisOptions
 from flows.analyze_graph import analyze_command, analyze_file, analyze_graph
-from flows.loaders import load_corpus
 from flows.stores import close_flow_stores
 from graph_store.exchange import import_graphml
 from graph_store.sqlite_store import SQLiteGraphStore
-from tests.conftest import SAMPLE_CORPUS
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 
@@ -24,18 +20,6 @@ pytestmark = pytest.mark.usefixtures("prefect_api")
 def _close_stores() -> object:
     yield
     close_flow_stores()
-
-
-@pytest.fixture
-def corpus_store(tmp_path: Path) -> Path:
-    """A store built from the sample corpus with the plain pipeline (offline extractor)."""
-    documents, failures = load_corpus([SAMPLE_CORPUS])
-    assert documents and not failures
-    result = extract_documents(documents, CooccurrenceExtractor(), run_id="build-1", fingerprint="fp")
-    db = tmp_path / "corpus.db"
-    with SQLiteGraphStore(db) as store:
-        store.upsert(result.delta)
-    return db
 
 
 def _karate_graphml(tmp_path: Path) -> Path:
@@ -49,17 +33,17 @@ def _karate_graphml(tmp_path: Path) -> Path:
     return path
 
 
-def test_flow_writes_metrics_back_to_a_store_built_from_the_sample_corpus(corpus_store: Path) -> None:
-    report = analyze_graph(run_id="analyze-corpus", store=str(corpus_store), write_back=True,
+def test_flow_writes_metrics_back_to_a_store_built_from_the_sample_corpus(sample_db: Path) -> None:
+    report = analyze_graph(run_id="analyze-corpus", store=str(sample_db), write_back=True,
                            options=AnalysisOptions(seed=3))
-    with SQLiteGraphStore(corpus_store) as store:
+    with SQLiteGraphStore(sample_db) as store:
         snapshot = store.snapshot()
         runs = {r.id: r for r in store.runs()}
         top = report.top_hubs[0]
         stored = store.node_metrics(top.id)
         every = [store.node_metrics(n.id) for n in snapshot.nodes]
     assert report.nodes == len(snapshot.nodes) > 100 and report.input_edges == len(snapshot.edges)
-    assert report.written_nodes == report.nodes and report.source == str(corpus_store)
+    assert report.written_nodes == report.nodes and report.source == str(sample_db)
     assert set(stored) == set(WRITE_BACK_METRICS)
     assert stored["degree"] == top.degree and stored["pagerank"] == pytest.approx(top.pagerank)
     assert stored["community"] == top.community and stored["hub_score"] == pytest.approx(top.hub_score)
@@ -71,12 +55,12 @@ def test_flow_writes_metrics_back_to_a_store_built_from_the_sample_corpus(corpus
     assert run.summary["nodes"] == report.nodes and run.summary["top_hub"] == top.name
 
 
-def test_rerun_is_idempotent_and_seeded(corpus_store: Path) -> None:
-    first = analyze_graph(run_id="analyze-a", store=str(corpus_store), write_back=True)
-    with SQLiteGraphStore(corpus_store) as store:
+def test_rerun_is_idempotent_and_seeded(sample_db: Path) -> None:
+    first = analyze_graph(run_id="analyze-a", store=str(sample_db), write_back=True)
+    with SQLiteGraphStore(sample_db) as store:
         before = {n.id: store.node_metrics(n.id) for n in store.snapshot().nodes}
-    second = analyze_graph(run_id="analyze-b", store=str(corpus_store), write_back=True)
-    with SQLiteGraphStore(corpus_store) as store:
+    second = analyze_graph(run_id="analyze-b", store=str(sample_db), write_back=True)
+    with SQLiteGraphStore(sample_db) as store:
         after = {n.id: store.node_metrics(n.id) for n in store.snapshot().nodes}
     assert first.model_dump(exclude={"seconds"}) == second.model_dump(exclude={"seconds"})
     assert before == after

@@ -6,27 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from agents.cooccurrence import CooccurrenceExtractor
 from agents.embeddings import MiniLMEmbedder, minilm_available
-from agents.pipeline import extract_documents
-from flows.loaders import load_corpus
 from flows.resolve import resolve_entities, resolve_store, undo_resolution
 from flows.stores import close_flow_stores
 from graph_store.ids import entity_id
 from graph_store.sqlite_store import SQLiteGraphStore
-from tests.conftest import SAMPLE_CORPUS, require
-
-
-@pytest.fixture
-def corpus_db(tmp_path: Path) -> Path:
-    """A store built from the sample corpus with the plain pipeline (offline extractor)."""
-    documents, failures = load_corpus([SAMPLE_CORPUS])
-    assert documents and not failures
-    result = extract_documents(documents, CooccurrenceExtractor(), run_id="build-1", fingerprint="fp")
-    db = tmp_path / "corpus.db"
-    with SQLiteGraphStore(db) as store:
-        store.upsert(result.delta)
-    return db
+from tests.conftest import require
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +20,8 @@ def embedder() -> MiniLMEmbedder:
     return MiniLMEmbedder(device="cpu")
 
 
-def test_resolve_store_merges_gnn_spellings_and_undo_restores(corpus_db: Path, embedder: MiniLMEmbedder) -> None:
-    with SQLiteGraphStore(corpus_db) as store:
+def test_resolve_store_merges_gnn_spellings_and_undo_restores(sample_db: Path, embedder: MiniLMEmbedder) -> None:
+    with SQLiteGraphStore(sample_db) as store:
         before, before_snapshot = store.counts(), store.snapshot()
         gnn_ids = {entity_id("Graph Neural Networks", "NamedEntity"), entity_id("graph neural networks", "Concept"),
                    entity_id("GNNs", "NamedEntity")}
@@ -61,12 +46,12 @@ def test_resolve_store_merges_gnn_spellings_and_undo_restores(corpus_db: Path, e
 
 
 @pytest.mark.usefixtures("prefect_api")
-def test_resolve_entities_flow_without_embeddings(corpus_db: Path) -> None:
+def test_resolve_entities_flow_without_embeddings(sample_db: Path) -> None:
     try:
-        summary = resolve_entities(store=str(corpus_db), run_id="resolve-flow", use_embeddings=False)
+        summary = resolve_entities(store=str(sample_db), run_id="resolve-flow", use_embeddings=False)
     finally:
         close_flow_stores()
     assert summary["embedding_model"] is None and summary["merges"] > 0
     assert summary["methods"].get("embedding", 0) == 0  # type: ignore[union-attr]
-    with SQLiteGraphStore(corpus_db) as store:
+    with SQLiteGraphStore(sample_db) as store:
         assert {m.run_id for m in store.merges()} == {"resolve-flow"}
