@@ -372,8 +372,16 @@ def cmd_resolve(args: argparse.Namespace) -> int:
             config = ResolutionConfig(**overrides)
         except ValidationError as exc:
             raise UsageError(f"bad threshold: {exc.errors()[0]['msg']}") from exc
+        if args.llm_judge:
+            from flows.extractors import llm_config
+
+            try:
+                llm_config(args.llm_base_url, args.llm_model, "--llm-judge")
+            except ValueError as exc:
+                raise UsageError(str(exc)) from exc
         result = resolve_entities(store=store_url, run_id=args.run_id, config=config,
-                                  use_embeddings=not args.no_embeddings)
+                                  use_embeddings=not args.no_embeddings, llm_judge=args.llm_judge,
+                                  llm_base_url=args.llm_base_url, llm_model=args.llm_model)
     if args.json:
         _print_json(result)
     elif args.undo:
@@ -493,6 +501,9 @@ def _parser() -> argparse.ArgumentParser:
     resolve.add_argument("--candidate-threshold", type=float, default=None, help="cosine to consider (0.80)")
     resolve.add_argument("--no-embeddings", action="store_true", help="exact, acronym and typo layers only")
     resolve.add_argument("--undo", default=None, metavar="RUN_ID", help="remove the merges of this resolve run")
+    resolve.add_argument("--llm-judge", action="store_true", help="let the LLM decide the ambiguous band")
+    resolve.add_argument("--llm-base-url", default=None, help="OpenAI-compatible API root (env KGWEAVE_LLM_BASE_URL)")
+    resolve.add_argument("--llm-model", default=None, help="model name (env KGWEAVE_LLM_MODEL)")
     resolve.add_argument("--run-id", default=None)
     _store_arg(resolve)
     _json_arg(resolve)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from agents.extractor import Extractor
 from agents.registry import make_extractor, resolve_domain
 from flows.settings import LLMSettings
 
-__all__ = ["ExtractorChoice", "build_extractor"]
+if TYPE_CHECKING:
+    from agents.llm_client import LLMConfig
+
+__all__ = ["ExtractorChoice", "build_extractor", "llm_config"]
 
 
 class ExtractorChoice(BaseModel):
@@ -28,20 +33,27 @@ def build_extractor(choice: ExtractorChoice, run_id: str | None = None) -> Extra
     """The extractor for ``choice``; LLM runs share one budget per ``run_id`` within a process."""
     if choice.name != "llm":
         return make_extractor(choice.name, domain=choice.domain)
-    from agents.llm_client import LLMConfig, shared_budget
+    from agents.llm_client import shared_budget
+
+    config = llm_config(choice.llm_base_url, choice.llm_model, "--extractor llm")
+    limited = choice.max_llm_calls is not None or choice.max_tokens_total is not None
+    budget = shared_budget(run_id, choice.max_llm_calls, choice.max_tokens_total) if run_id and limited else None
+    return make_extractor("llm", llm_config=config, domain=resolve_domain(choice.domain), budget=budget)
+
+
+def llm_config(base_url: str | None, model: str | None, needed_by: str) -> LLMConfig:
+    """The endpoint settings: arguments win over ``KGWEAVE_LLM_*``; raises ValueError if incomplete."""
+    from agents.llm_client import LLMConfig
 
     settings = LLMSettings()
-    base_url = choice.llm_base_url or settings.base_url
-    model = choice.llm_model or settings.model
+    base_url = base_url or settings.base_url
+    model = model or settings.model
     if not base_url or not model:
-        raise ValueError("--extractor llm needs --llm-base-url and --llm-model "
+        raise ValueError(f"{needed_by} needs --llm-base-url and --llm-model "
                          "(or KGWEAVE_LLM_BASE_URL and KGWEAVE_LLM_MODEL)")
-    config = LLMConfig(
+    return LLMConfig(
         base_url=base_url, model=model, api_key=settings.api_key, timeout_s=settings.timeout_s,
         max_retries=settings.max_retries, concurrency=settings.concurrency,
         structured_output=settings.structured_output, temperature=settings.temperature,
         cache_dir=settings.cache_dir,
     )
-    limited = choice.max_llm_calls is not None or choice.max_tokens_total is not None
-    budget = shared_budget(run_id, choice.max_llm_calls, choice.max_tokens_total) if run_id and limited else None
-    return make_extractor("llm", llm_config=config, domain=resolve_domain(choice.domain), budget=budget)

@@ -82,9 +82,22 @@ def resolve_entities(
     run_id: str | None = None,
     config: ResolutionConfig | None = None,
     use_embeddings: bool = True,
+    llm_judge: bool = False,
+    llm_base_url: str | None = None,
+    llm_model: str | None = None,
 ) -> dict[str, object]:
-    """Find duplicate entities in the store at ``store`` and record them as reversible merges."""
+    """Find duplicate entities in the store at ``store`` and record them as reversible merges.
+
+    With ``llm_judge``, the ambiguous band (similar but unconfirmed pairs) is decided by the LLM
+    endpoint (``llm_base_url``/``llm_model`` or ``KGWEAVE_LLM_*``) instead of being left alone.
+    """
+    judge = None
+    if llm_judge:
+        from agents.llm_judge import LLMJudge
+        from flows.extractors import llm_config
+
+        judge = LLMJudge(llm_config(llm_base_url, llm_model, "--llm-judge"))
     summary = resolve_store(open_flow_store(store), run_id or new_resolve_run_id(), config,
-                            use_embeddings=use_embeddings)
+                            use_embeddings=use_embeddings, judge=judge)
     get_run_logger().info("resolved %s entities: %s merges", summary["entities"], summary["merges"])
     return summary

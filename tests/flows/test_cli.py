@@ -199,6 +199,9 @@ def test_resolve_and_undo(tmp_path: Path) -> None:
     assert {k: v for k, v in restored.items() if k != "runs"} == {k: v for k, v in before.items() if k != "runs"}
     bad = run_kgweave("resolve", "--store", db, "--threshold", "7")
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+    env = {k: v for k, v in kgweave_env().items() if not k.startswith("KGWEAVE_LLM_")}
+    no_llm = run_kgweave("resolve", "--store", db, "--llm-judge", env=env)
+    assert no_llm.returncode == 2 and "--llm-judge needs --llm-base-url" in no_llm.stderr
 
 
 def test_analyze_graphml_and_store_with_write_back(tmp_path: Path, shared_data: Path) -> None:
