@@ -98,9 +98,12 @@ def fit_power_law(degrees: Sequence[int], estimate_discrete: bool = True) -> Pow
     with (warnings.catch_warnings(), np.errstate(all="ignore"), contextlib.redirect_stdout(sink),
           contextlib.redirect_stderr(sink)):
         warnings.simplefilter("ignore")
-        fit = powerlaw.Fit(data, discrete=True, estimate_discrete=estimate_discrete, verbose=False)
-        law = fit.power_law
-        alpha, sigma, xmin, ks = float(law.alpha), float(law.sigma), float(law.xmin), float(law.D)
+        try:
+            fit = powerlaw.Fit(data, discrete=True, estimate_discrete=estimate_discrete, verbose=False)
+            law = fit.power_law
+            alpha, sigma, xmin, ks = float(law.alpha), float(law.sigma), float(law.xmin), float(law.D)
+        except ValueError:  # e.g. "No data points in defined range" on near-regular degree sequences
+            return None
         if any(math.isnan(v) for v in (alpha, sigma, xmin, ks)):
             return None
         comparisons = {name: _compare(fit, name) for name in ALTERNATIVES}

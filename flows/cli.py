@@ -318,6 +318,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from flows.analyze_graph import analyze_command
     from flows.build_graph import new_run_id
 
+    if args.compare:
+        return _compare(args)
     if args.graphml and args.store:
         raise UsageError("give --store or --graphml, not both")
     if args.graphml and not Path(args.graphml).is_file():
@@ -385,6 +387,38 @@ def cmd_path(args: argparse.Namespace) -> int:
         _print_json(result.model_dump())
     else:
         print(f"{result.length} hops: {result.text()}")
+    return EXIT_OK
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from analysis.compare import compare_views
+    from analysis.graph_view import GraphViewError, view_from_graphml, view_from_snapshot
+    from analysis.report import AnalysisOptions
+
+    views = []
+    for ref in args.compare:
+        try:
+            if ref.lower().endswith(".graphml"):
+                if not Path(ref).is_file():
+                    raise UsageError(f"no such file: {ref}")
+                views.append(view_from_graphml(ref))
+            else:
+                if "://" not in ref and not Path(ref).is_file():
+                    raise UsageError(f"no such store: {ref}")
+                views.append(view_from_snapshot(_open_or_usage(ref).snapshot(), source=ref))  # type: ignore[attr-defined]
+        except GraphViewError as exc:
+            raise UsageError(str(exc)) from exc
+    result = compare_views(views[0], views[1], AnalysisOptions(seed=args.seed, top=args.top))
+    if args.json:
+        _print_json(result.model_dump())
+    else:
+        print(f"{result.a} -> {result.b}: nodes {result.nodes['a']} -> {result.nodes['b']}, "
+              f"edges {result.edges['a']} -> {result.edges['b']}, communities {result.communities['a']} -> "
+              f"{result.communities['b']}, modularity {result.modularity['a']:.3f} -> {result.modularity['b']:.3f}")
+        print(f"new hubs: {', '.join(result.new_hubs) or '-'}; lost hubs: {', '.join(result.lost_hubs) or '-'}")
+        for change in result.merged + result.split:
+            print(f"{change.kind}: A {change.a_communities} -> B {change.b_communities} ({change.nodes} nodes, "
+                  f"e.g. {', '.join(change.examples[:3])})")
     return EXIT_OK
 
 
@@ -528,6 +562,8 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument("--path-sources", type=int, default=None, help="sampled sources for path lengths")
     analyze.add_argument("--top", type=int, default=10, help="how many hubs and bridges to list")
     analyze.add_argument("--exact-powerlaw", action="store_true", help="exact discrete MLE for the power-law fit")
+    analyze.add_argument("--compare", nargs=2, metavar=("A", "B"), default=None,
+                         help="what changed from A to B (each a .graphml file or a store URL)")
     analyze.add_argument("--run-id", default=None)
     _store_arg(analyze)
     _json_arg(analyze)

@@ -256,3 +256,22 @@ def test_path_on_graphml_and_store(shared_data: Path, sample_db: Path) -> None:
     result = json.loads(fuzzy.stdout)
     assert result["matched_by"]["graph neural netwrk"].startswith("embedding")
     assert "graph neural network" in result["source"].lower()
+
+
+def test_analyze_compare_two_snapshots(tmp_path: Path, sample_db: Path) -> None:
+    half = tmp_path / "half.jsonl"
+    half.write_text("\n".join(SAMPLE_CORPUS.read_text(encoding="utf-8").splitlines()[:20]) + "\n", "utf-8")
+    early = str(tmp_path / "early.db")
+    assert run_kgweave("build", str(half), "--store", early).returncode == 0
+    exported = tmp_path / "early.graphml"
+    assert run_kgweave("export", "--format", "graphml", str(exported), "--store", early).returncode == 0
+    for a in (early, str(exported)):
+        done = run_kgweave("analyze", "--compare", a, str(sample_db), "--json")
+        assert done.returncode == 0, done.stderr
+        result = json.loads(done.stdout)
+        assert result["nodes"]["change"] > 0 and result["new_nodes"] > 0 and result["removed_nodes"] == 0
+        assert 0 < result["common_nodes"] <= result["nodes"]["a"]
+    human = run_kgweave("analyze", "--compare", early, str(sample_db))
+    assert human.returncode == 0 and "new hubs:" in human.stdout
+    bad = run_kgweave("analyze", "--compare", early, str(tmp_path / "nope.graphml"))
+    assert bad.returncode == 2 and "no such file" in bad.stderr
