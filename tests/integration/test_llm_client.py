@@ -16,6 +16,7 @@ from agents.errors import BudgetExceededError, LLMRequestError, LLMUnavailableEr
 from agents.llm_client import Budget, CallResult, LLMClient, LLMConfig
 from agents.prompts import ChatMessage, build_messages
 from agents.schemas import TextExtraction, schema_name
+from tests.llm_fixtures import client_config as _config
 from tests.llm_fixtures import llm_server_fixture  # noqa: F401 - provides the llm_server fixture
 from tests.llm_server import Fault, LLMTestServer
 
@@ -24,13 +25,6 @@ pytestmark = pytest.mark.integration
 DOC = "Ada Lovelace worked with Charles Babbage on the Analytical Engine in London."
 
 
-def _config(server: LLMTestServer, tmp_path: Path, **kwargs: object) -> LLMConfig:
-    settings: dict[str, object] = {
-        "base_url": server.base_url, "model": "test-model", "cache_dir": tmp_path / "cache",
-        "backoff_base_s": 0.01, "backoff_max_s": 0.05, "timeout_s": 5.0,
-    }
-    settings.update(kwargs)
-    return LLMConfig.model_validate(settings)
 
 
 def _call(

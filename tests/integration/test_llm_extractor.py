@@ -21,6 +21,7 @@ from agents.schemas import ENTITY_TYPES
 from graph_store.ids import LABEL_PATTERN, RELATION_TYPE_PATTERN, normalize_name
 from graph_store.models import Chunk, Document
 from graph_store.sqlite_store import SQLiteGraphStore
+from tests.llm_fixtures import client_config as _config
 from tests.llm_fixtures import llm_server_fixture  # noqa: F401 - provides the llm_server fixture
 from tests.llm_server import HOSTILE_NAMES, UNGROUNDED_NAME, Fault, LLMTestServer, request_document
 
@@ -34,13 +35,6 @@ TEXTS = [
 ]
 
 
-def _config(server: LLMTestServer, tmp_path: Path, **kwargs: object) -> LLMConfig:
-    settings: dict[str, object] = {
-        "base_url": server.base_url, "model": "test-model", "cache_dir": tmp_path / "cache",
-        "backoff_base_s": 0.01, "backoff_max_s": 0.05, "timeout_s": 5.0,
-    }
-    settings.update(kwargs)
-    return LLMConfig.model_validate(settings)
 
 
 def _chunks(texts: list[str]) -> list[Chunk]:

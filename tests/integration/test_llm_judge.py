@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agents.llm_client import LLMConfig
 from agents.llm_judge import LLMJudge
 from agents.resolution import CandidatePair
-from tests.llm_fixtures import llm_server_fixture  # noqa: F401
+from tests.llm_fixtures import client_config, llm_server_fixture  # noqa: F401
 from tests.llm_server import LLMTestServer
 
 
@@ -18,9 +17,7 @@ def _pairs() -> list[CandidatePair]:
 
 
 def _judge(server: LLMTestServer, tmp_path: Path, max_pairs: int = 1000) -> LLMJudge:
-    config = LLMConfig(base_url=server.base_url, model="kgweave-test-model", cache_dir=tmp_path / "cache",
-                       backoff_base_s=0.01, timeout_s=5)
-    return LLMJudge(config, max_pairs=max_pairs)
+    return LLMJudge(client_config(server, tmp_path), max_pairs=max_pairs)
 
 
 def test_one_structured_call_per_pair_and_cached(llm_server: LLMTestServer, tmp_path: Path) -> None:
