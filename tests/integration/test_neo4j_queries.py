@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import neo4j
 import networkx as nx
 import pytest
 
@@ -25,11 +26,9 @@ from agents.pipeline import extract_documents
 from flows.loaders import load_corpus
 from graph_store.ids import normalize_name
 from graph_store.models import GraphDelta, Run
+from graph_store.neo4j_store import Neo4jGraphStore  # noqa: E402
 from tests.conftest import REPO, SAMPLE_CORPUS
 from tests.integration.neo4j_fixture import Neo4jConnection
-
-neo4j = pytest.importorskip("neo4j")
-from graph_store.neo4j_store import Neo4jGraphStore  # noqa: E402
 
 if TYPE_CHECKING:
     from neo4j import Driver

@@ -7,6 +7,7 @@ import socket
 import urllib.request
 from pathlib import Path
 
+import neo4j
 import pytest
 
 from graph_store.neo4j_server import DEFAULT_VERSION, Neo4jServer, Neo4jServerError
@@ -29,7 +30,6 @@ def _port_open(port: int) -> bool:
 
 
 def test_server_lifecycle(tmp_path: Path) -> None:
-    neo4j = pytest.importorskip("neo4j")
     server = launcher_for(tmp_path / "home")
     try:
         status = server.start(wait_s=240)

@@ -10,15 +10,14 @@ import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import neo4j
 import pytest
 
 from graph_store.errors import SchemaVersionError, StoreUnavailableError
 from graph_store.models import Chunk, Document, Entity, GraphDelta, Iteration, Mention, Relation, Run
+from graph_store.neo4j_store import Neo4jGraphStore  # noqa: E402
 from graph_store.protocol import GraphStore
 from graph_store.sqlite_store import SQLiteGraphStore
-
-neo4j = pytest.importorskip("neo4j")
-from graph_store.neo4j_store import Neo4jGraphStore  # noqa: E402
 
 pytestmark = pytest.mark.integration
 

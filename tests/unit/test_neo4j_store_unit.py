@@ -8,8 +8,6 @@ from typing import Any
 
 import pytest
 
-pytest.importorskip("neo4j")
-
 from graph_store.errors import GraphStoreError  # noqa: E402
 from graph_store.models import Chunk, Document, Entity, GraphDelta, Mention, Relation  # noqa: E402
 from graph_store.neo4j_store import DanglingReferenceError, Neo4jGraphStore, _json_patch  # noqa: E402

@@ -110,8 +110,11 @@ def test_ambiguous_band_goes_to_the_judge_only() -> None:
 
 
 def test_exact_range_search_matches_hnsw() -> None:
-    np = pytest.importorskip("numpy")
-    pytest.importorskip("faiss")
+    import importlib.util
+
+    require(importlib.util.find_spec("faiss") is not None, "faiss-cpu (the ml extra) is not installed")
+    import numpy as np
+
     from agents.resolution import range_pairs
 
     rng = np.random.default_rng(0)
