@@ -8,59 +8,36 @@ traceback); 3 the job finished but some items (files, records, chunks) failed an
 from __future__ import annotations
 
 import argparse
-import json
+import importlib
 import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING
+
+from flows.cli_common import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    EXIT_USAGE,
+    Parser,
+    UsageError,
+    json_arg,
+    open_or_usage,
+    print_json,
+    quiet_prefect_defaults,
+    store_arg,
+    store_url,
+)
 
 if TYPE_CHECKING:
     from flows.extractors import ExtractorChoice
     from flows.settings import BuildSettings
 
-__all__ = ["main"]
+__all__ = ["COMMAND_MODULES", "main"]
 
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
-
-
-class UsageError(Exception):
-    """Bad usage or bad input: reported as one line, exit code 2."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"kgweave: error: {message} (see kgweave {self.prog.split()[-1]} --help)\n"
-                  if " " in self.prog else f"kgweave: error: {message} (see kgweave --help)\n")
-
-
-def _quiet_prefect_defaults() -> None:
-    """Prefect settings for a CLI process, applied before prefect is imported (user env wins)."""
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("DO_NOT_TRACK", "1")
-    os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
-
-
-def _store_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--store", default=None,
-                        help="store URL: PATH or sqlite:///PATH (default ./kgweave.db, env KGWEAVE_STORE), "
-                             "bolt://HOST:7687 for Neo4j")
-
-
-def _json_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-
-
-def _store_url(args: argparse.Namespace) -> str:
-    from flows.settings import StoreSettings
-
-    return str(args.store or StoreSettings().store)
-
-
-def _print_json(obj: object) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
-
+# Command groups kept in their own modules; each has ``register(subparsers)``.
+COMMAND_MODULES: tuple[str, ...] = ()
 
 # -- build ------------------------------------------------------------------------------------------
 
@@ -88,8 +65,8 @@ def cmd_build(args: argparse.Namespace) -> int:
         build_extractor(choice)  # fail fast on a missing endpoint/model, before Prefect starts
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
-    store = _store_url(args)
-    _open_or_usage(store)
+    store = store_url(args)
+    open_or_usage(store)
     if args.dry_run:
         return _dry_run(args, settings, choice, store)
 
@@ -106,7 +83,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     )
     if args.json:
         summary = build_graph(**params)
-        _print_json(summary.model_dump())
+        print_json(summary.model_dump())
     else:
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -151,7 +128,7 @@ def _dry_run(args: argparse.Namespace, settings: BuildSettings, choice: Extracto
         "completion_tokens": cost.completion_tokens if cost else 0, "tokens": cost.tokens if cost else 0,
     }
     if args.json:
-        _print_json(result)
+        print_json(result)
     else:
         print(f"dry run: {result['documents']} documents ({result['skipped_documents']} done), "
               f"{result['chunks']} chunks to extract; {result['llm_calls']} LLM calls "
@@ -187,28 +164,18 @@ def _print_build_table(summary: object) -> None:
         console.print(f"... and {len(data['failures']) - 20} more (use --json for all)")
 
 
-def _open_or_usage(url: str) -> object:
-    from flows.stores import open_flow_store
-    from graph_store.errors import StoreURLError
-
-    try:
-        return open_flow_store(url)
-    except StoreURLError as exc:
-        raise UsageError(str(exc)) from exc
-
-
 # -- stats / export / import -------------------------------------------------------------------------
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    counts = _open_or_usage(_store_url(args)).counts()  # type: ignore[attr-defined]
+    counts = open_or_usage(store_url(args)).counts()  # type: ignore[attr-defined]
     if args.json:
-        _print_json(counts.model_dump())
+        print_json(counts.model_dump())
         return EXIT_OK
     from rich.console import Console
     from rich.table import Table
 
     console = Console()
-    totals = Table(title=f"kgweave store {_store_url(args)}")
+    totals = Table(title=f"kgweave store {store_url(args)}")
     totals.add_column("")
     totals.add_column("count", justify="right")
     for key in ("documents", "chunks", "entities", "relations", "mentions", "runs"):
@@ -230,9 +197,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if not out.absolute().parent.is_dir():
         raise UsageError(f"folder {out.absolute().parent} does not exist")
-    result = export_graph(_open_or_usage(_store_url(args)), args.format, out)  # type: ignore[arg-type]
+    result = export_graph(open_or_usage(store_url(args)), args.format, out)  # type: ignore[arg-type]
     if args.json:
-        _print_json(result)
+        print_json(result)
     else:
         print(f"exported {result['nodes']} nodes and {result['relationships']} relationships to {out} "
               f"({args.format})")
@@ -249,7 +216,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         raise UsageError(f"no such file: {path}")
     if path.suffix.lower() != ".graphml":
         raise UsageError(f"{path}: only .graphml files can be imported")
-    store = _open_or_usage(_store_url(args))
+    store = open_or_usage(store_url(args))
     run = Run(id=args.run_id or new_run_id("import"), kind="import", extractor="import:graphml",
               parameters={"file": str(path)})
     store.record_run(run)  # type: ignore[attr-defined]
@@ -262,7 +229,7 @@ def cmd_import(args: argparse.Namespace) -> int:
                                             "summary": dict(result)}))
     result = {"run_id": run.id, **result}
     if args.json:
-        _print_json(result)
+        print_json(result)
     else:
         print(f"imported {path}: {result['entities']} entities ({result['new_entities']} new), "
               f"{result['relations']} relations ({result['new_relations']} new) in run {run.id}")
@@ -278,12 +245,12 @@ def cmd_push(args: argparse.Namespace) -> int:
 
     if not Path(args.source.removeprefix("sqlite:///")).is_file() or store_kind(args.source) != "sqlite":
         raise UsageError(f"--from must be an existing embedded store file, got {args.source!r}")
-    source = _open_or_usage(args.source)
-    target = _open_or_usage(args.to)
+    source = open_or_usage(args.source)
+    target = open_or_usage(args.to)
     assert isinstance(source, SQLiteGraphStore)
     result = {"from": args.source, "to": args.to, **push(source, target)}  # type: ignore[arg-type]
     if args.json:
-        _print_json(result)
+        print_json(result)
     else:
         print(f"pushed {args.source} -> {args.to}: {result['new_entities']} new entities, "
               f"{result['new_relations']} new relations, {result['new_documents']} new documents "
@@ -294,14 +261,14 @@ def cmd_push(args: argparse.Namespace) -> int:
 def cmd_store_clear(args: argparse.Namespace) -> int:
     if not args.yes:
         raise UsageError("kgweave store clear deletes the whole graph: add --yes to confirm")
-    url = _store_url(args)
-    store = _open_or_usage(url)
+    url = store_url(args)
+    store = open_or_usage(url)
     before = store.counts()  # type: ignore[attr-defined]
     store.clear()  # type: ignore[attr-defined]
     result = {"store": url, "deleted_documents": before.documents, "deleted_entities": before.entities,
               "deleted_relations": before.relations}
     if args.json:
-        _print_json(result)
+        print_json(result)
     else:
         print(f"cleared {url}: {before.documents} documents, {before.entities} entities, "
               f"{before.relations} relations deleted")
@@ -326,9 +293,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         raise UsageError(f"no such file: {args.graphml}")
     if args.graphml and args.write_back:
         raise UsageError("--write-back needs a store (--store), not a GraphML file")
-    store_url = None if args.graphml else _store_url(args)
-    if store_url:
-        _open_or_usage(store_url)
+    url = None if args.graphml else store_url(args)
+    if url:
+        open_or_usage(url)
     try:
         options = AnalysisOptions(
             seed=args.seed, community_algorithm=args.algorithm, resolution=args.resolution,
@@ -337,12 +304,12 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     except ValidationError as exc:
         raise UsageError(f"bad option: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}") from exc
     try:
-        report = analyze_command(run_id=args.run_id or new_run_id("analyze"), store=store_url, graphml=args.graphml,
+        report = analyze_command(run_id=args.run_id or new_run_id("analyze"), store=url, graphml=args.graphml,
                                  write_back=args.write_back, report_dir=args.report, options=options)
     except GraphViewError as exc:
         raise UsageError(str(exc)) from exc
     if args.json:
-        _print_json(report.model_dump(mode="json"))
+        print_json(report.model_dump(mode="json"))
     else:
         from rich.console import Console
         from rich.markdown import Markdown
@@ -371,7 +338,7 @@ def cmd_path(args: argparse.Namespace) -> int:
             raise UsageError(f"no such file: {args.graphml}")
         graph = path_graph_from_graphml(args.graphml)
     else:
-        graph = path_graph_from_snapshot(_open_or_usage(_store_url(args)).snapshot())  # type: ignore[attr-defined]
+        graph = path_graph_from_snapshot(open_or_usage(store_url(args)).snapshot())  # type: ignore[attr-defined]
     embed = None
     if args.embeddings:
         from agents.embeddings import MiniLMEmbedder, minilm_available
@@ -384,7 +351,7 @@ def cmd_path(args: argparse.Namespace) -> int:
     except (UnknownNameError, NoPathError) as exc:
         raise UsageError(str(exc)) from exc
     if args.json:
-        _print_json(result.model_dump())
+        print_json(result.model_dump())
     else:
         print(f"{result.length} hops: {result.text()}")
     return EXIT_OK
@@ -405,12 +372,12 @@ def _compare(args: argparse.Namespace) -> int:
             else:
                 if "://" not in ref and not Path(ref).is_file():
                     raise UsageError(f"no such store: {ref}")
-                views.append(view_from_snapshot(_open_or_usage(ref).snapshot(), source=ref))  # type: ignore[attr-defined]
+                views.append(view_from_snapshot(open_or_usage(ref).snapshot(), source=ref))  # type: ignore[attr-defined]
         except GraphViewError as exc:
             raise UsageError(str(exc)) from exc
     result = compare_views(views[0], views[1], AnalysisOptions(seed=args.seed, top=args.top))
     if args.json:
-        _print_json(result.model_dump())
+        print_json(result.model_dump())
     else:
         print(f"{result.a} -> {result.b}: nodes {result.nodes['a']} -> {result.nodes['b']}, "
               f"edges {result.edges['a']} -> {result.edges['b']}, communities {result.communities['a']} -> "
@@ -430,12 +397,12 @@ def cmd_resolve(args: argparse.Namespace) -> int:
     from agents.resolution import ResolutionConfig
     from flows.resolve import resolve_entities, undo_resolution
 
-    store_url = _store_url(args)
-    store = _open_or_usage(store_url)
+    url = store_url(args)
+    store = open_or_usage(url)
     if args.undo:
         result = undo_resolution(store, args.undo)  # type: ignore[arg-type]
         if not result["removed_merges"]:
-            raise UsageError(f"run {args.undo!r} recorded no merges in {store_url}")
+            raise UsageError(f"run {args.undo!r} recorded no merges in {url}")
     else:
         try:
             overrides = {k: v for k, v in (("merge_threshold", args.threshold),
@@ -450,11 +417,11 @@ def cmd_resolve(args: argparse.Namespace) -> int:
                 llm_config(args.llm_base_url, args.llm_model, "--llm-judge")
             except ValueError as exc:
                 raise UsageError(str(exc)) from exc
-        result = resolve_entities(store=store_url, run_id=args.run_id, config=config,
+        result = resolve_entities(store=url, run_id=args.run_id, config=config,
                                   use_embeddings=not args.no_embeddings, llm_judge=args.llm_judge,
                                   llm_base_url=args.llm_base_url, llm_model=args.llm_model)
     if args.json:
-        _print_json(result)
+        print_json(result)
     elif args.undo:
         print(f"undid run {result['run_id']}: {result['removed_merges']} merges removed; "
               f"{result['entities_after']} entities")
@@ -482,7 +449,7 @@ def cmd_neo4j(args: argparse.Namespace) -> int:
         server.stop()
     status = server.status()
     if args.json:
-        _print_json(status.to_dict())
+        print_json(status.to_dict())
     elif status.running:
         print(f"Neo4j {status.version} running (pid {status.pid}): {status.bolt_url}, "
               f"Browser {status.browser_url} (user {status.user}); data in {status.home}")
@@ -494,8 +461,8 @@ def cmd_neo4j(args: argparse.Namespace) -> int:
 # -- parser -------------------------------------------------------------------------------------------
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="kgweave", description="Build, grow and analyse knowledge graphs from text.")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    parser = Parser(prog="kgweave", description="Build, grow and analyse knowledge graphs from text.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     build = sub.add_parser("build", help="turn a corpus (files or folders) into a graph (Prefect flow build-graph)")
     build.add_argument("paths", nargs="+", help=".txt .md .json .jsonl .csv files, or folders (walked recursively)")
@@ -512,41 +479,41 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--max-file-mb", type=float, default=None, help="skip and report larger files (20)")
     build.add_argument("--text-field", default=None, help="JSON/CSV field with the text (default: auto)")
     build.add_argument("--force", action="store_true", help="re-extract documents already done")
-    _store_arg(build)
-    _json_arg(build)
+    store_arg(build)
+    json_arg(build)
     build.set_defaults(func=cmd_build)
 
     stats = sub.add_parser("stats", help="totals, per-label and per-relation-type counts")
-    _store_arg(stats)
-    _json_arg(stats)
+    store_arg(stats)
+    json_arg(stats)
     stats.set_defaults(func=cmd_stats)
 
     export = sub.add_parser("export", help="write the entity graph as GraphML, JSON or neo4j-admin CSV")
     export.add_argument("--format", required=True, choices=("graphml", "json", "csv"))
     export.add_argument("out", help="output file (graphml, json) or folder (csv)")
-    _store_arg(export)
-    _json_arg(export)
+    store_arg(export)
+    json_arg(export)
     export.set_defaults(func=cmd_export)
 
     imp = sub.add_parser("import", help="merge an external GraphML graph into the store")
     imp.add_argument("file", help="a .graphml file")
     imp.add_argument("--run-id", default=None)
-    _store_arg(imp)
-    _json_arg(imp)
+    store_arg(imp)
+    json_arg(imp)
     imp.set_defaults(func=cmd_import)
 
     push_cmd = sub.add_parser("push", help="copy an embedded graph into another store (idempotent)")
     push_cmd.add_argument("--from", dest="source", required=True, help="embedded store: PATH or sqlite:///PATH")
     push_cmd.add_argument("--to", required=True, help="target store URL, e.g. bolt://127.0.0.1:7687")
-    _json_arg(push_cmd)
+    json_arg(push_cmd)
     push_cmd.set_defaults(func=cmd_push)
 
     store_cmd = sub.add_parser("store", help="store maintenance")
-    store_sub = store_cmd.add_subparsers(dest="store_command", required=True, parser_class=_Parser)
+    store_sub = store_cmd.add_subparsers(dest="store_command", required=True, parser_class=Parser)
     clear = store_sub.add_parser("clear", help="delete the whole graph (keeps the schema)")
     clear.add_argument("--yes", action="store_true", help="confirm")
-    _store_arg(clear)
-    _json_arg(clear)
+    store_arg(clear)
+    json_arg(clear)
     clear.set_defaults(func=cmd_store_clear)
 
     analyze = sub.add_parser("analyze", help="hubs, bridges, communities, power law... (Prefect flow analyze-graph)")
@@ -565,8 +532,8 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument("--compare", nargs=2, metavar=("A", "B"), default=None,
                          help="what changed from A to B (each a .graphml file or a store URL)")
     analyze.add_argument("--run-id", default=None)
-    _store_arg(analyze)
-    _json_arg(analyze)
+    store_arg(analyze)
+    json_arg(analyze)
     analyze.set_defaults(func=cmd_analyze)
 
     path = sub.add_parser("path", help="the shortest path between two concepts, with relation labels")
@@ -575,8 +542,8 @@ def _parser() -> argparse.ArgumentParser:
     path.add_argument("--graphml", default=None, help="search a GraphML file instead of a store")
     path.add_argument("--embeddings", action="store_true",
                       help="match names that are not found exactly by MiniLM similarity (ml extra)")
-    _store_arg(path)
-    _json_arg(path)
+    store_arg(path)
+    json_arg(path)
     path.set_defaults(func=cmd_path)
 
     resolve = sub.add_parser("resolve", help="merge duplicate entities (reversible; Prefect flow resolve-entities)")
@@ -588,8 +555,8 @@ def _parser() -> argparse.ArgumentParser:
     resolve.add_argument("--llm-base-url", default=None, help="OpenAI-compatible API root (env KGWEAVE_LLM_BASE_URL)")
     resolve.add_argument("--llm-model", default=None, help="model name (env KGWEAVE_LLM_MODEL)")
     resolve.add_argument("--run-id", default=None)
-    _store_arg(resolve)
-    _json_arg(resolve)
+    store_arg(resolve)
+    json_arg(resolve)
     resolve.set_defaults(func=cmd_resolve)
 
     neo4j = sub.add_parser("neo4j", help="a local Neo4j 5 server from Maven Central jars (needs Java 17, Maven)")
@@ -597,14 +564,17 @@ def _parser() -> argparse.ArgumentParser:
     neo4j.add_argument("--bolt-port", type=int, default=7687)
     neo4j.add_argument("--http-port", type=int, default=7474)
     neo4j.add_argument("--wait", type=float, default=180.0, help="seconds to wait for Bolt on start")
-    _json_arg(neo4j)
+    json_arg(neo4j)
     neo4j.set_defaults(func=cmd_neo4j)
+
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``kgweave`` console script."""
-    _quiet_prefect_defaults()
+    quiet_prefect_defaults()
     args = _parser().parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
     from graph_store.errors import StoreUnavailableError

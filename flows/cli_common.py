@@ -1,0 +1,78 @@
+"""What every ``kgweave`` subcommand module shares: exit codes, the usage error, common arguments.
+
+A command group lives in its own module (``flows/cli_<group>.py``) with a ``register(sub)`` function
+that adds its parsers; :mod:`flows.cli` lists the modules and runs the chosen command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import NoReturn
+
+__all__ = [
+    "EXIT_FAILURE",
+    "EXIT_OK",
+    "EXIT_PARTIAL",
+    "EXIT_USAGE",
+    "Parser",
+    "UsageError",
+    "json_arg",
+    "open_or_usage",
+    "print_json",
+    "quiet_prefect_defaults",
+    "store_arg",
+    "store_url",
+]
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
+
+
+class UsageError(Exception):
+    """Bad usage or bad input: reported as one line, exit code 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"kgweave: error: {message} (see kgweave {self.prog.split()[-1]} --help)\n"
+                  if " " in self.prog else f"kgweave: error: {message} (see kgweave --help)\n")
+
+
+def quiet_prefect_defaults() -> None:
+    """Prefect settings for a CLI process, applied before prefect is imported (user env wins)."""
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
+
+
+def store_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--store", default=None,
+                        help="store URL: PATH or sqlite:///PATH (default ./kgweave.db, env KGWEAVE_STORE), "
+                             "bolt://HOST:7687 for Neo4j")
+
+
+def json_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+
+
+def store_url(args: argparse.Namespace) -> str:
+    from flows.settings import StoreSettings
+
+    return str(args.store or StoreSettings().store)
+
+
+def print_json(obj: object) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
+
+
+def open_or_usage(url: str) -> object:
+    from flows.stores import open_flow_store
+    from graph_store.errors import StoreURLError
+
+    try:
+        return open_flow_store(url)
+    except StoreURLError as exc:
+        raise UsageError(str(exc)) from exc
