@@ -361,6 +361,7 @@ def _compare(args: argparse.Namespace) -> int:
     from analysis.compare import compare_views
     from analysis.graph_view import GraphViewError, view_from_graphml, view_from_snapshot
     from analysis.report import AnalysisOptions
+    from graph_store.history import UnknownRunError, parse_run_ref
 
     views = []
     for ref in args.compare:
@@ -369,12 +370,14 @@ def _compare(args: argparse.Namespace) -> int:
                 if not Path(ref).is_file():
                     raise UsageError(f"no such file: {ref}")
                 views.append(view_from_graphml(ref))
-            else:
-                if "://" not in ref and not Path(ref).is_file():
-                    raise UsageError(f"no such store: {ref}")
+            elif "://" in ref or Path(ref).is_file():
                 views.append(view_from_snapshot(open_or_usage(ref).snapshot(), source=ref))  # type: ignore[attr-defined]
-        except GraphViewError as exc:
-            raise UsageError(str(exc)) from exc
+            else:  # a run id (RUN or RUN:ITERATION) in --store: the graph as it was at the end of it
+                run_id, iteration = parse_run_ref(ref)
+                snapshot = open_or_usage(store_url(args)).snapshot(run_id, iteration)  # type: ignore[attr-defined]
+                views.append(view_from_snapshot(snapshot, source=ref))
+        except (GraphViewError, UnknownRunError) as exc:
+            raise UsageError(f"{ref}: not a GraphML file, a store or a run of {store_url(args)} ({exc})") from exc
     result = compare_views(views[0], views[1], AnalysisOptions(seed=args.seed, top=args.top))
     if args.json:
         print_json(result.model_dump())
@@ -530,7 +533,8 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument("--top", type=int, default=10, help="how many hubs and bridges to list")
     analyze.add_argument("--exact-powerlaw", action="store_true", help="exact discrete MLE for the power-law fit")
     analyze.add_argument("--compare", nargs=2, metavar=("A", "B"), default=None,
-                         help="what changed from A to B (each a .graphml file or a store URL)")
+                         help="what changed from A to B: each a .graphml file, a store URL, or a run id "
+                              "(RUN or RUN:ITERATION) of --store, meaning the graph at the end of that run")
     analyze.add_argument("--run-id", default=None)
     store_arg(analyze)
     json_arg(analyze)

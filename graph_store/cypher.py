@@ -398,7 +398,8 @@ def relations_among() -> str:
 def snapshot_nodes() -> str:
     return (
         "MATCH (e:Entity)\n"
-        "RETURN e.id AS id, e.name AS name, e.label AS label, coalesce(e.support, 0) AS support\n"
+        "RETURN e.id AS id, e.name AS name, e.label AS label, coalesce(e.support, 0) AS support,\n"
+        "    e.first_run AS first_run, e.first_iteration AS first_iteration\n"
         "ORDER BY id"
     )
 
@@ -408,7 +409,7 @@ def snapshot_edges() -> str:
         "MATCH (a:Entity)-[r]->(b:Entity)\n"
         f"WHERE {_NOT_STRUCTURAL}\n"
         "RETURN r.id AS id, a.id AS source, b.id AS target, type(r) AS type,\n"
-        "    coalesce(r.support, 1) AS support\n"
+        "    coalesce(r.support, 1) AS support, r.first_run AS first_run, r.first_iteration AS first_iteration\n"
         "ORDER BY id"
     )
 

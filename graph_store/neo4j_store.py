@@ -25,6 +25,7 @@ from neo4j import exceptions as neo4j_errors
 
 from graph_store import cypher
 from graph_store.errors import GraphStoreError, SchemaVersionError, StoreUnavailableError
+from graph_store.history import as_of, snapshot_as_of
 from graph_store.ids import normalize_name
 from graph_store.merges import apply_merges, collapse
 from graph_store.models import (
@@ -442,20 +443,20 @@ class Neo4jGraphStore:
 
         return self._read("read neighbours", work)
 
-    def snapshot(self) -> GraphSnapshot:
-        """The whole entity graph collapsed by the merges, ordered by id (deterministic)."""
+    def snapshot(self, run_id: str | None = None, iteration: int | None = None) -> GraphSnapshot:
+        """The entity graph collapsed by the merges, ordered by id (deterministic); with ``run_id``,
+        the graph as it was at the end of that run (or of its ``iteration``), see graph_store.history."""
+        point = None if run_id is None else as_of(self.runs(), run_id, iteration)
 
         def work(tx: ManagedTransaction) -> GraphSnapshot:
-            nodes = tuple(
-                SnapshotNode(id=r["id"], name=r["name"], label=r["label"], support=r["support"])
-                for r in tx.run(cypher.snapshot_nodes())
-            )
-            edges = tuple(
-                SnapshotEdge(id=r["id"], source=r["source"], target=r["target"], type=r["type"],
-                             support=r["support"])
-                for r in tx.run(cypher.snapshot_edges())
-            )
-            return collapse(nodes, edges, self._merge_records(tx))
+            nodes = [(SnapshotNode(id=r["id"], name=r["name"], label=r["label"], support=r["support"]),
+                      r["first_run"], r["first_iteration"]) for r in tx.run(cypher.snapshot_nodes())]
+            edges = [(SnapshotEdge(id=r["id"], source=r["source"], target=r["target"], type=r["type"],
+                                   support=r["support"]), r["first_run"], r["first_iteration"])
+                     for r in tx.run(cypher.snapshot_edges())]
+            if point is None:
+                return collapse([row[0] for row in nodes], [row[0] for row in edges], self._merge_records(tx))
+            return snapshot_as_of(point, nodes, edges, self._merge_records(tx))
 
         return self._read("read a snapshot", work)
 

@@ -44,9 +44,13 @@ class GraphStore(Protocol):
     def neighbours(self, entity_id: str, hops: int = 1) -> tuple[list[Entity], list[Relation]]:
         """Entities within ``hops`` of the entity (itself included) and the relations among them."""
 
-    def snapshot(self) -> GraphSnapshot:
+    def snapshot(self, run_id: str | None = None, iteration: int | None = None) -> GraphSnapshot:
         """The whole entity graph (nodes with support, edges with support), collapsed by the merges:
-        aliases left out, their edges re-pointed to the canonical and their support added to it."""
+        aliases left out, their edges re-pointed to the canonical and their support added to it.
+
+        With ``run_id`` (and optionally ``iteration``): the graph as it was at the end of that run,
+        rebuilt from write provenance (:mod:`graph_store.history`); UnknownRunError if no such run.
+        """
 
     def write_node_metrics(self, metrics: Mapping[str, Mapping[str, float]]) -> int:
         """Store per-node metrics ({entity id: {metric: value}}); returns nodes updated."""

@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 from graph_store.errors import GraphStoreError, SchemaVersionError, StoreUnavailableError
+from graph_store.history import as_of, snapshot_as_of
 from graph_store.ids import normalize_name
 from graph_store.merges import apply_merges, collapse
 from graph_store.models import (
@@ -434,17 +435,17 @@ class SQLiteGraphStore:
         ]
         return entities, relations
 
-    def snapshot(self) -> GraphSnapshot:
-        """The whole entity graph collapsed by the merges, ordered by id (deterministic)."""
-        nodes = tuple(
-            SnapshotNode(id=r[0], name=r[1], label=r[2], support=r[3])
-            for r in self._query("SELECT id, name, label, support FROM entities ORDER BY id")
-        )
-        edges = tuple(
-            SnapshotEdge(id=r[0], source=r[1], target=r[2], type=r[3], support=r[4])
-            for r in self._query("SELECT id, source_id, target_id, type, support FROM relations ORDER BY id")
-        )
-        return collapse(nodes, edges, self.merges())
+    def snapshot(self, run_id: str | None = None, iteration: int | None = None) -> GraphSnapshot:
+        """The entity graph collapsed by the merges, ordered by id (deterministic); with ``run_id``,
+        the graph as it was at the end of that run (or of its ``iteration``), see graph_store.history."""
+        nodes = [(SnapshotNode(id=r[0], name=r[1], label=r[2], support=r[3]), r[4], r[5]) for r in self._query(
+            "SELECT id, name, label, support, first_run, first_iteration FROM entities ORDER BY id")]
+        edges = [(SnapshotEdge(id=r[0], source=r[1], target=r[2], type=r[3], support=r[4]), r[5], r[6])
+                 for r in self._query("SELECT id, source_id, target_id, type, support, first_run, first_iteration "
+                                      "FROM relations ORDER BY id")]
+        if run_id is None:
+            return collapse([row[0] for row in nodes], [row[0] for row in edges], self.merges())
+        return snapshot_as_of(as_of(self.runs(), run_id, iteration), nodes, edges, self.merges())
 
     def node_metrics(self, entity_id: str) -> dict[str, float]:
         """Metrics stored for one node."""

@@ -230,3 +230,51 @@ def test_merge_with_unknown_entity_is_rejected_whole(store: GraphStore) -> None:
         store.record_merges([EntityMerge(alias_id=bob, canonical_id=alice, run_id="r"),
                              EntityMerge(alias_id="no-such-entity", canonical_id=alice, run_id="r")])
     assert store.merges() == [] and store.counts().merged_entities == 0
+
+
+def _history(store: GraphStore) -> dict[str, Entity]:
+    """Run A writes Alice-MET-Bob; run B (an expansion) adds Carol at iteration 0 and Dave at 1."""
+    people = {name: Entity.named(name, "Person") for name in ("Alice", "Bob", "Carol", "Dave")}
+    a, b, c, d = people.values()
+    store.record_run(Run(id="run-a", kind="build"))
+    store.upsert(GraphDelta(run_id="run-a", extractor="test", entities=(a, b),
+                            relations=(Relation.between(a.id, "MET", b.id),)))
+    store.record_run(Run(id="run-b", kind="expand"))
+    store.upsert(GraphDelta(run_id="run-b", extractor="test", iteration=0, entities=(b, c),
+                            relations=(Relation.between(b.id, "KNOWS", c.id),)))
+    store.upsert(GraphDelta(run_id="run-b", extractor="test", iteration=1, entities=(c, d),
+                            relations=(Relation.between(c.id, "KNOWS", d.id),)))
+    return people
+
+
+def test_snapshot_as_of_a_run_and_an_iteration(store: GraphStore) -> None:
+    people = _history(store)
+    names = {e.id: name for name, e in people.items()}
+
+    def shape(snapshot: object) -> tuple[list[str], list[str]]:
+        nodes = sorted(names[n.id] for n in snapshot.nodes)  # type: ignore[attr-defined]
+        edges = sorted(f"{names[e.source]}-{e.type}-{names[e.target]}" for e in snapshot.edges)  # type: ignore[attr-defined]
+        return nodes, edges
+
+    assert shape(store.snapshot("run-a")) == (["Alice", "Bob"], ["Alice-MET-Bob"])
+    assert shape(store.snapshot("run-b", iteration=0)) == (["Alice", "Bob", "Carol"],
+                                                           ["Alice-MET-Bob", "Bob-KNOWS-Carol"])
+    assert store.snapshot("run-b") == store.snapshot()
+    assert len(store.snapshot().nodes) == 4
+
+
+def test_snapshot_as_of_applies_only_earlier_merges(store: GraphStore) -> None:
+    people = _history(store)
+    store.record_run(Run(id="resolve-1", kind="resolve"))
+    store.record_merges([EntityMerge(alias_id=people["Dave"].id, canonical_id=people["Carol"].id,
+                                     run_id="resolve-1")])
+    assert len(store.snapshot("run-b").nodes) == 4  # before the merge
+    assert len(store.snapshot("resolve-1").nodes) == 3 == len(store.snapshot().nodes)
+
+
+def test_snapshot_as_of_unknown_run_raises(store: GraphStore) -> None:
+    from graph_store.history import UnknownRunError
+
+    _history(store)
+    with pytest.raises(UnknownRunError, match="no run 'nope'"):
+        store.snapshot("nope")

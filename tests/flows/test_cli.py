@@ -275,3 +275,21 @@ def test_analyze_compare_two_snapshots(tmp_path: Path, sample_db: Path) -> None:
     assert human.returncode == 0 and "new hubs:" in human.stdout
     bad = run_kgweave("analyze", "--compare", early, str(tmp_path / "nope.graphml"))
     assert bad.returncode == 2 and "no such file" in bad.stderr
+
+
+def test_analyze_compare_two_runs_of_one_store(tmp_path: Path) -> None:
+    half = tmp_path / "half.jsonl"
+    half.write_text("\n".join(SAMPLE_CORPUS.read_text(encoding="utf-8").splitlines()[:20]) + "\n", "utf-8")
+    db, early = str(tmp_path / "kg.db"), str(tmp_path / "early.db")
+    for store in (db, early):
+        assert run_kgweave("build", str(half), "--store", store, "--run-id", "first").returncode == 0
+    assert run_kgweave("build", str(SAMPLE_CORPUS), "--store", db, "--run-id", "second").returncode == 0
+    by_run = run_kgweave("analyze", "--compare", "first", "second", "--store", db, "--json")
+    assert by_run.returncode == 0, by_run.stderr
+    by_store = run_kgweave("analyze", "--compare", early, db, "--json")
+    runs, stores = json.loads(by_run.stdout), json.loads(by_store.stdout)
+    for key in ("nodes", "edges", "common_nodes", "new_nodes", "removed_nodes", "communities", "modularity"):
+        assert runs[key] == stores[key], key
+    assert runs["new_nodes"] > 0
+    unknown = run_kgweave("analyze", "--compare", "first", "nope", "--store", db)
+    assert unknown.returncode == 2 and "no run 'nope'" in unknown.stderr
