@@ -18,6 +18,7 @@ its base URL and serves until interrupted; ``GET /v1/_test/stats`` reports reque
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import threading
@@ -329,8 +330,12 @@ def answer(body: dict[str, Any], kind: str = "ok", items_per_array: int = 3) -> 
     text = _document_of(messages)
     special = {"ungrounded": [UNGROUNDED_NAME], "hostile": list(HOSTILE_NAMES), "hostile_long": [LONG_NAME]}
     extra = special.get(kind, [])
+    names, items = _names(text), items_per_array
+    expansion = _expansion_names(schema, text)  # None unless the request asks for an expansion answer
+    if expansion is not None:
+        names, items = expansion, EXPANSION_ITEMS
     walker = _Walker(
-        schema, [*extra, *_names(text)], _SENTENCE.findall(text), hostile=kind == "hostile", items=items_per_array,
+        schema, [*extra, *names], _SENTENCE.findall(text), hostile=kind == "hostile", items=items,
         extra=len(extra),
     )
     return json.dumps(walker.value(schema, ""))
@@ -449,6 +454,37 @@ def _names(text: str) -> list[str]:
         if match.group() not in _STOPWORDS:
             seen.setdefault(match.group(), None)
     return [name for name in seen if name]
+
+
+# -- expansion answers (agents/expansion.py) ------------------------------------------------------------
+# An expansion prompt lists "Focus: NAME" lines and known relations "A -[TYPE]-> B". Its answer names
+# the focus, one known neighbour picked by hash (neighbours of hubs are listed more often: preferential
+# attachment) and new made-up concepts hashed from the prompt, so the graph grows deterministically.
+# The walker joins consecutive names into a cycle: focus -> neighbour -> new -> new -> focus.
+EXPANSION_SCHEMA_TITLE = "ExpansionAnswer"
+EXPANSION_ITEMS = 4
+_FOCUS_LINE = re.compile(r"^Focus: (.+)$", re.MULTILINE)
+_RELATION_LINE = re.compile(r"^(.+?) -\[[A-Z0-9_]+\]-> (.+)$", re.MULTILINE)
+_SYLLABLES = [c + v for c in "bdfgklmnprstvz" for v in "aeiou"]
+
+
+def _expansion_names(schema: dict[str, Any], text: str) -> list[str] | None:
+    """Focus names, one known neighbour and new hashed concept names; None for other schemas."""
+    if schema.get("title") != EXPANSION_SCHEMA_TITLE:
+        return None
+    focus = list(dict.fromkeys(m.strip() for m in _FOCUS_LINE.findall(text)))
+    known = [n.strip() for pair in _RELATION_LINE.findall(text) for n in pair]
+    neighbours = [n for n in dict.fromkeys(known) if n not in focus]
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
+    names = focus[:2]
+    if neighbours:
+        names.append(neighbours[int.from_bytes(digest[:4], "big") % len(neighbours)])
+    index = 0
+    while len(names) < EXPANSION_ITEMS:
+        word = hashlib.sha256(f"{index}:{text}".encode()).digest()
+        names.append("".join(_SYLLABLES[b % len(_SYLLABLES)] for b in word[:4]).capitalize())
+        index += 1
+    return names
 
 
 def _completion(body: dict[str, Any], content: str) -> dict[str, Any]:
