@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict
@@ -12,6 +13,8 @@ from agents.resolution import canonical_entities
 from graph_store.models import Chunk, Document, GraphDelta, Mention, Relation
 
 __all__ = ["BatchResult", "ChunkFailure", "extract_documents"]
+
+log = logging.getLogger(__name__)
 
 
 class ChunkFailure(BaseModel):
@@ -83,6 +86,8 @@ def extract_documents(
         mentions=tuple(_unique(mentions)),
         relations=tuple(_unique_evidence(relations)),
     )
+    log.info("extracted %d documents (%d chunks, %d failed) with %s: %d entities, %d relation observations",
+             len(documents), len(chunks), len(failures), extractor.name, len(delta.entities), len(delta.relations))
     return BatchResult(
         delta=delta,
         failures=tuple(failures),

@@ -21,10 +21,22 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agents.pipeline import BatchResult, extract_documents
 from agents.registry import extractor_fingerprint
+from flows.domain_sources import SOURCE_DOMAINS, domain_fingerprint, load_domain_source_task, write_records_task
 from flows.extractors import ExtractorChoice, build_extractor
 from flows.loaders import LoadFailure, LoadOptions, load_corpus
+from flows.monitoring import (
+    FailureRatioExceededError,
+    browser_queries_markdown,
+    cost_estimate_usd,
+    default_run_id,
+    failure_verdict,
+    run_name,
+    show_library_logs,
+)
 from flows.progress import report_progress
+from flows.settings import StoreSettings
 from flows.stores import open_flow_store
+from flows.task_runners import ConfiguredTaskRunner
 from graph_store.models import Document, Run, WriteStats, utc_now
 
 __all__ = ["BuildSummary", "build_graph", "new_run_id"]
@@ -74,6 +86,8 @@ class BuildSummary(BaseModel):
     seconds: float
     status: str
     failures: list[FailedItem]
+    failure_reason: str | None = Field(default=None, description="Why the run ended Failed (failure ratio).")
+    cost_usd: float = Field(default=0.0, description="Token cost estimate (KGWEAVE_LLM_USD_PER_MILLION_*).")
     totals: dict[str, int] = Field(description="Store totals after the run.")
     labels: dict[str, int]
     relation_types: dict[str, int]
@@ -115,20 +129,30 @@ def _batches(documents: Sequence[Document], size: int) -> list[list[Document]]:
     return [list(documents[i:i + size]) for i in range(0, len(documents), size)]
 
 
-@flow(name="build-graph", flow_run_name="build-graph-{run_id}", log_prints=False)
+@flow(name="build-graph", flow_run_name=run_name("build-graph", "build"), task_runner=ConfiguredTaskRunner(),
+      log_prints=False)
 def build_graph(
     paths: list[str],
-    run_id: str,
-    store: str = "kgweave.db",
+    run_id: str | None = None,
+    store: str | None = None,
     extractor: ExtractorChoice = ExtractorChoice(),  # noqa: B008 (frozen, never mutated)
     chunk_chars: int = 2000,
     batch_documents: int = 250,
     max_file_mb: float = 20.0,
     text_field: str | None = None,
     force: bool = False,
+    max_failure_ratio: float | None = None,
 ) -> BuildSummary:
-    """Turn a corpus into a graph in the store; re-running it is the recovery from a crash."""
+    """Turn a corpus into a graph in the store; re-running it is the recovery from a crash.
+
+    ``run_id`` and ``store`` default to a generated id and ``KGWEAVE_STORE`` (scheduled runs pass
+    neither). A run whose failed items exceed ``max_failure_ratio`` (default ``KGWEAVE_MAX_FAILURE_RATIO``)
+    of its items (files/records read + chunks attempted) ends Failed, the reason in its summary.
+    """
     logger = get_run_logger()
+    show_library_logs()
+    run_id = run_id or default_run_id("build")
+    store = store or StoreSettings().store
     started = time.perf_counter()
     graph = open_flow_store(store)
     extractor_obj = build_extractor(extractor, run_id)
@@ -139,9 +163,13 @@ def build_graph(
     run = Run(id=run_id, kind="build", extractor=extractor.name, model=extractor_obj.model, parameters=parameters)
     graph.record_run(run)
     try:
-        documents, load_failures = load_corpus_task(
-            paths, LoadOptions(text_field=text_field, max_file_mb=max_file_mb)
-        )
+        options = LoadOptions(text_field=text_field, max_file_mb=max_file_mb)
+        # --domain papers|profiles|reviews: structured records (flows/domain_sources.py), else plain documents
+        source = load_domain_source_task(paths, extractor.domain, options) if extractor.domain in SOURCE_DOMAINS \
+            else None
+        documents, load_failures = (source.documents, source.failures) if source else load_corpus_task(paths, options)
+        if source is not None:
+            fingerprint = domain_fingerprint(fingerprint, extractor.domain)
         done = set() if force else graph.documents_done([d.id for d in documents], fingerprint)
         todo = [d for d in documents if d.id not in done]
         logger.info("%d documents read, %d already done, %d to extract, %d failed to load",
@@ -151,6 +179,8 @@ def build_graph(
                                                description=f"Documents extracted and written ({run_id})")
         report_progress("extract", 0, len(todo))
         totals = _Totals()
+        if source is not None:  # the records' own nodes and edges first: extracted texts link to them
+            totals.add(*write_records_task(store, run_id, source))
         written_docs = 0
         # A bounded window of batches in flight: extraction runs ahead of the writes by at most
         # EXTRACT_AHEAD batches, so memory stays flat however large the corpus. quote(): Prefect would
@@ -168,6 +198,8 @@ def build_graph(
                 continue
             written = index - EXTRACT_AHEAD
             result = pending.popleft().result()
+            if source is not None:
+                result = source.graph.link(result)  # (record)-[:MENTIONS]->(what its text mentions)
             stats = write_batch_task(written, store, quote(result))
             totals.add(result, stats)
             if stopped_because is None and any(f.budget_exhausted for f in result.failures):
@@ -184,6 +216,9 @@ def build_graph(
         exhausted = sum(1 for f in totals.failures if f.budget_exhausted)
         counts = graph.counts()
         status = "stopped_budget" if stopped_because else "completed" if not failures else "completed_with_failures"
+        verdict = failure_verdict(len(failures), len(load_failures) + totals.chunks - exhausted, max_failure_ratio)
+        if verdict.exceeded:
+            status = "failed"
         summary = BuildSummary(
             run_id=run_id, store=store, extractor=extractor.name, model=extractor_obj.model,
             domain=extractor.domain, documents=len(documents), skipped_documents=len(done),
@@ -195,7 +230,8 @@ def build_graph(
             llm_calls=totals.llm_calls, cached_llm_calls=totals.cached_llm_calls,
             tokens=totals.prompt_tokens + totals.completion_tokens, prompt_tokens=totals.prompt_tokens,
             completion_tokens=totals.completion_tokens, seconds=round(time.perf_counter() - started, 3),
-            status=status, failures=failures,
+            status=status, failures=failures, failure_reason=verdict.reason if verdict.exceeded else None,
+            cost_usd=cost_estimate_usd(totals.prompt_tokens, totals.completion_tokens),
             totals={"documents": counts.documents, "chunks": counts.chunks, "entities": counts.entities,
                     "relations": counts.relations, "mentions": counts.mentions},
             labels=counts.labels, relation_types=counts.relation_types,
@@ -205,6 +241,8 @@ def build_graph(
             "finished_at": utc_now(), "status": status,
             "summary": {k: v for k, v in summary.model_dump().items() if isinstance(v, int | float | str)},
         }))
+        if verdict.exceeded:
+            raise FailureRatioExceededError(f"build {run_id}: {verdict.reason}")
         return summary
     except BaseException as exc:
         graph.record_run(run.model_copy(update={"finished_at": utc_now(), "status": "failed",
@@ -258,16 +296,19 @@ def _publish_artifacts(summary: BuildSummary) -> None:
             description=f"{len(summary.failures)} failed items of run {summary.run_id}",
         )
     labels = "\n".join(f"| {k} | {v} |" for k, v in sorted(summary.labels.items(), key=lambda kv: -kv[1]))
+    failed = f"**Failed:** {summary.failure_reason}\n\n" if summary.failure_reason else ""
     create_markdown_artifact(
-        f"# build-graph {summary.run_id}: {summary.status}\n\n"
+        f"# build-graph {summary.run_id}: {summary.status}\n\n{failed}"
         f"Store `{summary.store}` now holds {summary.totals['documents']} documents, "
         f"{summary.totals['entities']} entities and {summary.totals['relations']} relations.\n\n"
         f"This run read {summary.documents} documents ({summary.skipped_documents} already done), extracted "
         f"{summary.chunks} chunks with `{summary.extractor}` in {summary.seconds:.1f} s; "
         f"{summary.failed_documents} documents and {summary.failed_chunks} chunks failed.\n\n"
+        f"LLM: {summary.llm_calls} calls ({summary.cached_llm_calls} cached), {summary.tokens:,} tokens "
+        f"({summary.prompt_tokens:,} prompt + {summary.completion_tokens:,} completion), "
+        f"estimated cost ${summary.cost_usd:.2f}.\n\n"
         f"| label | entities |\n|---|---|\n{labels}\n\n"
-        "Explore in Neo4j Browser (Neo4j store):\n\n"
-        "```cypher\nMATCH (e:Entity) RETURN e.name, e.support ORDER BY e.support DESC LIMIT 25\n```\n",
+        + browser_queries_markdown(summary.run_id),
         key="build-graph-summary",
         description=f"Summary of run {summary.run_id}",
     )

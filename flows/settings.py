@@ -8,7 +8,10 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["BuildSettings", "LLMSettings", "Neo4jSettings", "StoreSettings"]
+__all__ = [
+    "BuildSettings", "DeploySettings", "LLMSettings", "MonitoringSettings", "Neo4jSettings", "StoreSettings",
+    "TaskRunnerSettings",
+]
 
 
 class StoreSettings(BaseSettings):
@@ -72,4 +75,68 @@ class LLMSettings(BaseSettings):
     temperature: float = Field(default=0.0, ge=0, le=2, description="Sampling temperature.")
     cache_dir: Path | None = Field(
         default=Path(".kgweave/llm-cache"), description="Response cache folder; re-runs make no requests."
+    )
+
+
+class TaskRunnerSettings(BaseSettings):
+    """Where a flow's tasks run: threads in the flow's process, or a Dask or Ray cluster (no code change)."""
+
+    model_config = SettingsConfigDict(env_prefix="KGWEAVE_", env_file=".env", extra="ignore")
+
+    task_runner: Literal["threads", "dask", "ray"] = Field(
+        default="threads", description="threads (default), dask (prefect-dask) or ray (prefect-ray)."
+    )
+    task_workers: int | None = Field(
+        default=None, ge=1, description="Threads, or local Dask workers; None = Prefect's / Dask's default."
+    )
+    dask_address: str | None = Field(
+        default=None, description="Scheduler of an existing Dask cluster (tcp://HOST:8786); None = a LocalCluster."
+    )
+    dask_processes: bool = Field(default=True, description="LocalCluster workers as processes (else threads).")
+    ray_address: str | None = Field(
+        default=None, description="Ray cluster address (ray://HOST:10001 or auto); None = a local Ray instance."
+    )
+
+
+class MonitoringSettings(BaseSettings):
+    """What a run reports and when it counts as failed."""
+
+    model_config = SettingsConfigDict(env_prefix="KGWEAVE_", env_file=".env", extra="ignore")
+
+    max_failure_ratio: float = Field(
+        default=1.0, ge=0, le=1,
+        description="A build whose failed items (documents + chunks) exceed this share of its items ends Failed "
+                    "(1.0 = never; the scheduled deployments set 0.2).",
+    )
+    llm_usd_per_million_prompt_tokens: float = Field(
+        default=0.0, ge=0, description="Price used for the cost estimate in run summaries (0 = self-hosted)."
+    )
+    llm_usd_per_million_completion_tokens: float = Field(
+        default=0.0, ge=0, description="Price used for the cost estimate in run summaries (0 = self-hosted)."
+    )
+    browser_url: str = Field(
+        default="http://127.0.0.1:7474/browser/", description="Neo4j Browser address shown in run summaries."
+    )
+
+
+class DeploySettings(BaseSettings):
+    """How ``kgweave deploy`` / ``kgweave serve`` register the deployments of deploy/prefect.yaml."""
+
+    model_config = SettingsConfigDict(env_prefix="KGWEAVE_", env_file=".env", extra="ignore")
+
+    prefect_file: Path | None = Field(
+        default=None, description="The deployments file; None = deploy/prefect.yaml of the project."
+    )
+    project_dir: Path | None = Field(
+        default=None,
+        description="Folder workers run flows from (holds flows/); None = the project root of this install.",
+    )
+    llm_concurrency_limit: int = Field(
+        default=4, ge=1, description="Task runs tagged llm allowed at once across all flows (tag concurrency limit)."
+    )
+    neo4j_password_block: str = Field(
+        default="kgweave-neo4j-password", description="Prefect Secret block holding the Neo4j password."
+    )
+    llm_api_key_block: str = Field(
+        default="kgweave-llm-api-key", description="Prefect Secret block holding the LLM API key."
     )

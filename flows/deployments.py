@@ -1,0 +1,305 @@
+"""Register the deployments of ``deploy/prefect.yaml`` with a Prefect API, or serve them from one process.
+
+``register_deployments`` (``kgweave deploy``) creates what the deployments need, idempotently: the
+work pools (``kgweave-cpu``, ``kgweave-gpu``; process type), the ``llm`` tag concurrency limit, the
+Secret blocks for the Neo4j password and the LLM key (from ``KGWEAVE_NEO4J_PASSWORD`` /
+``KGWEAVE_LLM_API_KEY`` when set), then creates or updates every deployment whose flow file exists.
+``serve_deployments`` (``kgweave serve``) runs the same deployments, with their schedules, in this
+process via ``prefect.serve`` (no work pool or worker needed).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from flows.settings import DeploySettings, LLMSettings, Neo4jSettings
+
+if TYPE_CHECKING:
+    from prefect.deployments.runner import RunnerDeployment
+
+__all__ = [
+    "DEPLOY_FILE",
+    "DeployError",
+    "DeployFile",
+    "DeployResult",
+    "DeploymentSpec",
+    "WORKER_ENV",
+    "load_deploy_file",
+    "project_dir",
+    "register_deployments",
+    "serve_deployments",
+]
+
+log = logging.getLogger(__name__)
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEPLOY_FILE = PROJECT_ROOT / "deploy" / "prefect.yaml"
+LLM_TAG = "llm"
+# Library loggers whose records reach the Prefect UI (set where flows run: workers, serve).
+WORKER_ENV = {"PREFECT_LOGGING_EXTRA_LOGGERS": "agents,graph_store,analysis"}
+_PLACEHOLDER = re.compile(r"\{\{\s*\$([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+_SECRET_REF = re.compile(r"\{\{\s*prefect\.blocks\.secret\.([a-z0-9-]+)\s*\}\}")
+
+
+class DeployError(RuntimeError):
+    """The deployments file is invalid or the Prefect API refused something."""
+
+
+class ScheduleSpec(BaseModel):
+    """One cron schedule of a deployment."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    cron: str
+    timezone: str | None = "UTC"
+    active: bool = True
+
+
+class WorkPoolSpec(BaseModel):
+    """Where a deployment's runs go."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    work_queue_name: str | None = None
+    job_variables: dict[str, Any] = Field(default_factory=dict)
+
+
+class DeploymentSpec(BaseModel):
+    """One entry of ``deployments:`` in prefect.yaml (the keys kgweave uses)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    entrypoint: str = Field(pattern=r"^[\w./-]+\.py:\w+$")
+    description: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    schedules: list[ScheduleSpec] = Field(default_factory=list)
+    concurrency_limit: int | None = None
+    work_pool: WorkPoolSpec
+
+    @property
+    def path(self) -> str:
+        return self.entrypoint.split(":", 1)[0]
+
+
+class DeployFile(BaseModel):
+    """deploy/prefect.yaml, placeholders filled (Prefect's own keys such as ``definitions`` are ignored)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    name: str
+    pull: list[dict[str, Any]] = Field(default_factory=list)
+    deployments: list[DeploymentSpec]
+
+
+class DeployedItem(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(description="<flow name>/<deployment name>")
+    id: str
+    entrypoint: str
+    work_pool: str
+    schedules: list[str]
+
+
+class DeployResult(BaseModel):
+    """What ``kgweave deploy --json`` prints."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    api_url: str | None
+    project_dir: str
+    deployments: list[DeployedItem]
+    skipped: dict[str, str] = Field(description="entrypoint -> why it was not registered")
+    work_pools: list[str]
+    concurrency_limits: dict[str, int]
+    secret_blocks: list[str]
+    seconds: float
+
+
+def project_dir(settings: DeploySettings | None = None) -> Path:
+    """Where workers run flows from: ``KGWEAVE_PROJECT_DIR``, else the folder holding ``flows/``."""
+    settings = settings or DeploySettings()
+    return (settings.project_dir or PROJECT_ROOT).resolve()
+
+
+def _fill(value: Any, env: dict[str, str]) -> Any:
+    """Replace ``{{ $VAR }}`` placeholders from ``env`` (as ``prefect deploy`` does at deploy time)."""
+    if isinstance(value, str):
+        def sub(match: re.Match[str]) -> str:
+            if match.group(1) not in env:
+                raise DeployError(f"prefect.yaml needs environment variable {match.group(1)}")
+            return env[match.group(1)]
+
+        return _PLACEHOLDER.sub(sub, value)
+    if isinstance(value, dict):
+        return {k: _fill(v, env) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, env) for v in value]
+    return value
+
+
+def load_deploy_file(path: Path | None = None, settings: DeploySettings | None = None) -> DeployFile:
+    """Parse prefect.yaml and fill ``{{ $VAR }}`` from the environment (``KGWEAVE_PROJECT_DIR`` has a default)."""
+    settings = settings or DeploySettings()
+    path = path or settings.prefect_file or DEPLOY_FILE
+    try:
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise DeployError(f"cannot read {path}: {exc}") from exc
+    env = {"KGWEAVE_PROJECT_DIR": str(project_dir(settings)), **os.environ}
+    try:
+        return DeployFile.model_validate(_fill(raw, env))
+    except ValueError as exc:
+        raise DeployError(f"{path}: {exc}") from exc
+
+
+def _ensure_work_pools(names: list[str]) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.exceptions import ObjectNotFound
+    from prefect.workers.process import ProcessWorker
+
+    with get_client(sync_client=True) as client:
+        for name in names:
+            try:
+                client.read_work_pool(name)
+            except ObjectNotFound:
+                client.create_work_pool(WorkPoolCreate(
+                    name=name, type="process", base_job_template=ProcessWorker.get_default_base_job_template(),
+                    description="kgweave " + ("GPU work (vLLM-adjacent, GNN)" if "gpu" in name else "CPU work"),
+                ))
+                log.info("created work pool %s (process)", name)
+
+
+def _ensure_tag_limit(tag: str, limit: int) -> None:
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        client.create_concurrency_limit(tag=tag, concurrency_limit=limit)  # an upsert
+
+
+def _ensure_secret_blocks(settings: DeploySettings) -> list[str]:
+    """Save the secrets that are set as Prefect Secret blocks; returns the names of those that exist."""
+    from prefect.blocks.system import Secret
+
+    neo4j, llm = Neo4jSettings(), LLMSettings()
+    values = {
+        settings.neo4j_password_block: neo4j.password if "password" in neo4j.model_fields_set else None,
+        settings.llm_api_key_block: llm.api_key,
+    }
+    present = []
+    for name, secret in values.items():
+        if secret is not None:
+            Secret(value=secret.get_secret_value()).save(name, overwrite=True)
+            present.append(name)
+            continue
+        try:
+            Secret.load(name)
+        except ValueError:
+            continue
+        present.append(name)
+    return present
+
+
+def _job_variables(spec: DeploymentSpec, secret_blocks: list[str]) -> dict[str, Any]:
+    """The pool's job variables with env entries that name a missing Secret block left out."""
+    variables = dict(spec.work_pool.job_variables)
+    env = {**WORKER_ENV, **variables.get("env", {})}
+    kept = {}
+    for key, value in env.items():
+        ref = _SECRET_REF.search(str(value))
+        if ref and ref.group(1) not in secret_blocks:
+            log.info("%s: Secret block %s not found, %s comes from the worker's environment",
+                     spec.entrypoint, ref.group(1), key)
+            continue
+        kept[key] = value
+    variables["env"] = kept
+    return variables
+
+
+def _runner_deployment(spec: DeploymentSpec, root: Path, work_pool: bool, secret_blocks: list[str]) -> RunnerDeployment:
+    from prefect.deployments.runner import RunnerDeployment
+    from prefect.runner.storage import LocalStorage
+    from prefect.schedules import Cron
+
+    kwargs: dict[str, Any] = dict(
+        name=spec.name, description=spec.description, tags=spec.tags, parameters=spec.parameters,
+        schedules=[Cron(s.cron, timezone=s.timezone, active=s.active) for s in spec.schedules],
+        concurrency_limit=spec.concurrency_limit,
+    )
+    if work_pool:
+        kwargs.update(work_pool_name=spec.work_pool.name, work_queue_name=spec.work_pool.work_queue_name,
+                      job_variables=_job_variables(spec, secret_blocks))
+    deployment = RunnerDeployment.from_entrypoint(f"{root / spec.path}:{spec.entrypoint.split(':', 1)[1]}", **kwargs)
+    deployment.entrypoint = spec.entrypoint  # relative to the working directory the pull step sets
+    unknown = set(spec.parameters) - set(deployment._parameter_openapi_schema.properties or {})
+    if unknown:
+        raise DeployError(f"{spec.entrypoint}: unknown parameters in prefect.yaml: {', '.join(sorted(unknown))}")
+    if work_pool:
+        deployment.storage = LocalStorage(str(root))  # pull step: set_working_directory(root)
+    return deployment
+
+
+def _runner_deployments(
+    file: DeployFile, root: Path, work_pool: bool, secret_blocks: list[str],
+) -> tuple[list[tuple[DeploymentSpec, RunnerDeployment]], dict[str, str]]:
+    built, skipped = [], {}
+    for spec in file.deployments:
+        if not (root / spec.path).is_file():
+            skipped[spec.entrypoint] = f"{spec.path} not found under {root}"
+            log.warning("skipping %s: %s", spec.entrypoint, skipped[spec.entrypoint])
+            continue
+        built.append((spec, _runner_deployment(spec, root, work_pool, secret_blocks)))
+    return built, skipped
+
+
+def register_deployments(path: Path | None = None, settings: DeploySettings | None = None) -> DeployResult:
+    """Create or update every deployment of prefect.yaml against the configured Prefect API (idempotent)."""
+    from prefect.settings import PREFECT_API_URL
+
+    started = time.perf_counter()
+    settings = settings or DeploySettings()
+    file = load_deploy_file(path, settings)
+    root = project_dir(settings)
+    pools = sorted({d.work_pool.name for d in file.deployments})
+    _ensure_work_pools(pools)
+    _ensure_tag_limit(LLM_TAG, settings.llm_concurrency_limit)
+    secret_blocks = _ensure_secret_blocks(settings)
+    built, skipped = _runner_deployments(file, root, True, secret_blocks)
+    deployed = []
+    for spec, deployment in built:
+        deployment_id = deployment.apply()
+        deployed.append(DeployedItem(name=deployment.full_name, id=str(deployment_id), entrypoint=spec.entrypoint,
+                                     work_pool=spec.work_pool.name, schedules=[s.cron for s in spec.schedules]))
+    return DeployResult(
+        api_url=PREFECT_API_URL.value(), project_dir=str(root), deployments=deployed, skipped=skipped,
+        work_pools=pools, concurrency_limits={LLM_TAG: settings.llm_concurrency_limit}, secret_blocks=secret_blocks,
+        seconds=round(time.perf_counter() - started, 3),
+    )
+
+
+def serve_deployments(
+    path: Path | None = None, settings: DeploySettings | None = None, limit: int | None = None,
+) -> None:
+    """Serve every deployment of prefect.yaml (schedules included) from this process until interrupted."""
+    from prefect import serve
+
+    settings = settings or DeploySettings()
+    root = project_dir(settings)
+    for key, value in WORKER_ENV.items():
+        os.environ.setdefault(key, value)  # flow runs are subprocesses of this one
+    built, _ = _runner_deployments(load_deploy_file(path, settings), root, False, [])
+    _ensure_tag_limit(LLM_TAG, settings.llm_concurrency_limit)
+    os.chdir(root)  # entrypoints are relative to the project root
+    serve(*(deployment for _, deployment in built), limit=limit)

@@ -1,0 +1,113 @@
+"""What runs show in the Prefect UI: run names, the failure-ratio rule, cost estimates, Browser queries."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from pydantic import BaseModel, ConfigDict
+
+from flows.settings import MonitoringSettings
+
+__all__ = [
+    "FailureRatioExceededError",
+    "RatioVerdict",
+    "browser_queries_markdown",
+    "cost_estimate_usd",
+    "default_run_id",
+    "failure_verdict",
+    "run_name",
+    "show_library_logs",
+]
+
+
+class FailureRatioExceededError(RuntimeError):
+    """Too many items of a run failed: the run ends Failed with this message as its reason."""
+
+
+class RatioVerdict(BaseModel):
+    """How many of a run's items failed, against the threshold."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    failed: int
+    items: int
+    ratio: float
+    threshold: float
+
+    @property
+    def exceeded(self) -> bool:
+        return self.ratio > self.threshold
+
+    @property
+    def reason(self) -> str:
+        return (f"{self.failed} of {self.items} items failed ({self.ratio:.0%}), more than the threshold "
+                f"{self.threshold:.0%} (KGWEAVE_MAX_FAILURE_RATIO)")
+
+
+def failure_verdict(failed: int, items: int, threshold: float | None = None) -> RatioVerdict:
+    """Failed share of ``items``; ``threshold`` defaults to ``KGWEAVE_MAX_FAILURE_RATIO`` (1.0: never)."""
+    limit = MonitoringSettings().max_failure_ratio if threshold is None else threshold
+    return RatioVerdict(failed=failed, items=items, ratio=failed / items if items else 0.0, threshold=limit)
+
+
+def cost_estimate_usd(prompt_tokens: int, completion_tokens: int) -> float:
+    """Tokens times the configured prices (``KGWEAVE_LLM_USD_PER_MILLION_*``; 0 for a self-hosted vLLM)."""
+    settings = MonitoringSettings()
+    return round((prompt_tokens * settings.llm_usd_per_million_prompt_tokens
+                  + completion_tokens * settings.llm_usd_per_million_completion_tokens) / 1e6, 4)
+
+
+def browser_queries_markdown(run_id: str) -> str:
+    """Ready Neo4j Browser queries for what a run wrote (see deploy/neo4j/queries.cypher for more)."""
+    browser = MonitoringSettings().browser_url
+    literal = run_id.replace("\\", "\\\\").replace("'", "\\'")
+    return (
+        f"Explore in [Neo4j Browser]({browser}) (Neo4j store; style sheet `deploy/neo4j/style.grass`):\n\n"
+        "```cypher\n"
+        f":param run => '{literal}'\n\n"
+        "// top hubs\n"
+        "MATCH (e:Entity) WITH e, COUNT { (e)--(:Entity) } AS degree\n"
+        "RETURN e.name, e.label, e.hub_score, degree ORDER BY e.hub_score IS NULL, e.hub_score DESC, degree DESC "
+        "LIMIT 25;\n\n"
+        "// what this run added\n"
+        "MATCH (e:Entity) WHERE e.first_run = $run RETURN e.label, e.name, e.support "
+        "ORDER BY e.support DESC LIMIT 50;\n\n"
+        "// neighbourhood of the strongest entity this run added\n"
+        "MATCH (e:Entity) WHERE e.first_run = $run WITH e ORDER BY e.support DESC LIMIT 1\n"
+        "MATCH p = (e)-[r]-(:Entity) RETURN p LIMIT 50;\n"
+        "```\n"
+    )
+
+
+def default_run_id(kind: str) -> str:
+    """``<kind>-<scheduled start>-<flow run id prefix>`` inside a flow run (scheduled runs pass no run id)."""
+    from prefect.runtime import flow_run
+
+    when = flow_run.scheduled_start_time or datetime.now(UTC)
+    suffix = (flow_run.id or "")[:4] or "0000"
+    return f"{kind}-{when.astimezone(UTC):%Y%m%dT%H%M%S}-{suffix}"
+
+
+def run_name(flow_name: str, kind: str, parameter: str = "run_id") -> Callable[[], str]:
+    """A ``flow_run_name`` callable: ``<flow>-<run_id>``; without a run id, the one :func:`default_run_id` gives."""
+
+    def name() -> str:
+        from prefect.runtime import flow_run
+
+        return f"{flow_name}-{flow_run.parameters.get(parameter) or default_run_id(kind)}"
+
+    return name
+
+
+def show_library_logs() -> None:
+    """Let INFO records of the loggers in ``PREFECT_LOGGING_EXTRA_LOGGERS`` (agents, graph_store, analysis
+    where kgweave runs flows) reach the Prefect UI: Prefect attaches its API handler to them but leaves
+    their level unset, so the root's WARNING would drop them. A level set explicitly is kept."""
+    from prefect.settings import PREFECT_LOGGING_EXTRA_LOGGERS, PREFECT_LOGGING_LEVEL
+
+    for name in PREFECT_LOGGING_EXTRA_LOGGERS.value() or []:
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET:
+            logger.setLevel(PREFECT_LOGGING_LEVEL.value())

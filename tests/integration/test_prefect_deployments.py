@@ -1,0 +1,88 @@
+"""The deployments end to end: a real ``prefect server start`` (SQLite), ``kgweave deploy``, a process
+worker on ``kgweave-cpu``, build-graph triggered through the API on the bundled sample corpus."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from graph_store.sqlite_store import SQLiteGraphStore
+from tests.conftest import REPO
+from tests.prefect_server import running_prefect_server, running_worker
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+SAMPLE = "examples/abstracts/iclr2023_gnn_abstracts.jsonl"
+
+
+def test_deploy_worker_runs_build_graph_and_schedules_are_registered(tmp_path: Path) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+    from prefect.client.schemas.objects import StateType
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    store = tmp_path / "graph.db"
+    with running_prefect_server(tmp_path / "prefect") as server:
+        env = server.env(KGWEAVE_LLM_API_KEY="sk-test-not-a-real-key")
+        done = subprocess.run([sys.executable, "-m", "flows.cli", "deploy", "--json"], capture_output=True, text=True,
+                              env=env, cwd=REPO, timeout=180)
+        assert done.returncode == 0, done.stderr
+        result = json.loads(done.stdout)
+        names = {d["name"] for d in result["deployments"]}
+        assert {"build-graph/nightly", "analyze-graph/nightly"} <= names
+        assert result["work_pools"] == ["kgweave-cpu", "kgweave-gpu"]
+        assert "kgweave-llm-api-key" in result["secret_blocks"]
+        # registering again changes nothing (idempotent: same ids)
+        again = subprocess.run([sys.executable, "-m", "flows.cli", "deploy", "--json"], capture_output=True,
+                               text=True, env=env, cwd=REPO, timeout=180)
+        assert again.returncode == 0, again.stderr
+        assert {d["id"] for d in json.loads(again.stdout)["deployments"]} == {d["id"] for d in result["deployments"]}
+
+        with temporary_settings({PREFECT_API_URL: server.url}), get_client(sync_client=True) as client:
+            build = client.read_deployment_by_name("build-graph/nightly")
+            analyze = client.read_deployment_by_name("analyze-graph/nightly")
+            assert [s.schedule.cron for s in build.schedules] == ["0 2 * * *"]  # type: ignore[union-attr]
+            assert [s.schedule.cron for s in analyze.schedules] == ["0 4 * * *"]  # type: ignore[union-attr]
+            assert build.work_pool_name == "kgweave-cpu" and build.entrypoint == "flows/build_graph.py:build_graph"
+            assert build.pull_steps == [{"prefect.deployments.steps.set_working_directory": {"directory": str(REPO)}}]
+            job_env = build.job_variables["env"]
+            assert job_env["PREFECT_LOGGING_EXTRA_LOGGERS"] == "agents,graph_store,analysis"
+            # the key is a Secret block reference, resolved by the worker; never the value itself
+            assert job_env["KGWEAVE_LLM_API_KEY"] == "{{ prefect.blocks.secret.kgweave-llm-api-key }}"
+            assert "sk-test" not in json.dumps(build.model_dump(mode="json"))
+            assert "extractor" in build.parameter_openapi_schema["properties"]  # a form in the UI
+            assert client.read_concurrency_limit_by_tag("llm").concurrency_limit == 4
+
+            with running_worker(server, "kgweave-cpu", tmp_path / "worker.log", cwd=tmp_path,
+                                KGWEAVE_STORE=str(store)):
+                run = client.create_flow_run_from_deployment(
+                    build.id, parameters={"paths": [SAMPLE], "run_id": "deployed-1"})
+                deadline = time.monotonic() + 240
+                while True:
+                    run = client.read_flow_run(run.id)
+                    if run.state is not None and run.state.is_final():
+                        break
+                    assert time.monotonic() < deadline, (tmp_path / "worker.log").read_text()[-3000:]
+                    time.sleep(1)
+            assert run.state is not None and run.state.type == StateType.COMPLETED, (
+                (tmp_path / "worker.log").read_text()[-3000:])
+            assert run.name == "build-graph-deployed-1"
+            # the flow's own log and a library's (agents.pipeline, via PREFECT_LOGGING_EXTRA_LOGGERS) reach the
+            # API; logs are shipped in batches, so they may land a moment after the final state
+            wanted = ("documents read", "extracted 40 documents")
+            deadline = time.monotonic() + 60
+            while True:
+                logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id])))
+                messages = [log.message for log in logs]
+                if all(any(w in m for m in messages) for w in wanted) or time.monotonic() > deadline:
+                    break
+                time.sleep(1)
+            assert all(any(w in m for m in messages) for w in wanted), messages
+    with SQLiteGraphStore(store) as graph:
+        counts = graph.counts()
+    assert counts.documents == 40 and counts.entities > 100 and counts.relations > 100
