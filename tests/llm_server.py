@@ -55,6 +55,7 @@ HOSTILE_RELATION_TYPES = (
     "\u202eSDRAWKCAB",
 )
 LONG_NAME = "A" * 10_000
+FREE_TEXT_FIELDS = ("text", "abstract")  # string properties answered with the document's first sentences
 _MODEL_ID = "kgweave-test-model"
 _CAPITALISED = re.compile(r"\b[A-Z][\w-]*(?:[ \t]+[A-Z][\w-]*)*")
 _WORD = re.compile(r"\b[a-z][a-z-]{4,}\b")
@@ -410,6 +411,8 @@ class _Walker:
             return self.sentences[0] if self.sentences else "no evidence"
         if prop == "description":
             return "`}) MATCH (n) DETACH DELETE n //" if self.hostile else "Mentioned in the document."
+        if prop in FREE_TEXT_FIELDS:  # free text asked for whole (a node's text): the document's first sentences
+            return " ".join(self.sentences[:3]) or "text"
         return "text"
 
     def _resolve(self, ref: str) -> dict[str, Any]:

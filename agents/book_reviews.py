@@ -1,0 +1,126 @@
+"""The book-review graph (Shahsavari et al. 2020): books, their readers' reviews, and each review's actants.
+
+Graph shape::
+
+    (:Book)-[:HAS_REVIEW]->(:Review {rating, user_id, relation_ids})
+    (:Reader)-[:WROTE]->(:Review)                      TEG-DB's textual edge user -> book
+    (:Review)-[:MENTIONS]->(actant)                    actants the extractor finds in the review text
+    (actant)-[:LOVES|KILLS|...]->(actant)              relations found in the review text
+
+Each review is a small actant graph: its ``MENTIONS`` targets and the relations listed in its
+``relation_ids`` property (filled after extraction). :func:`review_graphs_of_book` reads them back
+from any store, and :func:`agents.actants.consensus_graph` aggregates them per book.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agents.actants import Actant, ActantRelation, ReviewGraph
+from agents.record_graph import MENTIONS, RecordGraph, RecordGraphBuilder
+from graph_store.ids import content_id, normalize_name
+from graph_store.models import Document, Entity, Relation
+from graph_store.protocol import GraphStore
+
+__all__ = [
+    "BOOK",
+    "HAS_REVIEW",
+    "READER",
+    "REVIEW",
+    "WROTE",
+    "BookNotFoundError",
+    "ReviewRecord",
+    "find_book",
+    "review_graph",
+    "review_graphs_of_book",
+]
+
+BOOK, REVIEW, READER = "Book", "Review", "Reader"
+HAS_REVIEW, WROTE = "HAS_REVIEW", "WROTE"
+_STRUCTURAL = frozenset({BOOK, REVIEW, READER})
+
+
+class BookNotFoundError(LookupError):
+    """No book with this id or title in the store."""
+
+
+class ReviewRecord(BaseModel):
+    """One reader's review of one book."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    source: str
+    book_id: str = Field(min_length=1)
+    text: str = Field(min_length=1)
+    book_title: str | None = None
+    rating: float | None = None
+    user_id: str | None = None
+    genre: str | None = None
+    book_description: str | None = None
+
+
+def _book_name(record: ReviewRecord) -> str:
+    return " ".join(record.book_title.split()) if record.book_title else f"Book {record.book_id}"
+
+
+def review_graph(reviews: Iterable[ReviewRecord]) -> RecordGraph:
+    """Books, reviews and readers the records state; review texts are extracted for actants."""
+    builder = RecordGraphBuilder()
+    for record in reviews:
+        props = {k: v for k, v in (("book_id", record.book_id), ("genre", record.genre)) if v}
+        book = builder.entity(Entity.named(_book_name(record), BOOK, description=record.book_description or None,
+                                           properties=props))
+        key = content_id("review", record.book_id, record.user_id or "", record.text)
+        review_props = {k: v for k, v in (("book_id", record.book_id), ("rating", record.rating),
+                                          ("user_id", record.user_id)) if v is not None}
+        review = builder.entity(Entity.named(f"Review {key[:12]}", REVIEW, properties=review_props))
+        builder.relation(Relation.between(book.id, HAS_REVIEW, review.id))
+        if record.user_id:
+            reader = builder.entity(Entity.named(f"Reader {record.user_id}", READER,
+                                                 properties={"user_id": record.user_id}))
+            builder.relation(Relation.between(reader.id, WROTE, review.id))
+        builder.text(Document.from_text(record.text, source=record.source, title=_book_name(record),
+                                        metadata={"kind": "review", "book_id": record.book_id}), review)
+    return builder.build(relation_ids_of=(REVIEW,))
+
+
+def find_book(store: GraphStore, book: str) -> Entity:
+    """The (:Book) whose ``book_id`` property or name is ``book``; BookNotFoundError if none."""
+    for name in (book, f"Book {book}"):
+        for entity in store.find_entities(name):
+            if entity.label == BOOK:
+                return entity
+    key = normalize_name(book)
+    for node in store.snapshot().nodes:
+        if node.label == BOOK:
+            entity = store.get_entity(node.id)
+            if entity is not None and (entity.properties.get("book_id") == book or normalize_name(entity.name) == key):
+                return entity
+    raise BookNotFoundError(f"no book {book!r} in the store (build it with: kgweave build FILE --domain reviews)")
+
+
+def review_graphs_of_book(store: GraphStore, book: Entity) -> list[ReviewGraph]:
+    """Each review of ``book`` as its actants and relations, read back from the store."""
+    entities, relations = store.neighbours(book.id, hops=2)
+    by_id = {e.id: e for e in entities}
+    reviews = [by_id[r.target_id] for r in relations
+               if r.source_id == book.id and r.type == HAS_REVIEW and r.target_id in by_id]
+    rel_by_id = {r.id: r for r in relations}
+    graphs = []
+    for review in sorted(reviews, key=lambda e: e.id):
+        actants = tuple(
+            Actant(name=by_id[r.target_id].name, label=by_id[r.target_id].label)
+            for r in relations
+            if r.source_id == review.id and r.type == MENTIONS and r.target_id in by_id
+            and by_id[r.target_id].label not in _STRUCTURAL
+        )
+        ids = str(review.properties.get("relation_ids") or "").split(",")
+        stated = tuple(
+            ActantRelation(source=by_id[rel.source_id].name, type=rel.type, target=by_id[rel.target_id].name)
+            for rel in (rel_by_id.get(i) for i in ids if i)
+            if rel is not None and rel.source_id in by_id and rel.target_id in by_id
+        )
+        graphs.append(ReviewGraph(review_id=review.id, actants=actants, relations=stated))
+    return graphs

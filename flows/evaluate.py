@@ -1,0 +1,395 @@
+"""The ``evaluate`` flow: kgweave's built-in evaluations, one request kind each.
+
+- ``relations``: a book's consensus actant graph (from its reviews in the store) against a gold
+  relationship CSV (:func:`analysis.evaluation.score_relations`).
+- ``masked-nodes``: ResearchBench-style masking: hide papers, rewrite each from its neighbourhood
+  with the TextGNN writer (:mod:`agents.text_gnn`), score regenerated vs real abstract by MiniLM
+  cosine, next to two baselines (the nearest neighbour paper's abstract; a random paper's abstract).
+- ``extractors``: the co-occurrence and LLM extractors on the same documents: sizes and overlap.
+
+Each evaluation is recorded as a run (kind ``eval``) in the store, and publishes a markdown artifact.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter
+from typing import Annotated, Literal
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+from pydantic import BaseModel, ConfigDict, Field
+
+from agents.actants import ConsensusGraph, consensus_graph, name_key
+from agents.book_reviews import find_book, review_graphs_of_book
+from agents.pipeline import BatchResult, extract_documents
+from agents.registry import extractor_fingerprint
+from agents.text_gnn import (
+    Neighbourhood,
+    TextGNNWriter,
+    WrittenText,
+    nearest_neighbour_paper,
+    paper_neighbourhood,
+    papers_with_text,
+    select_masked,
+)
+from analysis.evaluation import (
+    ConsensusEdge,
+    ConsensusNode,
+    Distribution,
+    GoldRelation,
+    GraphOverlap,
+    RelationScores,
+    distribution,
+    graph_overlap,
+    score_relations,
+)
+from flows.extractors import ExtractorChoice, build_extractor, llm_config
+from flows.loaders import LoadOptions, load_corpus
+from flows.stores import open_flow_store
+from graph_store.ids import normalize_name
+from graph_store.models import Document, Run, utc_now
+
+__all__ = [
+    "EvalRequest",
+    "ExtractorsEval",
+    "ExtractorsReport",
+    "MaskedNodesEval",
+    "MaskedNodesReport",
+    "RelationsEval",
+    "RelationsReport",
+    "evaluate",
+]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class RelationsEval(_Frozen):
+    """Score a book's consensus graph against gold relationships."""
+
+    kind: Literal["relations"] = "relations"
+    book: str = Field(description="Book id (the reviews' book_id) or title.")
+    gold: tuple[GoldRelation, ...]
+    gold_file: str | None = None
+    min_actant_support: int = Field(default=1, ge=1, description="Reviews that must mention an actant.")
+    min_relation_support: int = Field(default=1, ge=1, description="Reviews that must state a relation.")
+
+
+class MaskedNodesEval(_Frozen):
+    """Hide papers and regenerate their abstracts from their neighbourhoods."""
+
+    kind: Literal["masked-nodes"] = "masked-nodes"
+    nodes: int = Field(default=20, ge=1, description="Papers to mask.")
+    seed: int = 0
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    max_llm_calls: int | None = Field(default=None, ge=0)
+
+
+class ExtractorsEval(_Frozen):
+    """Run the co-occurrence and LLM extractors on one corpus and compare their graphs."""
+
+    kind: Literal["extractors"] = "extractors"
+    paths: tuple[str, ...]
+    domain: str = "auto"
+    max_documents: int = Field(default=50, ge=1, description="First N documents of the corpus.")
+    chunk_chars: int = Field(default=2000, ge=100)
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    max_llm_calls: int | None = Field(default=None, ge=0)
+
+
+EvalRequest = Annotated[RelationsEval | MaskedNodesEval | ExtractorsEval, Field(discriminator="kind")]
+
+
+class RelationsReport(_Frozen):
+    kind: Literal["relations"] = "relations"
+    run_id: str
+    store: str
+    book: str
+    book_name: str
+    reviews: int
+    consensus_actants: int
+    consensus_relations: int
+    min_actant_support: int
+    min_relation_support: int
+    scores: RelationScores
+    top_actants: list[dict[str, object]]
+
+
+class MaskedNode(_Frozen):
+    paper: str
+    cosine: float | None
+    neighbour_baseline: float | None
+    random_baseline: float | None
+    neighbours: int
+    error: str | None = None
+
+
+class MaskedNodesReport(_Frozen):
+    kind: Literal["masked-nodes"] = "masked-nodes"
+    run_id: str
+    store: str
+    model: str
+    embedding_model: str
+    masked: int
+    generated: Distribution = Field(description="Cosine(regenerated abstract, real abstract).")
+    neighbour_baseline: Distribution = Field(description="Cosine(nearest neighbour paper's abstract, real).")
+    random_baseline: Distribution = Field(description="Cosine(a random other paper's abstract, real).")
+    generated_minus_neighbour: Distribution = Field(description="Paired difference, nodes with both scores.")
+    failed: int
+    llm_calls: int
+    cached_llm_calls: int
+    tokens: int
+    seconds: float
+    nodes: list[MaskedNode]
+
+
+class ExtractorGraph(_Frozen):
+    extractor: str
+    model: str | None
+    entities: int
+    relations: int
+    labels: dict[str, int]
+    failed_chunks: int
+    llm_calls: int
+    cached_llm_calls: int
+    tokens: int
+
+
+class ExtractorsReport(_Frozen):
+    kind: Literal["extractors"] = "extractors"
+    run_id: str
+    store: str
+    documents: int
+    chunks: int
+    cooccurrence: ExtractorGraph
+    llm: ExtractorGraph
+    overlap: GraphOverlap = Field(description="a = co-occurrence, b = LLM; entities by normalised name.")
+    llm_only_examples: list[str] = Field(description="Entities only the LLM found, most mentioned first.")
+    cooccurrence_only_examples: list[str]
+
+
+# -- relations ---------------------------------------------------------------------------------------
+
+@task(name="book-consensus", cache_policy=NO_CACHE)
+def book_consensus_task(store: str, book: str, min_actant_support: int, min_relation_support: int
+                        ) -> tuple[str, ConsensusGraph]:
+    """The book's per-review actant graphs from the store, aggregated into its consensus graph."""
+    graph = open_flow_store(store)
+    entity = find_book(graph, book)
+    return entity.name, consensus_graph(review_graphs_of_book(graph, entity), min_actant_support, min_relation_support)
+
+
+def _relations(request: RelationsEval, run_id: str, store: str) -> RelationsReport:
+    name, consensus = book_consensus_task(store, request.book, request.min_actant_support, request.min_relation_support)
+    nodes = [ConsensusNode(name=a.name, aliases=a.aliases) for a in consensus.actants]
+    edges = [ConsensusEdge(source=r.source, target=r.target, types=r.types) for r in consensus.relations]
+    scores = score_relations(nodes, edges, request.gold, key=name_key)
+    return RelationsReport(
+        run_id=run_id, store=store, book=request.book, book_name=name, reviews=consensus.reviews,
+        consensus_actants=len(nodes), consensus_relations=len(edges), min_actant_support=request.min_actant_support,
+        min_relation_support=request.min_relation_support, scores=scores,
+        top_actants=[{"name": a.name, "label": a.label, "support": a.support, "aliases": list(a.aliases)}
+                     for a in consensus.actants[:15]],
+    )
+
+
+# -- masked nodes ------------------------------------------------------------------------------------
+
+class _Masking(_Frozen):
+    real: dict[str, str]
+    names: dict[str, str]
+    neighbourhoods: tuple[Neighbourhood, ...]
+    neighbour_text: dict[str, str]
+    random_text: dict[str, str]
+
+
+@task(name="mask-papers", cache_policy=NO_CACHE)
+def mask_papers_task(store: str, nodes: int, seed: int) -> _Masking:
+    """Pick the papers to hide, their neighbourhoods (hidden papers send nothing) and baseline texts."""
+    graph = open_flow_store(store)
+    papers = papers_with_text(graph)
+    chosen = select_masked(papers, graph, nodes, seed)
+    hidden = {p.id for p in chosen}
+    visible = [p for p in papers if p.id not in hidden]
+    rng = random.Random(seed + 1)
+    neighbour_text, random_text = {}, {}
+    for paper in chosen:
+        near = nearest_neighbour_paper(graph, paper.id, hidden)
+        if near is not None and near.description:
+            neighbour_text[paper.id] = near.description
+        if visible:
+            random_text[paper.id] = rng.choice(visible).description or ""
+    return _Masking(
+        real={p.id: p.description or "" for p in chosen}, names={p.id: p.name for p in chosen},
+        neighbourhoods=tuple(paper_neighbourhood(graph, p.id, hidden) for p in chosen),
+        neighbour_text=neighbour_text, random_text=random_text,
+    )
+
+
+@task(name="write-node-texts", cache_policy=NO_CACHE, tags=["llm"])
+def write_texts_task(neighbourhoods: tuple[Neighbourhood, ...], base_url: str | None, model: str | None,
+                     max_llm_calls: int | None) -> list[WrittenText]:
+    """Regenerate each hidden paper's abstract from its neighbourhood (TextGNN message passing)."""
+    from agents.llm_client import Budget
+
+    budget = Budget(max_calls=max_llm_calls) if max_llm_calls is not None else None
+    return TextGNNWriter(llm_config(base_url, model, "kgweave eval masked-nodes"), budget).write(neighbourhoods)
+
+
+@task(name="embedding-cosines", cache_policy=NO_CACHE)
+def cosine_task(pairs: list[tuple[str, str]]) -> list[float]:
+    """MiniLM cosine of each (text, reference) pair."""
+    from agents.embeddings import MiniLMEmbedder
+
+    embedder = MiniLMEmbedder()
+    left = embedder.embed([a for a, _ in pairs])
+    right = embedder.embed([b for _, b in pairs])
+    return [float(x) for x in (left * right).sum(axis=1)] if pairs else []
+
+
+def _masked_nodes(request: MaskedNodesEval, run_id: str, store: str) -> MaskedNodesReport:
+    started = time.perf_counter()
+    config = llm_config(request.llm_base_url, request.llm_model, "kgweave eval masked-nodes")
+    masking = mask_papers_task(store, request.nodes, request.seed)
+    written = write_texts_task(masking.neighbourhoods, request.llm_base_url, request.llm_model, request.max_llm_calls)
+    pairs: list[tuple[str, str]] = []
+    slots: dict[tuple[str, str], int] = {}
+    for item in written:
+        for what, text in (("generated", item.text), ("neighbour", masking.neighbour_text.get(item.node_id)),
+                           ("random", masking.random_text.get(item.node_id))):
+            if text:
+                slots[(item.node_id, what)] = len(pairs)
+                pairs.append((text, masking.real[item.node_id]))
+    cosines = cosine_task(pairs)
+
+    def score(node: str, what: str) -> float | None:
+        slot = slots.get((node, what))
+        return round(cosines[slot], 4) if slot is not None else None
+
+    sizes = {h.node_id: len(h.neighbours) for h in masking.neighbourhoods}
+    nodes = [MaskedNode(paper=masking.names[w.node_id], cosine=score(w.node_id, "generated"),
+                        neighbour_baseline=score(w.node_id, "neighbour"), random_baseline=score(w.node_id, "random"),
+                        neighbours=sizes[w.node_id], error=w.error) for w in written]
+    return MaskedNodesReport(
+        run_id=run_id, store=store, model=config.model, embedding_model="all-MiniLM-L6-v2", masked=len(nodes),
+        generated=distribution(n.cosine for n in nodes if n.cosine is not None),
+        neighbour_baseline=distribution(n.neighbour_baseline for n in nodes if n.neighbour_baseline is not None),
+        random_baseline=distribution(n.random_baseline for n in nodes if n.random_baseline is not None),
+        generated_minus_neighbour=distribution(n.cosine - n.neighbour_baseline for n in nodes
+                                               if n.cosine is not None and n.neighbour_baseline is not None),
+        failed=sum(1 for w in written if w.text is None), llm_calls=sum(w.llm_calls for w in written),
+        cached_llm_calls=sum(1 for w in written if w.cached), tokens=sum(w.tokens for w in written),
+        seconds=round(time.perf_counter() - started, 3), nodes=nodes,
+    )
+
+
+# -- extractors --------------------------------------------------------------------------------------
+
+@task(name="load-eval-corpus", cache_policy=NO_CACHE)
+def eval_corpus_task(paths: tuple[str, ...], max_documents: int) -> list[Document]:
+    """The first documents of the corpus."""
+    documents, _ = load_corpus(list(paths), LoadOptions())
+    return documents[:max_documents]
+
+
+@task(name="extract-with", task_run_name="extract-with-{choice.name}", cache_policy=NO_CACHE)
+def extract_with_task(documents: list[Document], choice: ExtractorChoice, run_id: str, chunk_chars: int
+                      ) -> BatchResult:
+    """Extract the documents with one extractor (nothing is written)."""
+    extractor = build_extractor(choice, run_id)
+    return extract_documents(documents, extractor, run_id=run_id, fingerprint=extractor_fingerprint(extractor),
+                             chunk_chars=chunk_chars)
+
+
+def _graph_keys(result: BatchResult) -> tuple[Counter[str], set[tuple[str, str]]]:
+    names = {e.id: normalize_name(e.name) for e in result.delta.entities}
+    mentioned = Counter(names[m.entity_id] for m in result.delta.mentions if m.entity_id in names)
+    for key in names.values():
+        mentioned.setdefault(key, 0)
+    pairs = {(names[r.source_id], names[r.target_id]) for r in result.delta.relations
+             if r.source_id in names and r.target_id in names}
+    return mentioned, pairs
+
+
+def _extractor_graph(result: BatchResult) -> ExtractorGraph:
+    delta = result.delta
+    return ExtractorGraph(
+        extractor=delta.extractor, model=delta.model, entities=len({e.id for e in delta.entities}),
+        relations=len({r.id for r in delta.relations}), labels=dict(Counter(e.label for e in delta.entities)),
+        failed_chunks=len(result.failures), llm_calls=result.llm_calls, cached_llm_calls=result.cached_llm_calls,
+        tokens=result.prompt_tokens + result.completion_tokens,
+    )
+
+
+def _extractors(request: ExtractorsEval, run_id: str, store: str) -> ExtractorsReport:
+    documents = eval_corpus_task(request.paths, request.max_documents)
+    cooc = extract_with_task(documents, ExtractorChoice(name="cooccurrence", domain=request.domain), run_id,
+                             request.chunk_chars)
+    llm = extract_with_task(documents, ExtractorChoice(
+        name="llm", domain=request.domain, llm_base_url=request.llm_base_url, llm_model=request.llm_model,
+        max_llm_calls=request.max_llm_calls), run_id, request.chunk_chars)
+    a_names, a_pairs = _graph_keys(cooc)
+    b_names, b_pairs = _graph_keys(llm)
+
+    def only(x: Counter[str], y: Counter[str]) -> list[str]:
+        return [k for k, _ in sorted(((k, v) for k, v in x.items() if k not in y), key=lambda kv: (-kv[1], kv[0]))][:20]
+
+    return ExtractorsReport(
+        run_id=run_id, store=store, documents=len(documents), chunks=len(cooc.delta.chunks),
+        cooccurrence=_extractor_graph(cooc), llm=_extractor_graph(llm),
+        overlap=graph_overlap(a_names, a_pairs, b_names, b_pairs),
+        llm_only_examples=only(b_names, a_names), cooccurrence_only_examples=only(a_names, b_names),
+    )
+
+
+# -- the flow ----------------------------------------------------------------------------------------
+
+EvalReport = RelationsReport | MaskedNodesReport | ExtractorsReport
+
+
+@flow(name="evaluate", flow_run_name="evaluate-{run_id}", log_prints=False)
+def evaluate(request: EvalRequest, run_id: str, store: str = "kgweave.db") -> EvalReport:
+    """Run one evaluation against the store; recorded as an ``eval`` run, summarised in an artifact."""
+    logger = get_run_logger()
+    graph = open_flow_store(store)
+    run = Run(id=run_id, kind="eval", parameters={"evaluation": request.kind})
+    graph.record_run(run)
+    try:
+        if isinstance(request, RelationsEval):
+            report: EvalReport = _relations(request, run_id, store)
+        elif isinstance(request, MaskedNodesEval):
+            report = _masked_nodes(request, run_id, store)
+        else:
+            report = _extractors(request, run_id, store)
+    except BaseException as exc:
+        graph.record_run(run.model_copy(update={"finished_at": utc_now(), "status": "failed",
+                                                "summary": {"error": f"{type(exc).__name__}: {exc}"[:500]}}))
+        raise
+    summary = _flat(report.model_dump())
+    graph.record_run(run.model_copy(update={"finished_at": utc_now(), "status": "completed", "summary": summary}))
+    create_markdown_artifact(_markdown(report), key=f"evaluate-{request.kind}",
+                             description=f"{request.kind} evaluation {run_id}")
+    logger.info("evaluation %s (%s) done", run_id, request.kind)
+    return report
+
+
+def _flat(data: dict[str, object], prefix: str = "") -> dict[str, str | int | float | bool | None]:
+    """Numbers and strings of a report, nested keys joined by dots (a run's summary)."""
+    out: dict[str, str | int | float | bool | None] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            out.update(_flat(value, f"{prefix}{key}."))
+        elif isinstance(value, str | int | float | bool) or value is None:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def _markdown(report: EvalReport) -> str:
+    rows = "\n".join(f"| {k} | {v} |" for k, v in _flat(report.model_dump()).items())
+    return f"# {report.kind} evaluation {report.run_id}\n\n| measure | value |\n|---|---|\n{rows}\n"
