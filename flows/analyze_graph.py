@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.artifacts import (
+    create_markdown_artifact,
+    create_progress_artifact,
+    create_table_artifact,
+    update_progress_artifact,
+)
 from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
 from analysis.graph_view import GraphView, view_from_graphml, view_from_snapshot
 from analysis.report import AnalysisOptions, AnalysisReport, GraphAnalysis, analyze, write_back_batches
 from analysis.report_files import report_markdown, write_report_dir
+from flows.monitoring import default_run_id, run_name, show_library_logs
 from flows.stores import open_flow_store
 from graph_store.models import Run, utc_now
 
@@ -78,9 +84,9 @@ def write_back_task(store: str, view: GraphView, analysis: GraphAnalysis) -> int
                for batch in write_back_batches(view, analysis, batch_size=WRITE_BATCH_NODES))
 
 
-@flow(name="analyze-graph", flow_run_name="analyze-graph-{run_id}", log_prints=False)
+@flow(name="analyze-graph", flow_run_name=run_name("analyze-graph", "analyze"), log_prints=False)
 def analyze_graph(
-    run_id: str,
+    run_id: str | None = None,
     store: str | None = None,
     graphml: str | None = None,
     write_back: bool = False,
@@ -89,8 +95,11 @@ def analyze_graph(
     """Analyse the graph of a store or a GraphML file; with ``write_back``, store per-node metrics.
 
     Re-running it is safe: the analysis only reads, and the write-back overwrites the same
-    properties with the same values (same graph, same seed).
+    properties with the same values (same graph, same seed). Without ``run_id`` (a scheduled run)
+    one is generated.
     """
+    show_library_logs()
+    run_id = run_id or default_run_id("analyze")
     if (store is None) == (graphml is None):
         raise ValueError("give exactly one of store and graphml")
     if write_back and store is None:
@@ -101,17 +110,22 @@ def analyze_graph(
         "source": store or graphml, "write_back": write_back, **_scalars(options.model_dump())})
     if store is not None:
         open_flow_store(store).record_run(run)
+    progress = create_progress_artifact(progress=0.0, key="analyze-graph-progress",
+                                        description=f"Load, analyse, write back ({run_id})")
     try:
         view = load_view_task(store, graphml)
         logger.info("graph %s: %d nodes, %d edges", view.source, view.nodes, view.edges)
+        update_progress_artifact(progress, 20.0)
         # quote(): Prefect would otherwise walk every id and name looking for futures
         analysis = analyze_task(quote(view), options)  # type: ignore[call-overload]
         report = analysis.report
+        update_progress_artifact(progress, 80.0 if write_back else 95.0)
         if write_back and store is not None:
             written = write_back_task(store, quote(view), quote(analysis))  # type: ignore[call-overload]
             report = report.model_copy(update={"written_nodes": written})
             logger.info("metrics written to %d nodes", written)
         _publish_artifacts(run_id, report)
+        update_progress_artifact(progress, 100.0)
         if store is not None:
             open_flow_store(store).record_run(run.model_copy(update={
                 "finished_at": utc_now(), "status": "completed", "summary": _summary(report)}))

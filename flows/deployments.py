@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from flows.settings import DeploySettings, LLMSettings, Neo4jSettings
+from flows.settings import DeploySettings, LLMSettings, Neo4jSettings, StoreSettings
 
 if TYPE_CHECKING:
     from prefect.deployments.runner import RunnerDeployment
@@ -150,14 +150,14 @@ def _fill(value: Any, env: dict[str, str]) -> Any:
 
 
 def load_deploy_file(path: Path | None = None, settings: DeploySettings | None = None) -> DeployFile:
-    """Parse prefect.yaml and fill ``{{ $VAR }}`` from the environment (``KGWEAVE_PROJECT_DIR`` has a default)."""
+    """Parse prefect.yaml and fill ``{{ $VAR }}`` from the environment (defaults for the project dir, store)."""
     settings = settings or DeploySettings()
     path = path or settings.prefect_file or DEPLOY_FILE
     try:
         raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise DeployError(f"cannot read {path}: {exc}") from exc
-    env = {"KGWEAVE_PROJECT_DIR": str(project_dir(settings)), **os.environ}
+    env = {"KGWEAVE_PROJECT_DIR": str(project_dir(settings)), "KGWEAVE_STORE": StoreSettings().store, **os.environ}
     try:
         return DeployFile.model_validate(_fill(raw, env))
     except ValueError as exc:

@@ -17,8 +17,6 @@ from tests.prefect_server import running_prefect_server, running_worker
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-SAMPLE = "examples/abstracts/iclr2023_gnn_abstracts.jsonl"
-
 
 def test_deploy_worker_runs_build_graph_and_schedules_are_registered(tmp_path: Path) -> None:
     from prefect.client.orchestration import get_client
@@ -28,7 +26,7 @@ def test_deploy_worker_runs_build_graph_and_schedules_are_registered(tmp_path: P
 
     store = tmp_path / "graph.db"
     with running_prefect_server(tmp_path / "prefect") as server:
-        env = server.env(KGWEAVE_LLM_API_KEY="sk-test-not-a-real-key")
+        env = server.env(KGWEAVE_LLM_API_KEY="sk-test-not-a-real-key", KGWEAVE_STORE=str(store))
         done = subprocess.run([sys.executable, "-m", "flows.cli", "deploy", "--json"], capture_output=True, text=True,
                               env=env, cwd=REPO, timeout=180)
         assert done.returncode == 0, done.stderr
@@ -58,10 +56,11 @@ def test_deploy_worker_runs_build_graph_and_schedules_are_registered(tmp_path: P
             assert "extractor" in build.parameter_openapi_schema["properties"]  # a form in the UI
             assert client.read_concurrency_limit_by_tag("llm").concurrency_limit == 4
 
-            with running_worker(server, "kgweave-cpu", tmp_path / "worker.log", cwd=tmp_path,
-                                KGWEAVE_STORE=str(store)):
-                run = client.create_flow_run_from_deployment(
-                    build.id, parameters={"paths": [SAMPLE], "run_id": "deployed-1"})
+            assert build.parameters["store"] == str(store)  # {{ $KGWEAVE_STORE }} filled at registration
+            with running_worker(server, "kgweave-cpu", tmp_path / "worker.log", cwd=tmp_path):
+                # the deployment's own parameters (paths relative to the project root, where the pull
+                # step puts the run) plus a run id
+                run = client.create_flow_run_from_deployment(build.id, parameters={"run_id": "deployed-1"})
                 deadline = time.monotonic() + 240
                 while True:
                     run = client.read_flow_run(run.id)
