@@ -12,6 +12,7 @@ from typing import Any
 
 from prefect.futures import PrefectFuture
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
+from prefect.utilities.annotations import quote
 
 from flows.settings import TaskRunnerSettings
 
@@ -86,4 +87,8 @@ class ConfiguredTaskRunner(TaskRunner[PrefectFuture[Any]]):
     ) -> PrefectFuture[Any]:
         if self._inner is None:
             raise RuntimeError("the task runner must be started before submitting work")
+        if not isinstance(self._inner, ThreadPoolTaskRunner):
+            # Dask packs tuple arguments as lists, and quote() is a NamedTuple: the task would get
+            # [value] instead of value. Unwrapped, Prefect walks the value for futures (slower, correct).
+            parameters = {k: v.unwrap() if isinstance(v, quote) else v for k, v in parameters.items()}
         return self._inner.submit(task, parameters, wait_for=wait_for, dependencies=dependencies)
