@@ -95,9 +95,9 @@ def find_book(store: GraphStore, book: str) -> Entity:
     key = normalize_name(book)
     for node in store.snapshot().nodes:
         if node.label == BOOK:
-            entity = store.get_entity(node.id)
-            if entity is not None and (entity.properties.get("book_id") == book or normalize_name(entity.name) == key):
-                return entity
+            found = store.get_entity(node.id)
+            if found is not None and (found.properties.get("book_id") == book or normalize_name(found.name) == key):
+                return found
     raise BookNotFoundError(f"no book {book!r} in the store (build it with: kgweave build FILE --domain reviews)")
 
 

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flows.cli_common import EXIT_OK, Parser, UsageError, json_arg, open_or_usage, print_json, store_arg, store_url
+
+if TYPE_CHECKING:
+    from flows.evaluate import EvalRequest
 
 __all__ = ["register"]
 
@@ -47,7 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         parser.set_defaults(func=cmd_eval)
 
 
-def _request(args: argparse.Namespace) -> object:
+def _request(args: argparse.Namespace) -> EvalRequest:
     from pydantic import ValidationError
 
     from flows.evaluate import ExtractorsEval, MaskedNodesEval, RelationsEval
@@ -99,7 +103,6 @@ def _check_llm(args: argparse.Namespace) -> None:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from agents.book_reviews import BookNotFoundError
     from flows.build_graph import new_run_id
     from flows.evaluate import evaluate
 
@@ -107,11 +110,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
     url = store_url(args)
     if args.eval_command != "extractors" and "://" not in url and not Path(url.removeprefix("sqlite:///")).is_file():
         raise UsageError(f"no such store: {url} (build one first, or pass --store)")
-    open_or_usage(url)
-    try:
-        report = evaluate(request=request, run_id=args.run_id or new_run_id("eval"), store=url)  # type: ignore[arg-type]
-    except BookNotFoundError as exc:
-        raise UsageError(str(exc)) from exc
+    store = open_or_usage(url)
+    if args.eval_command == "relations":
+        from agents.book_reviews import BookNotFoundError, find_book
+
+        try:
+            find_book(store, args.book)  # type: ignore[arg-type]  # bad input is one line, before Prefect starts
+        except BookNotFoundError as exc:
+            raise UsageError(str(exc)) from exc
+    report = evaluate(request=request, run_id=args.run_id or new_run_id("eval"), store=url)  # type: ignore[arg-type]
     if args.json:
         print_json(report.model_dump(mode="json"))
     else:

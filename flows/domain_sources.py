@@ -99,7 +99,7 @@ def load_domain_source(paths: Sequence[str | Path], domain: str, options: LoadOp
             failures.append(items)
             continue
         first = next((raw for _, raw in items or () if not isinstance(raw, LoadFailure)), None)
-        if first is None or _kind(first, domain) is None:
+        if items is None or first is None or _kind(first, domain) is None:
             plain.append(file)
             continue
         area = _area(file)
