@@ -470,7 +470,9 @@ def _parser() -> argparse.ArgumentParser:
     build = sub.add_parser("build", help="turn a corpus (files or folders) into a graph (Prefect flow build-graph)")
     build.add_argument("paths", nargs="+", help=".txt .md .json .jsonl .csv files, or folders (walked recursively)")
     build.add_argument("--extractor", default=None, help="cooccurrence (offline default) or llm")
-    build.add_argument("--domain", default=None, help="auto|text|papers|reviews|profiles (LLM output schema)")
+    build.add_argument("--domain", default=None,
+                       help="auto|text|papers|reviews|profiles (LLM output schema; papers, profiles and reviews "
+                       "also read structured records: ResearchTown profiles/papers, book reviews)")
     build.add_argument("--llm-base-url", default=None, help="OpenAI-compatible API root (env KGWEAVE_LLM_BASE_URL)")
     build.add_argument("--llm-model", default=None, help="model name (env KGWEAVE_LLM_MODEL)")
     build.add_argument("--max-llm-calls", type=int, default=None, help="stop cleanly after this many requests")
