@@ -39,7 +39,11 @@ __all__ = [
     "delete_all",
     "delete_merges",
     "documents_done",
+    "embedding_dimension",
+    "embedding_hashes",
+    "embeddings",
     "entities_by_ids",
+    "entities_by_label",
     "entity_label_counts",
     "existing_entity_properties",
     "existing_relation_properties",
@@ -47,6 +51,7 @@ __all__ = [
     "get_entity",
     "iterations",
     "mark_documents_done",
+    "nearest_by_vector",
     "merge_chunks",
     "merge_documents",
     "merge_entities",
@@ -67,6 +72,8 @@ __all__ = [
     "schema_statements",
     "snapshot_edges",
     "snapshot_nodes",
+    "vector_index",
+    "write_embeddings",
     "write_node_metrics",
     "write_schema_version",
 ]
@@ -493,3 +500,71 @@ def iterations() -> str:
 def delete_all() -> str:
     """Remove every node and relationship in one transaction (tests, small graphs; schema stays)."""
     return "MATCH (n) DETACH DELETE n"
+
+
+# -- embeddings ----------------------------------------------------------------------------------
+# ``prop`` is graph_store.vectors.model_property(model): "embedding_" + [a-z0-9_], checked again here.
+
+_EMBEDDING_PROPERTY = re.compile(r"^embedding_[a-z0-9_]{1,64}$")
+
+
+def _embedding_property(prop: str) -> str:
+    if not isinstance(prop, str) or not _EMBEDDING_PROPERTY.fullmatch(prop):
+        raise ValueError(f"unsafe embedding property {prop!r}: must match {_EMBEDDING_PROPERTY.pattern}")
+    return prop
+
+
+def entities_by_label() -> str:
+    """Every entity, or those whose label is ``$label`` (null: all), ordered by id."""
+    return f"MATCH (e:Entity) WHERE $label IS NULL OR e.label = $label RETURN {_ENTITY_FIELDS} ORDER BY e.id"
+
+
+def vector_index(prop: str, dimensions: int) -> str:
+    """A cosine vector index on ``(:Entity).<prop>`` (Neo4j 5.11+), created once."""
+    prop = _embedding_property(prop)
+    if not isinstance(dimensions, int) or not 1 <= dimensions <= 4096:
+        raise ValueError(f"vector dimensions must be an integer in 1..4096, got {dimensions!r}")
+    return (
+        f"CREATE VECTOR INDEX kgweave_{prop} IF NOT EXISTS FOR (e:Entity) ON (e.{prop})\n"
+        f"OPTIONS {{indexConfig: {{`vector.dimensions`: {dimensions:d}, `vector.similarity_function`: 'cosine'}}}}"
+    )
+
+
+def write_embeddings(prop: str) -> str:
+    """Rows: id, hash, vector (list of floats); sets ``<prop>`` and ``<prop>_hash`` of existing entities."""
+    prop = _embedding_property(prop)
+    return (
+        "UNWIND $rows AS row\n"
+        "MATCH (e:Entity {id: row.id})\n"
+        f"SET e.{prop} = row.vector, e.{prop}_hash = row.hash\n"
+        "RETURN count(e) AS matched"
+    )
+
+
+def embedding_dimension(prop: str) -> str:
+    """The length of one stored ``<prop>`` vector (none stored: no row)."""
+    prop = _embedding_property(prop)
+    return f"MATCH (e:Entity) WHERE e.{prop} IS NOT NULL RETURN size(e.{prop}) AS dim LIMIT 1"
+
+
+def embeddings(prop: str) -> str:
+    """Ids and vectors of the entities that have ``<prop>`` (``$ids`` null: all of them)."""
+    prop = _embedding_property(prop)
+    return (
+        f"MATCH (e:Entity) WHERE e.{prop} IS NOT NULL AND ($ids IS NULL OR e.id IN $ids)\n"
+        f"RETURN e.id AS id, e.{prop} AS vector ORDER BY id"
+    )
+
+
+def embedding_hashes(prop: str) -> str:
+    prop = _embedding_property(prop)
+    return f"MATCH (e:Entity) WHERE e.{prop}_hash IS NOT NULL RETURN e.id AS id, e.{prop}_hash AS hash"
+
+
+def nearest_by_vector(prop: str) -> str:
+    """The ``$k`` entities nearest to ``$vector`` by the cosine vector index on ``<prop>``."""
+    prop = _embedding_property(prop)
+    return (
+        f"CALL db.index.vector.queryNodes('kgweave_{prop}', $k, $vector) YIELD node, score\n"
+        "RETURN node.id AS id, score ORDER BY score DESC, id"
+    )

@@ -42,6 +42,7 @@ from graph_store.models import (
     StoreCounts,
     WriteStats,
 )
+from graph_store.vectors import EmbeddingRows, Vector, check_model_name, model_property, validated_rows
 
 __all__ = ["SCHEMA_VERSION", "DanglingReferenceError", "Neo4jGraphStore"]
 
@@ -505,6 +506,52 @@ class Neo4jGraphStore:
         """A run's iterations in order."""
         for r in self._records("read iterations", cypher.iterations(), run_id=run_id):
             yield Iteration(run_id=r["run_id"], iteration=r["iteration"], metrics=json.loads(r["metrics"] or "{}"))
+
+    # -- embeddings -----------------------------------------------------------------------------
+
+    def entities(self, label: str | None = None) -> Iterator[Entity]:
+        """Every entity (aliases of merges included), or those of one ``label``, ordered by id."""
+        for record in self._records("read entities", cypher.entities_by_label(), label=label):
+            yield self._entity(record)
+
+    def write_embeddings(self, model: str, vectors: EmbeddingRows) -> int:
+        """Set ``embedding_<model>`` (list of floats) and ``embedding_<model>_hash`` on the entities,
+        after creating a cosine vector index on that property (dimension from the vectors)."""
+        rows = validated_rows(model, vectors)
+        if not rows:
+            return 0
+        prop, dim = model_property(model), rows[0][2].size
+        stored = self._records("read an embedding", cypher.embedding_dimension(prop))
+        if stored and int(stored[0]["dim"]) != dim:
+            raise GraphStoreError(f"model {model!r} has {stored[0]['dim']}-dimensional embeddings here, got {dim}")
+        with self._translated("create a vector index"):
+            self._driver.execute_query(cypher.vector_index(prop, dim), database_=self.database)
+        payload: list[_Row] = [{"id": i, "hash": h, "vector": v.tolist()} for i, h, v in rows]
+
+        def work(tx: ManagedTransaction) -> int:
+            return self._run_rows(tx, cypher.write_embeddings(prop), payload, "properties_set")[0]
+
+        return self._write("write embeddings", work)
+
+    def embeddings(self, model: str, ids: Iterable[str] | None = None) -> dict[str, Vector]:
+        """``{entity id: float32 vector}`` stored for ``model`` (all, or those among ``ids``)."""
+        import numpy as np
+
+        wanted = None if ids is None else sorted(set(ids))
+        records = self._records("read embeddings", cypher.embeddings(model_property(model)), ids=wanted)
+        return {r["id"]: np.asarray(r["vector"], dtype=np.float32) for r in records}
+
+    def embedding_hashes(self, model: str) -> dict[str, str]:
+        """``{entity id: text hash}`` of the vectors stored for ``model``."""
+        records = self._records("read embedding hashes", cypher.embedding_hashes(model_property(model)))
+        return {r["id"]: r["hash"] for r in records}
+
+    def nearest(self, model: str, vector: Vector, k: int = 10) -> list[tuple[str, float]]:
+        """The ``k`` entities nearest to ``vector`` by the model's vector index: (id, cosine score)."""
+        check_model_name(model)
+        records = self._records("query the vector index", cypher.nearest_by_vector(model_property(model)),
+                                k=int(k), vector=[float(x) for x in vector])
+        return [(r["id"], float(r["score"])) for r in records]
 
     # -- lifecycle ------------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from graph_store.models import (
     StoreCounts,
     WriteStats,
 )
+from graph_store.vectors import EmbeddingRows, Vector
 
 __all__ = ["GraphStore"]
 
@@ -85,6 +86,19 @@ class GraphStore(Protocol):
 
     def iterations(self, run_id: str) -> Iterator[Iteration]:
         """A run's iterations in order."""
+
+    def entities(self, label: str | None = None) -> Iterator[Entity]:
+        """Every entity (aliases of merges included), or those of one ``label``, ordered by id."""
+
+    def write_embeddings(self, model: str, vectors: EmbeddingRows) -> int:
+        """Store ``{entity id: (text hash, vector)}`` for ``model``, replacing older vectors of those
+        entities; ids not in the store are skipped; one dimension per model. Returns entities written."""
+
+    def embeddings(self, model: str, ids: Iterable[str] | None = None) -> dict[str, Vector]:
+        """``{entity id: float32 vector}`` stored for ``model`` (all, or those among ``ids``)."""
+
+    def embedding_hashes(self, model: str) -> dict[str, str]:
+        """``{entity id: text hash}`` of the vectors stored for ``model`` (to re-embed changed text only)."""
 
     def clear(self) -> None:
         """Delete the whole graph (keeps the schema)."""

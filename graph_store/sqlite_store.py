@@ -31,10 +31,11 @@ from graph_store.models import (
     StoreCounts,
     WriteStats,
 )
+from graph_store.vectors import EmbeddingRows, Vector, check_model_name, from_blob, to_blob, validated_rows
 
 __all__ = ["SCHEMA_VERSION", "SQLiteGraphStore"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _METRIC_NAME = "abcdefghijklmnopqrstuvwxyz0123456789_"
 
 _SCHEMA_V1 = """
@@ -104,8 +105,17 @@ CREATE INDEX entity_merges_canonical ON entity_merges(canonical_id);
 CREATE INDEX entity_merges_run ON entity_merges(run_id);
 """
 
+# v3: node text embeddings, one float32 vector per (entity, model), with the hash of the text embedded.
+_SCHEMA_V3 = """
+CREATE TABLE embeddings (
+    entity_id TEXT NOT NULL REFERENCES entities(id), model TEXT NOT NULL, text_hash TEXT NOT NULL,
+    dim INTEGER NOT NULL, vector BLOB NOT NULL,
+    PRIMARY KEY (model, entity_id)
+) WITHOUT ROWID;
+"""
+
 # Each entry migrates a store from version i to version i + 1.
-_MIGRATIONS: dict[int, str] = {0: _SCHEMA_V1, 1: _SCHEMA_V2}
+_MIGRATIONS: dict[int, str] = {0: _SCHEMA_V1, 1: _SCHEMA_V2, 2: _SCHEMA_V3}
 
 
 def _json(value: Mapping[str, object]) -> str:
@@ -497,10 +507,52 @@ class SQLiteGraphStore:
             result.setdefault(str(entity), {})[str(metric)] = float(value)
         return result
 
+    def entities(self, label: str | None = None) -> Iterator[Entity]:
+        """Every entity (aliases of merges included), or those of one ``label``, ordered by id."""
+        where, params = ("WHERE label = ?", (label,)) if label is not None else ("", ())
+        for row in self._query(f"SELECT {self._ENTITY_COLUMNS} FROM entities {where} ORDER BY id", params):
+            yield self._entity(row)
+
+    def write_embeddings(self, model: str, vectors: EmbeddingRows) -> int:
+        """Store ``{entity id: (text hash, vector)}`` for ``model`` (float32 BLOBs), replacing older
+        vectors; ids not in the store are skipped. Returns how many entities were written."""
+        rows = validated_rows(model, vectors)
+        if not rows:
+            return 0
+        dim = rows[0][2].size
+        with self._transaction() as conn:
+            stored = conn.execute("SELECT dim FROM embeddings WHERE model = ? LIMIT 1", (model,)).fetchone()
+            if stored is not None and int(stored[0]) != dim:
+                raise GraphStoreError(f"model {model!r} has {stored[0]}-dimensional embeddings here, got {dim}")
+            written = conn.executemany(
+                "INSERT INTO embeddings SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM entities WHERE id = ?1) "
+                "ON CONFLICT (model, entity_id) DO UPDATE SET text_hash = excluded.text_hash, dim = excluded.dim, "
+                "vector = excluded.vector",
+                [(entity_id, model, digest, dim, to_blob(vector)) for entity_id, digest, vector in rows],
+            ).rowcount
+        return max(written, 0)
+
+    def embeddings(self, model: str, ids: Iterable[str] | None = None) -> dict[str, Vector]:
+        """``{entity id: float32 vector}`` of ``model`` (all entities, or those among ``ids``)."""
+        check_model_name(model)
+        if ids is None:
+            rows = self._query("SELECT entity_id, vector FROM embeddings WHERE model = ? ORDER BY entity_id", (model,))
+        else:
+            rows = self._query("SELECT entity_id, vector FROM embeddings WHERE model = ? AND entity_id IN "
+                               "(SELECT value FROM json_each(?)) ORDER BY entity_id",
+                               (model, json.dumps(sorted(set(ids)))))
+        return {str(r[0]): from_blob(r[1]) for r in rows}
+
+    def embedding_hashes(self, model: str) -> dict[str, str]:
+        """``{entity id: text hash}`` of the vectors stored for ``model``."""
+        check_model_name(model)
+        return {str(r[0]): str(r[1]) for r in self._query(
+            "SELECT entity_id, text_hash FROM embeddings WHERE model = ?", (model,))}
+
     def clear(self) -> None:
         """Delete every row (keeps the schema)."""
         with self._transaction() as conn:
-            for table in ("entity_merges", "node_metrics", "relation_evidence", "relations", "mentions",
+            for table in ("embeddings", "entity_merges", "node_metrics", "relation_evidence", "relations", "mentions",
                           "entities", "document_fingerprints", "chunks", "documents", "iterations", "runs"):
                 conn.execute(f"DELETE FROM {table}")
 

@@ -278,3 +278,51 @@ def test_snapshot_as_of_unknown_run_raises(store: GraphStore) -> None:
     _history(store)
     with pytest.raises(UnknownRunError, match="no run 'nope'"):
         store.snapshot("nope")
+
+
+def test_entities_lists_every_entity_with_its_text(store: GraphStore) -> None:
+    store.upsert(_delta())
+    paper = Entity.named("Graph Attention Networks", "Paper", description="We present GATs.",
+                         properties={"category": "ML"})
+    store.upsert(GraphDelta(run_id="run-1", extractor="test", entities=(paper,)))
+    listed = list(store.entities())
+    assert [e.id for e in listed] == sorted(e.id for e in listed) and len(listed) == 4
+    assert list(store.entities(label="Paper")) == [paper]
+    assert sorted(e.name for e in store.entities(label="Person")) == ["Alice", "Bob"]
+    assert list(store.entities(label="Nothing")) == []
+
+
+def test_embeddings_round_trip_as_float32(store: GraphStore) -> None:
+    import numpy as np
+
+    store.upsert(_delta())
+    alice, bob = Entity.named("Alice", "Person"), Entity.named("Bob", "Person")
+    a, b = np.array([0.6, 0.8, 0.0], dtype=np.float32), np.array([0.0, 0.28, 0.96], dtype=np.float64)
+    written = store.write_embeddings("all-MiniLM-L6-v2", {alice.id: ("h-a", a), bob.id: ("h-b", b), "nope": ("h", a)})
+    assert written == 2  # the unknown id is skipped
+    got = store.embeddings("all-MiniLM-L6-v2")
+    assert set(got) == {alice.id, bob.id}
+    assert got[alice.id].dtype == np.float32 and np.array_equal(got[alice.id], a)
+    assert np.allclose(got[bob.id], b.astype(np.float32), atol=0)
+    assert store.embedding_hashes("all-MiniLM-L6-v2") == {alice.id: "h-a", bob.id: "h-b"}
+    assert set(store.embeddings("all-MiniLM-L6-v2", ids=[bob.id, "nope"])) == {bob.id}
+    assert store.embeddings("other-model") == {} and store.embedding_hashes("other-model") == {}
+
+
+def test_embeddings_are_replaced_and_keep_one_dimension(store: GraphStore) -> None:
+    import numpy as np
+
+    store.upsert(_delta())
+    alice = Entity.named("Alice", "Person")
+    store.write_embeddings("m1", {alice.id: ("old", [1.0, 0.0])})
+    store.write_embeddings("m1", {alice.id: ("new", [0.0, 1.0])})
+    assert store.embedding_hashes("m1") == {alice.id: "new"}
+    assert np.array_equal(store.embeddings("m1")[alice.id], np.array([0.0, 1.0], dtype=np.float32))
+    with pytest.raises(GraphStoreError, match="dimensional"):
+        store.write_embeddings("m1", {alice.id: ("x", [1.0, 0.0, 0.0])})
+    with pytest.raises(ValueError, match="model name"):
+        store.write_embeddings("bad model!", {alice.id: ("x", [1.0])})
+    with pytest.raises(ValueError, match="not finite"):
+        store.write_embeddings("m2", {alice.id: ("x", [float("nan")])})
+    store.clear()
+    assert store.embeddings("m1") == {}
