@@ -195,15 +195,20 @@ def papers_with_text(store: GraphStore) -> list[Entity]:
 
 
 def select_masked(papers: Sequence[Entity], store: GraphStore, n: int, seed: int = 0) -> list[Entity]:
-    """``n`` papers (seeded sample) whose neighbourhood, with all of them hidden, still says something."""
+    """``n`` papers (seeded sample) each of whose neighbourhoods, with all of them hidden, still says something.
+
+    A candidate is taken only if hiding it leaves every paper taken before (and itself) a message
+    with text. Complexity: O(n^2) neighbourhood reads for n papers taken.
+    """
     order = list(papers)
     random.Random(seed).shuffle(order)
     chosen: list[Entity] = []
     for paper in order:
         if len(chosen) >= n:
             break
-        hood = paper_neighbourhood(store, paper.id, hidden={c.id for c in chosen})
-        if any(m.text for m in hood.neighbours):
+        hidden = {c.id for c in chosen} | {paper.id}
+        if all(any(m.text for m in paper_neighbourhood(store, p.id, hidden=hidden).neighbours)
+               for p in (*chosen, paper)):
             chosen.append(paper)
     return chosen
 
