@@ -16,7 +16,7 @@ import heapq
 import math
 import random
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,6 +47,7 @@ __all__ = [
 COMMUNITY_EVERY = 10
 # Below this many edges Leiden from scratch takes a few ms, so communities are re-optimised every step.
 SMALL_EDGES = 20_000
+LEIDEN_TWO_PASSES_MAX_EDGES = 100_000
 MIN_POWER_LAW_NODES = 50
 
 
@@ -176,7 +177,7 @@ class EvolvingGraph:
         self._components = _UnionFind()
         self._frontier: list[tuple[int, int, int]] = []
         self._structure_key: tuple[int, int, int] | None = None
-        self._betweenness: list[float] = []
+        self._betweenness = np.zeros(0)
 
     @property
     def nodes(self) -> int:
@@ -257,8 +258,10 @@ class EvolvingGraph:
     # -- structure -------------------------------------------------------------------------------
 
     def refresh_communities(self, seed: int) -> None:
-        """Leiden (modularity, 2 iterations) from scratch, seeded; O(m) per Leiden iteration."""
-        partition = detect_communities(self.graph, "leiden", seed=seed, n_iterations=2)
+        """Leiden (modularity) from scratch, seeded: 2 iterations up to ``LEIDEN_TWO_PASSES_MAX_EDGES``
+        edges, 1 above (0.4 s instead of 0.6 s at 200k edges). O(m) per Leiden iteration."""
+        passes = 2 if self.graph.ecount() <= LEIDEN_TWO_PASSES_MAX_EDGES else 1
+        partition = detect_communities(self.graph, "leiden", seed=seed, n_iterations=passes)
         self.membership = list(partition.membership)
         self.community_count = partition.count
         self._next_community = partition.count
@@ -280,7 +283,7 @@ class EvolvingGraph:
             return None
         return float(self.graph.modularity(self.membership))
 
-    def betweenness(self, sources: int, seed: int) -> list[float]:
+    def betweenness(self, sources: int, seed: int) -> np.ndarray:
         """Sampled betweenness (Brandes from ``sources`` seeded sources; exact when sources >= n).
 
         Cached per (nodes, edges, seed): the policy and the metrics of one state share one run.
@@ -290,13 +293,13 @@ class EvolvingGraph:
         if key != self._structure_key:
             n = self.nodes
             if n < 3:
-                values = [0.0] * n
+                values = np.zeros(n)
             elif sources >= n:
-                values = list(self.graph.betweenness(directed=False))
+                values = np.asarray(self.graph.betweenness(directed=False), dtype=float)
             else:
                 sample = random.Random(seed).sample(range(n), sources)
-                scale = n / sources
-                values = [b * scale for b in self.graph.betweenness(directed=False, sources=sample)]
+                values = np.asarray(self.graph.betweenness(directed=False, sources=sample), dtype=float)
+                values *= n / sources
             self._betweenness, self._structure_key = values, key
         return self._betweenness
 
@@ -338,7 +341,7 @@ class EvolvingGraph:
         return out
 
 
-def alpha_from_degrees(degrees: Sequence[int], min_tail: int = 10) -> tuple[float, int] | None:
+def alpha_from_degrees(degrees: Sequence[int] | np.ndarray, min_tail: int = 10) -> tuple[float, int] | None:
     """Discrete power-law fit of the degree tail (Clauset et al. 2009) from the degree histogram.
 
     For every candidate xmin (distinct degrees), alpha = 1 + n / sum(ln(x / (xmin - 1/2))) (the
@@ -358,7 +361,8 @@ def alpha_from_degrees(degrees: Sequence[int], min_tail: int = 10) -> tuple[floa
     """
     from scipy.special import zeta
 
-    values = np.asarray([d for d in degrees if d > 0], dtype=np.int64)
+    values = np.asarray(degrees, dtype=np.int64)
+    values = values[values > 0]
     if values.size < MIN_POWER_LAW_NODES:
         return None
     distinct, counts = np.unique(values, return_counts=True)
@@ -399,21 +403,21 @@ def measure(graph: EvolvingGraph, new_nodes: int, new_edges: int, iteration: int
     """
     n = graph.nodes
     g = graph.graph
-    degrees = g.degree()
+    degrees = np.asarray(g.degree(), dtype=np.int64)
     top = options.top
     hubs: list[NamedDegree] = []
     bridges: list[NamedScore] = []
     if n:
         order = sorted(_top_indices(degrees, top), key=lambda v: (-degrees[v], v))
-        hubs = [NamedDegree(name=graph.names[v], degree=degrees[v]) for v in order]
+        hubs = [NamedDegree(name=graph.names[v], degree=int(degrees[v])) for v in order]
         between = graph.betweenness(options.betweenness_sources, step_seed(options.seed, iteration, "betweenness"))
-        scores = [b if degrees[v] > 1 else 0.0 for v, b in enumerate(between)]
+        scores = np.where(degrees > 1, between, 0.0)
         picked = [v for v in sorted(_top_indices(scores, 4 * top), key=lambda v: (-scores[v], v)) if scores[v] > 0]
         scale = (n - 1) * (n - 2) / 2 if n > 2 else 1.0
         for v in picked:
             touched = graph.touched_communities(v)
             if touched > 1:
-                bridges.append(NamedScore(name=graph.names[v], betweenness=round(between[v] / scale, 6),
+                bridges.append(NamedScore(name=graph.names[v], betweenness=round(float(between[v]) / scale, 6),
                                           communities=touched))
             if len(bridges) == top:
                 break
@@ -436,14 +440,13 @@ def measure(graph: EvolvingGraph, new_nodes: int, new_edges: int, iteration: int
     )
 
 
-def _top_indices(values: Sequence[float] | Sequence[int], k: int) -> list[int]:
-    """Indices of the k largest values (unordered; ties may fall either side of the cut: sort after)."""
+def _top_indices(values: np.ndarray, k: int) -> list[int]:
+    """Indices of the k largest values and of every value tied with the k-th (sort them after). O(n)."""
     n = len(values)
     if n <= k:
         return list(range(n))
-    array = np.asarray(values)
-    cut = np.partition(array, n - k)[n - k]
-    return [int(i) for i in np.flatnonzero(array >= cut)]
+    cut = np.partition(values, n - k)[n - k]
+    return [int(i) for i in np.flatnonzero(values >= cut)]
 
 
 def _sampled_path_length(g: ig.Graph, sources: int, seed: int) -> tuple[float | None, int]:
@@ -502,7 +505,7 @@ def plot_modularity(iterations: Sequence[int], modularity: Sequence[float | None
     return Path(path)
 
 
-def plot_degree_distributions(distributions: dict[int, Sequence[int]], path: str | Path) -> Path:
+def plot_degree_distributions(distributions: Mapping[int, Sequence[int]], path: str | Path) -> Path:
     """Degree distributions (fraction of nodes with each degree) on log-log axes, one per iteration (PNG)."""
     fig = _figure()
     ax = fig.subplots()
@@ -523,7 +526,7 @@ def plot_degree_distributions(distributions: dict[int, Sequence[int]], path: str
     return Path(path)
 
 
-def plot_hub_emergence(iterations: Sequence[int], hub_degrees: dict[str, Sequence[int]], path: str | Path) -> Path:
+def plot_hub_emergence(iterations: Sequence[int], hub_degrees: Mapping[str, Sequence[int]], path: str | Path) -> Path:
     """Degree of each final top hub against the iteration (PNG)."""
     fig = _figure()
     ax = fig.subplots()

@@ -87,7 +87,7 @@ def _hub(graph: EvolvingGraph) -> int:
 
 
 def _bridge(graph: EvolvingGraph, iteration: int, seed: int, sources: int) -> int:
-    between = np.asarray(graph.betweenness(sources, step_seed(seed, iteration, "betweenness")), dtype=float)
+    between = graph.betweenness(sources, step_seed(seed, iteration, "betweenness"))
     scores = _damped(between, graph)
     order = np.argsort(-scores, kind="stable")
     for v in order[: 64]:

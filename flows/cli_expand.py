@@ -60,10 +60,15 @@ def cmd_expand(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from exc
     if args.resume:
         _check_same(args, resolved)
-    summary = expand_graph(
-        run_id=run_id, seed=resolved.seed, iterations=args.iterations, policy=resolved.policy, store=url,
-        from_store=resolved.from_store, resume=args.resume, llm_base_url=args.llm_base_url,
-        llm_model=args.llm_model, limits=limits, settings=resolved, report_dir=args.report)
+    if resolved.from_store and not resolved.seed and not args.resume and not store.counts().entities:  # type: ignore[attr-defined]
+        raise UsageError(f"--from-store: the store {url} holds no graph; give --seed TEXT to start from a topic")
+    try:
+        summary = expand_graph(
+            run_id=run_id, seed=resolved.seed, iterations=args.iterations, policy=resolved.policy, store=url,
+            from_store=resolved.from_store, resume=args.resume, llm_base_url=args.llm_base_url,
+            llm_model=args.llm_model, limits=limits, settings=resolved, report_dir=args.report)
+    except ExpansionError as exc:
+        raise UsageError(str(exc)) from exc
     if args.json:
         print_json(summary.model_dump(mode="json"))
     else:

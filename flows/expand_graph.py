@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
+from uuid import UUID
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import (
@@ -555,9 +556,15 @@ def _row(record: IterationRecord) -> dict[str, object]:
     return row
 
 
-@flow(name="expand-graph", flow_run_name="expand-graph-{run_id}", log_prints=False)
+def _flow_run_name() -> str:
+    from prefect.runtime import flow_run
+
+    return f"expand-graph-{flow_run.parameters.get('run_id') or 'new'}"
+
+
+@flow(name="expand-graph", flow_run_name=_flow_run_name, log_prints=False)
 def expand_graph(
-    run_id: str,
+    run_id: str | None = None,
     seed: str | None = None,
     iterations: int = 10,
     policy: str = "frontier",
@@ -572,15 +579,20 @@ def expand_graph(
 ) -> ExpansionSummary:
     """Grow a graph from a seed topic (or the store's graph) by agentic expansion; resumable.
 
+    ``run_id`` defaults to a new ``expand-...`` id (what a scheduled deployment gets); give the id
+    of an earlier run with ``resume`` to continue it.
+
     ``iterations``, ``seed``, ``policy`` and ``from_store`` override ``limits``/``settings``; the
     LLM endpoint comes from the arguments or ``KGWEAVE_LLM_*``. Every iteration goes to the store,
     to a table artifact (key ``expand-graph-iteration``) and to the progress artifact; at the end a
     summary table, a markdown page and the plots (``report_dir``, default ``.kgweave/expand/RUN_ID``).
     """
+    from flows.build_graph import new_run_id
     from flows.extractors import llm_config
     from flows.stores import open_flow_store
 
     log = get_run_logger()
+    run_id = run_id or new_run_id("expand")
     limits = (limits or ExpansionLimits()).model_copy(update={"iterations": iterations})
     settings = (settings or ExpansionSettings()).model_copy(
         update={"seed": seed, "policy": policy, "from_store": from_store})
@@ -588,6 +600,7 @@ def expand_graph(
     graph_store = open_flow_store(store)
     progress = create_progress_artifact(progress=0.0, key="expand-graph-progress",
                                         description=f"Iterations done ({run_id})")
+    assert isinstance(progress, UUID)  # a sync flow gets the id, not a coroutine
 
     def on_iteration(record: IterationRecord) -> None:
         log.info("iteration %d: %d nodes (+%d), %d edges (+%d), modularity %s, focus %s", record.iteration,
