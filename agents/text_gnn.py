@@ -198,19 +198,21 @@ def select_masked(papers: Sequence[Entity], store: GraphStore, n: int, seed: int
     """``n`` papers (seeded sample) each of whose neighbourhoods, with all of them hidden, still says something.
 
     A candidate is taken only if hiding it leaves every paper taken before (and itself) a message
-    with text. Complexity: O(n^2) neighbourhood reads for n papers taken.
+    with text. Hiding a paper can only silence papers within two hops of it (cited/citing papers,
+    papers of its authors), so only those among the papers taken are checked again.
     """
     order = list(papers)
     random.Random(seed).shuffle(order)
-    chosen: list[Entity] = []
+    chosen: dict[str, Entity] = {}
     for paper in order:
         if len(chosen) >= n:
             break
-        hidden = {c.id for c in chosen} | {paper.id}
-        if all(any(m.text for m in paper_neighbourhood(store, p.id, hidden=hidden).neighbours)
-               for p in (*chosen, paper)):
-            chosen.append(paper)
-    return chosen
+        hidden = {*chosen, paper.id}
+        near, _ = store.neighbours(paper.id, hops=2)
+        recheck = [paper.id, *(e.id for e in near if e.id in chosen)]
+        if all(any(m.text for m in paper_neighbourhood(store, pid, hidden=hidden).neighbours) for pid in recheck):
+            chosen[paper.id] = paper
+    return list(chosen.values())
 
 
 def nearest_neighbour_paper(store: GraphStore, paper_id: str, hidden: Collection[str]) -> Entity | None:
