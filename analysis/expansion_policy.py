@@ -87,7 +87,8 @@ def _hub(graph: EvolvingGraph) -> int:
 
 
 def _bridge(graph: EvolvingGraph, iteration: int, seed: int, sources: int) -> int:
-    between = graph.betweenness(sources, step_seed(seed, iteration, "betweenness"))
+    # the sample the previous iteration's metrics drew on this same graph: cached, computed once
+    between = graph.betweenness(sources, step_seed(seed, iteration - 1, "betweenness"))
     scores = _damped(between, graph)
     order = np.argsort(-scores, kind="stable")
     for v in order[: 64]:
