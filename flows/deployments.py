@@ -246,8 +246,8 @@ def _runner_deployment(spec: DeploymentSpec, root: Path, work_pool: bool, secret
     unknown = set(spec.parameters) - set(deployment._parameter_openapi_schema.properties or {})
     if unknown:
         raise DeployError(f"{spec.entrypoint}: unknown parameters in prefect.yaml: {', '.join(sorted(unknown))}")
-    if work_pool:
-        deployment.storage = LocalStorage(str(root))  # pull step: set_working_directory(root)
+    # pull step set_working_directory(root): runs start in the project root, served or on a worker
+    deployment.storage = LocalStorage(str(root))
     return deployment
 
 

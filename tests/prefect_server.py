@@ -14,7 +14,10 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["PrefectServer", "prefect_env", "prefect_process", "running_prefect_server", "running_worker"]
+__all__ = [
+    "PrefectServer", "prefect_env", "prefect_process", "running_kgweave_serve", "running_prefect_server",
+    "running_worker",
+]
 
 PREFECT = [sys.executable, "-m", "prefect"]
 
@@ -37,11 +40,11 @@ def prefect_env(home: Path, api_url: str | None = None, **extra: str) -> dict[st
 
 
 def prefect_process(
-    args: list[str], env: dict[str, str], log: Path, cwd: Path | None = None,
+    args: list[str], env: dict[str, str], log: Path, cwd: Path | None = None, program: list[str] = PREFECT,
 ) -> subprocess.Popen[bytes]:
-    """Start a ``prefect ...`` command in its own process group, output to ``log``."""
+    """Start ``prefect ARGS`` (or ``program ARGS``) in its own process group, output to ``log``."""
     with log.open("ab") as out:
-        return subprocess.Popen([*PREFECT, *args], env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
+        return subprocess.Popen([*program, *args], env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True)
 
 
@@ -103,6 +106,17 @@ def running_worker(
     worker_env = server.env(PREFECT_WORKER_QUERY_SECONDS="2", PREFECT_WORKER_PREFETCH_SECONDS="5", **env)
     process = prefect_process(["worker", "start", "--pool", pool, "--type", "process", "--limit", "2"],
                               worker_env, log, cwd=cwd)
+    try:
+        yield process
+    finally:
+        stop(process)
+
+
+@contextlib.contextmanager
+def running_kgweave_serve(server: PrefectServer, log: Path, cwd: Path, **env: str) -> Iterator[subprocess.Popen[bytes]]:
+    """``kgweave serve`` (every deployment served from one process); stopped on exit."""
+    process = prefect_process(["serve"], server.env(**env), log, cwd=cwd,
+                              program=[sys.executable, "-m", "flows.cli"])
     try:
         yield process
     finally:

@@ -13,7 +13,7 @@ import pytest
 
 from graph_store.sqlite_store import SQLiteGraphStore
 from tests.conftest import REPO
-from tests.prefect_server import running_prefect_server, running_worker
+from tests.prefect_server import running_kgweave_serve, running_prefect_server, running_worker
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -61,27 +61,47 @@ def test_deploy_worker_runs_build_graph_and_schedules_are_registered(tmp_path: P
                 # the deployment's own parameters (paths relative to the project root, where the pull
                 # step puts the run) plus a run id
                 run = client.create_flow_run_from_deployment(build.id, parameters={"run_id": "deployed-1"})
-                deadline = time.monotonic() + 240
+                run = _wait_final(client, run.id, tmp_path / "worker.log")
+                assert run.state is not None and run.state.type == StateType.COMPLETED, (
+                    (tmp_path / "worker.log").read_text()[-3000:])
+                assert run.name == "build-graph-deployed-1"
+                # the flow's own log and a library's (agents.pipeline, via PREFECT_LOGGING_EXTRA_LOGGERS) reach
+                # the API. Logs are shipped in batches and may land after the final state: wait with the worker
+                # (and so the run's process, in its process group) still alive.
+                wanted = ("documents read", "extracted 40 documents")
+                deadline = time.monotonic() + 60
                 while True:
-                    run = client.read_flow_run(run.id)
-                    if run.state is not None and run.state.is_final():
+                    logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id])))
+                    messages = [log.message for log in logs]
+                    if all(any(w in m for m in messages) for w in wanted) or time.monotonic() > deadline:
                         break
-                    assert time.monotonic() < deadline, (tmp_path / "worker.log").read_text()[-3000:]
                     time.sleep(1)
+                assert all(any(w in m for m in messages) for w in wanted), messages
+
+            # kgweave serve: the same deployments served from one process, no pool or worker
+            served = tmp_path / "served.db"
+            with running_kgweave_serve(server, tmp_path / "serve.log", cwd=tmp_path, KGWEAVE_STORE=str(served)):
+                deadline = time.monotonic() + 120
+                while "being served" not in (tmp_path / "serve.log").read_text():
+                    assert time.monotonic() < deadline, (tmp_path / "serve.log").read_text()[-3000:]
+                    time.sleep(1)
+                build = client.read_deployment_by_name("build-graph/nightly")
+                assert [s.schedule.cron for s in build.schedules] == ["0 2 * * *"]  # type: ignore[union-attr]
+                run = client.create_flow_run_from_deployment(build.id, parameters={"run_id": "served-1"})
+                run = _wait_final(client, run.id, tmp_path / "serve.log")
             assert run.state is not None and run.state.type == StateType.COMPLETED, (
-                (tmp_path / "worker.log").read_text()[-3000:])
-            assert run.name == "build-graph-deployed-1"
-            # the flow's own log and a library's (agents.pipeline, via PREFECT_LOGGING_EXTRA_LOGGERS) reach the
-            # API; logs are shipped in batches, so they may land a moment after the final state
-            wanted = ("documents read", "extracted 40 documents")
-            deadline = time.monotonic() + 60
-            while True:
-                logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id])))
-                messages = [log.message for log in logs]
-                if all(any(w in m for m in messages) for w in wanted) or time.monotonic() > deadline:
-                    break
-                time.sleep(1)
-            assert all(any(w in m for m in messages) for w in wanted), messages
-    with SQLiteGraphStore(store) as graph:
-        counts = graph.counts()
-    assert counts.documents == 40 and counts.entities > 100 and counts.relations > 100
+                (tmp_path / "serve.log").read_text()[-3000:])
+    for db in (store, served):
+        with SQLiteGraphStore(db) as graph:
+            counts = graph.counts()
+        assert counts.documents == 40 and counts.entities > 100 and counts.relations > 100
+
+
+def _wait_final(client: object, run_id: object, log: Path, timeout: float = 240) -> object:
+    deadline = time.monotonic() + timeout
+    while True:
+        run = client.read_flow_run(run_id)  # type: ignore[attr-defined]
+        if run.state is not None and run.state.is_final():
+            return run
+        assert time.monotonic() < deadline, log.read_text()[-3000:]
+        time.sleep(1)
