@@ -222,6 +222,15 @@ def _base_snapshot(store: GraphStore, run_id: str) -> GraphSnapshot:
         return store.snapshot()
 
 
+def _replay(base: GraphSnapshot | None, stored: Sequence[_Stored]) -> EvolvingGraph:
+    graph = EvolvingGraph()
+    if base is not None:
+        _add_snapshot(graph, base)
+    for item in stored:
+        graph.add(item.entities, item.relations, item.record.iteration)
+    return graph
+
+
 def _add_snapshot(graph: EvolvingGraph, snapshot: GraphSnapshot) -> None:
     graph.add(((n.id, n.name, n.label) for n in snapshot.nodes),
               ((e.id, e.source, e.type, e.target) for e in snapshot.edges), 0)
@@ -511,22 +520,24 @@ def write_expansion_report(store: GraphStore, run_id: str, out: str | Path, snap
     if not stored:
         raise ExpansionError(f"run {run_id!r} recorded no iterations")
     settings = _settings_of(run)
-    graph = EvolvingGraph()
-    if settings.from_store:
-        _add_snapshot(graph, _base_snapshot(store, run_id))
+    base = _base_snapshot(store, run_id) if settings.from_store else None
     iterations = [s.record.iteration for s in stored]
     wanted = {iterations[round(k * (len(iterations) - 1) / max(snapshots - 1, 1))] for k in range(snapshots)}
+    final = _replay(base, stored)  # first pass: which nodes end up the top hubs
+    final_degrees = final.graph.degree()
+    top_ids = [final.ids[v] for v in sorted(range(final.nodes), key=lambda v: (-final_degrees[v], v))[:5]]
+    graph = EvolvingGraph()
+    if base is not None:
+        _add_snapshot(graph, base)
     distributions: dict[int, list[int]] = {}
-    degree_rows: list[list[int]] = []
-    for item in stored:
+    hubs: dict[str, list[int]] = {final.names[final.index[i]]: [] for i in top_ids}
+    for item in stored:  # second pass: their degrees over time, and the distributions asked for
         graph.add(item.entities, item.relations, item.record.iteration)
-        degrees = graph.graph.degree()
-        degree_rows.append(degrees)
+        for node_id, series in zip(top_ids, hubs.values(), strict=True):
+            v = graph.index.get(node_id)
+            series.append(0 if v is None else graph.graph.degree(v))
         if item.record.iteration in wanted:
-            distributions[item.record.iteration] = degrees
-    final = degree_rows[-1]
-    top = sorted(range(len(final)), key=lambda v: (-final[v], v))[:5]
-    hubs = {graph.names[v]: [row[v] if v < len(row) else 0 for row in degree_rows] for v in top}
+            distributions[item.record.iteration] = graph.graph.degree()
     records = [s.record for s in stored]
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
