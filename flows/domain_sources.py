@@ -321,7 +321,7 @@ def _review(raw: _Raw, source: str) -> ReviewRecord:
     return ReviewRecord(
         source=source, book_id=_text(raw, "book_id") or _text(raw, *_BOOK_TITLE) or "",
         text=_text(raw, *_REVIEW_TEXT) or "", book_title=_text(raw, *_BOOK_TITLE),
-        rating=float(rating) if rating not in (None, "") else None,  # type: ignore[arg-type]
+        rating=rating if rating not in (None, "") else None,  # type: ignore[arg-type]  # pydantic parses "4.5"
         user_id=_text(raw, "user_id", "user"), genre=_text(raw, "genre"), book_description=_text(raw, "description"),
     )
 

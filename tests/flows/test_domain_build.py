@@ -130,3 +130,22 @@ def test_eval_extractors_against_the_test_llm(tmp_path: Path, llm_server: LLMTes
     with SQLiteGraphStore(tmp_path / "e.db") as store:
         (run,) = list(store.runs())
         assert run.kind == "eval" and run.status == "completed" and run.summary["overlap.shared_entities"] > 0
+
+
+def test_llm_reviews_domain_fills_each_review_graph(tmp_path: Path, llm_server: LLMTestServer) -> None:
+    db = str(tmp_path / "llm-reviews.db")
+    build = _json("build", str(DATA / "hobbit_reviews.jsonl"), "--domain", "reviews", "--extractor", "llm",
+                  "--llm-base-url", llm_server.base_url, "--llm-model", "kgweave-test-model", "--store", db, code=3,
+                  env=_llm_env(tmp_path))
+    assert build["failed_chunks"] == 0 and build["llm_calls"] == 5  # five review texts, one chunk each
+    assert {r.body["response_format"]["json_schema"]["name"] for r in llm_server.chat_requests} == {
+        "kgweave_reviews_extraction"}
+    with SQLiteGraphStore(db) as store:
+        from agents.book_reviews import find_book, review_graphs_of_book
+
+        graphs = review_graphs_of_book(store, find_book(store, "hobbit"))
+    assert len(graphs) == 4 and all(g.actants for g in graphs)
+    assert {a.label for g in graphs for a in g.actants} <= {"Character", "Place", "Object", "Group"}
+    assert sum(len(g.relations) for g in graphs) > 0
+    report = _json("eval", "relations", "--book", "hobbit", "--gold", str(DATA / "hobbit_gold.csv"), "--store", db)
+    assert report["reviews"] == 4 and report["scores"]["found_actants"] >= 3  # type: ignore[index]

@@ -117,3 +117,18 @@ def test_link_adds_mentions_from_the_owner_and_review_relation_ids() -> None:
 def test_unknown_domain_is_refused() -> None:
     with pytest.raises(ValueError, match="no structured source"):
         load_domain_source([DATA], "text")
+
+
+def test_reviews_csv_with_titles_ratings_and_a_bad_row(tmp_path: Path) -> None:
+    path = tmp_path / "reviews.csv"
+    path.write_text("book_title,review,rating,user_id\n"
+                    "The Hobbit,Bilbo meets Gandalf.,5,u1\n"
+                    "The Hobbit,Gandalf helps Bilbo.,not a number,u2\n"
+                    "Dune,Paul rides the worm.,4,\n", "utf-8")
+    source = load_domain_source([path], "reviews")
+    assert [f.source.rsplit(":", 1)[-1] for f in source.failures] == ["3"]
+    assert "rating" in source.failures[0].reason
+    books = {e.name: e for e in source.graph.entities if e.label == "Book"}
+    assert set(books) == {"The Hobbit", "Dune"} and books["Dune"].properties["book_id"] == "Dune"
+    ratings = sorted(e.properties["rating"] for e in source.graph.entities if e.label == "Review")
+    assert ratings == [4.0, 5.0]
