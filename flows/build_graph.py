@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -237,6 +237,7 @@ def build_graph(
             labels=counts.labels, relation_types=counts.relation_types,
         )
         _publish_artifacts(summary)
+        _publish_top_entities(run_id, totals)
         graph.record_run(run.model_copy(update={
             "finished_at": utc_now(), "status": status,
             "summary": {k: v for k, v in summary.model_dump().items() if isinstance(v, int | float | str)},
@@ -259,13 +260,19 @@ class _Totals:
         self.entity_ids: set[str] = set()
         self.relation_ids: set[str] = set()
         self.failures: list = []  # type: ignore[type-arg]
+        self.degree: Counter[str] = Counter()  # distinct relations per entity in this run (top-entities table)
+        self.names: dict[str, tuple[str, str]] = {}
 
     def add(self, result: BatchResult, stats: WriteStats) -> None:
         self.chunks += len(result.delta.chunks)
         self.mentions += len(result.delta.mentions)
         self.relation_observations += len(result.delta.relations)
         self.entity_ids.update(e.id for e in result.delta.entities)
-        self.relation_ids.update(r.id for r in result.delta.relations)
+        self.names.update((e.id, (e.name, e.label)) for e in result.delta.entities)
+        for relation in result.delta.relations:
+            if relation.id not in self.relation_ids:
+                self.degree.update((relation.source_id, relation.target_id))
+                self.relation_ids.add(relation.id)
         self.new_entities += stats.entities
         self.new_relations += stats.relations
         self.failures.extend(result.failures)
@@ -273,6 +280,16 @@ class _Totals:
         self.cached_llm_calls += result.cached_llm_calls
         self.prompt_tokens += result.prompt_tokens
         self.completion_tokens += result.completion_tokens
+
+
+def _publish_top_entities(run_id: str, totals: _Totals, top: int = 25) -> None:
+    """The entities with most distinct relations in this run (the run's hubs; analyze-graph ranks the store's)."""
+    rows = [{"rank": k + 1, "name": totals.names.get(entity, ("?", "?"))[0],
+             "label": totals.names.get(entity, ("?", "?"))[1], "relations": count}
+            for k, (entity, count) in enumerate(totals.degree.most_common(top))]
+    if rows:
+        create_table_artifact(rows, key="build-graph-top-entities",
+                              description=f"Top {len(rows)} entities by relations in run {run_id}")
 
 
 def _publish_artifacts(summary: BuildSummary) -> None:

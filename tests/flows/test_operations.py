@@ -103,14 +103,17 @@ def test_scheduled_runs_get_a_run_id_and_a_readable_name(tmp_path: Path, monkeyp
     with get_client(sync_client=True) as client:
         run = client.read_flow_run(state.state_details.flow_run_id)
     assert run.name == f"build-graph-{summary.run_id}"
-    assert "MATCH (e:Entity) WHERE e.first_run = $run" in _summary_markdown(summary.run_id)
+    markdown = _artifact("build-graph-summary", summary.run_id)
+    assert "MATCH (e:Entity) WHERE e.first_run = $run" in markdown and f":param run => '{summary.run_id}'" in markdown
+    assert "tokens" in markdown and "estimated cost $0.00" in markdown
+    top = _artifact("build-graph-top-entities", summary.run_id)
+    assert "'rank': 1" in top or '"rank": 1' in top  # the run's hubs, most relations first
 
 
-def _summary_markdown(run_id: str) -> str:
+def _artifact(key: str, run_id: str) -> str:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
     with get_client(sync_client=True) as client:
-        artifacts = client.read_artifacts(
-            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["build-graph-summary"])))
+        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])))
     return next(str(a.data) for a in artifacts if run_id in (a.description or ""))
