@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import (
     create_markdown_artifact,
@@ -110,8 +112,8 @@ def analyze_graph(
         "source": store or graphml, "write_back": write_back, **_scalars(options.model_dump())})
     if store is not None:
         open_flow_store(store).record_run(run)
-    progress = create_progress_artifact(progress=0.0, key="analyze-graph-progress",
-                                        description=f"Load, analyse, write back ({run_id})")
+    progress: UUID = create_progress_artifact(  # type: ignore[assignment]  # sync in a sync flow
+        progress=0.0, key="analyze-graph-progress", description=f"Load, analyse, write back ({run_id})")
     try:
         view = load_view_task(store, graphml)
         logger.info("graph %s: %d nodes, %d edges", view.source, view.nodes, view.edges)

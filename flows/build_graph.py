@@ -284,7 +284,7 @@ class _Totals:
 
 def _publish_top_entities(run_id: str, totals: _Totals, top: int = 25) -> None:
     """The entities with most distinct relations in this run (the run's hubs; analyze-graph ranks the store's)."""
-    rows = [{"rank": k + 1, "name": totals.names.get(entity, ("?", "?"))[0],
+    rows: list[dict[str, str | int]] = [{"rank": k + 1, "name": totals.names.get(entity, ("?", "?"))[0],
              "label": totals.names.get(entity, ("?", "?"))[1], "relations": count}
             for k, (entity, count) in enumerate(totals.degree.most_common(top))]
     if rows:

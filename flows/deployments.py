@@ -201,7 +201,7 @@ def _ensure_secret_blocks(settings: DeploySettings) -> list[str]:
     present = []
     for name, secret in values.items():
         if secret is not None:
-            Secret(value=secret.get_secret_value()).save(name, overwrite=True)
+            Secret(value=secret).save(name, overwrite=True)
             present.append(name)
             continue
         try:

@@ -6,7 +6,9 @@ import importlib.util
 import inspect
 import re
 import subprocess
+from pathlib import Path
 
+import pytest
 import yaml
 
 from flows.deployments import DEPLOY_FILE, _job_variables, load_deploy_file
@@ -143,3 +145,15 @@ def test_env_example_lists_every_setting_and_no_secret() -> None:
         assert line == "", "a secret value in .env.example"
     ignored = subprocess.run(["git", "check-ignore", "-q", ".env"], cwd=REPO)
     assert ignored.returncode == 0, ".env must be git-ignored"
+
+
+def test_deploy_bad_input_is_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from flows.cli import main
+
+    assert main(["deploy", "--file", str(tmp_path / "missing.yaml")]) == 2
+    assert capsys.readouterr().err.strip() == f"kgweave: error: no such file: {tmp_path / 'missing.yaml'}"
+    needs_env = tmp_path / "prefect.yaml"
+    needs_env.write_text(DEPLOY_FILE.read_text().replace("{{ $KGWEAVE_STORE }}", "{{ $KGWEAVE_NOT_SET_ANYWHERE }}"))
+    assert main(["deploy", "--file", str(needs_env), "--json"]) == 2  # fails before any API call
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "needs environment variable KGWEAVE_NOT_SET_ANYWHERE" in err
