@@ -93,13 +93,15 @@ class DeploymentSpec(BaseModel):
 
 
 class DeployFile(BaseModel):
-    """deploy/prefect.yaml, placeholders filled (Prefect's own keys such as ``definitions`` are ignored)."""
+    """deploy/prefect.yaml, placeholders filled (Prefect's own keys such as ``build`` are ignored)."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     name: str
     pull: list[dict[str, Any]] = Field(default_factory=list)
     deployments: list[DeploymentSpec]
+    tag_concurrency_limits: dict[str, int] = Field(
+        default_factory=dict, description="definitions.tag_concurrency_limits: tag -> task runs at once.")
 
 
 class DeployedItem(BaseModel):
@@ -159,7 +161,9 @@ def load_deploy_file(path: Path | None = None, settings: DeploySettings | None =
         raise DeployError(f"cannot read {path}: {exc}") from exc
     env = {"KGWEAVE_PROJECT_DIR": str(project_dir(settings)), "KGWEAVE_STORE": StoreSettings().store, **os.environ}
     try:
-        return DeployFile.model_validate(_fill(raw, env))
+        filled = _fill(raw, env)
+        limits = (filled.get("definitions") or {}).get("tag_concurrency_limits") or {}
+        return DeployFile.model_validate({**filled, "tag_concurrency_limits": limits})
     except ValueError as exc:
         raise DeployError(f"{path}: {exc}") from exc
 
@@ -182,11 +186,20 @@ def _ensure_work_pools(names: list[str]) -> None:
                 log.info("created work pool %s (process)", name)
 
 
-def _ensure_tag_limit(tag: str, limit: int) -> None:
+def _tag_limits(file: DeployFile, settings: DeploySettings) -> dict[str, int]:
+    """The file's tag concurrency limits, ``KGWEAVE_LLM_CONCURRENCY_LIMIT`` winning for ``llm``."""
+    limits = {LLM_TAG: 4, **file.tag_concurrency_limits}
+    if settings.llm_concurrency_limit is not None:
+        limits[LLM_TAG] = settings.llm_concurrency_limit
+    return limits
+
+
+def _ensure_tag_limits(limits: dict[str, int]) -> None:
     from prefect.client.orchestration import get_client
 
     with get_client(sync_client=True) as client:
-        client.create_concurrency_limit(tag=tag, concurrency_limit=limit)  # an upsert
+        for tag, limit in limits.items():
+            client.create_concurrency_limit(tag=tag, concurrency_limit=limit)  # an upsert
 
 
 def _ensure_secret_blocks(settings: DeploySettings) -> list[str]:
@@ -200,7 +213,7 @@ def _ensure_secret_blocks(settings: DeploySettings) -> list[str]:
     }
     present = []
     for name, secret in values.items():
-        if secret is not None:
+        if secret is not None and secret.get_secret_value():
             Secret(value=secret).save(name, overwrite=True)
             present.append(name)
             continue
@@ -274,7 +287,8 @@ def register_deployments(path: Path | None = None, settings: DeploySettings | No
     root = project_dir(settings)
     pools = sorted({d.work_pool.name for d in file.deployments})
     _ensure_work_pools(pools)
-    _ensure_tag_limit(LLM_TAG, settings.llm_concurrency_limit)
+    limits = _tag_limits(file, settings)
+    _ensure_tag_limits(limits)
     secret_blocks = _ensure_secret_blocks(settings)
     built, skipped = _runner_deployments(file, root, True, secret_blocks)
     deployed = []
@@ -284,7 +298,7 @@ def register_deployments(path: Path | None = None, settings: DeploySettings | No
                                      work_pool=spec.work_pool.name, schedules=[s.cron for s in spec.schedules]))
     return DeployResult(
         api_url=PREFECT_API_URL.value(), project_dir=str(root), deployments=deployed, skipped=skipped,
-        work_pools=pools, concurrency_limits={LLM_TAG: settings.llm_concurrency_limit}, secret_blocks=secret_blocks,
+        work_pools=pools, concurrency_limits=limits, secret_blocks=secret_blocks,
         seconds=round(time.perf_counter() - started, 3),
     )
 
@@ -299,7 +313,8 @@ def serve_deployments(
     root = project_dir(settings)
     for key, value in WORKER_ENV.items():
         os.environ.setdefault(key, value)  # flow runs are subprocesses of this one
-    built, _ = _runner_deployments(load_deploy_file(path, settings), root, False, [])
-    _ensure_tag_limit(LLM_TAG, settings.llm_concurrency_limit)
+    file = load_deploy_file(path, settings)
+    built, _ = _runner_deployments(file, root, False, [])
+    _ensure_tag_limits(_tag_limits(file, settings))
     os.chdir(root)  # entrypoints are relative to the project root
     serve(*(deployment for _, deployment in built), limit=limit)

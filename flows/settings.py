@@ -131,8 +131,9 @@ class DeploySettings(BaseSettings):
         default=None,
         description="Folder workers run flows from (holds flows/); None = the project root of this install.",
     )
-    llm_concurrency_limit: int = Field(
-        default=4, ge=1, description="Task runs tagged llm allowed at once across all flows (tag concurrency limit)."
+    llm_concurrency_limit: int | None = Field(
+        default=None, ge=1,
+        description="Task runs tagged llm allowed at once across all flows; None = the limit in prefect.yaml (4).",
     )
     neo4j_password_block: str = Field(
         default="kgweave-neo4j-password", description="Prefect Secret block holding the Neo4j password."

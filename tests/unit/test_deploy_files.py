@@ -36,6 +36,7 @@ def test_prefect_yaml_has_the_four_deployments_pools_and_cron_schedules() -> Non
     assert by_flow["build-graph"].schedules[0].cron == "0 2 * * *"
     assert by_flow["analyze-graph"].schedules[0].cron == "0 4 * * *"
     assert by_flow["train-gnn"].work_pool.name == "kgweave-gpu"
+    assert file.tag_concurrency_limits == {"llm": 4}
     assert file.pull == [{"prefect.deployments.steps.set_working_directory": {"directory": str(REPO)}}]
     raw = yaml.safe_load(DEPLOY_FILE.read_text())
     step = raw["pull"][0]["prefect.deployments.steps.set_working_directory"]
