@@ -5,7 +5,8 @@ background thread. A completion is built by walking the JSON schema of the reque
 ``response_format.json_schema``, or from the ``<schema>`` block of the system prompt in JSON mode):
 objects, arrays, enums, strings, numbers. Strings named ``name``/``source``/``target`` are real
 capitalised phrases and words of the text between ``<document>`` tags, so grounding passes;
-relations join names of the same answer.
+relations join names of the same answer. Strings named ``text``/``abstract`` (a node's whole text,
+:data:`FREE_TEXT_FIELDS`) are the document's first three sentences.
 
 Faults are scripted per request, in order (:meth:`LLMTestServer.script`), or chosen by a rule on
 the request body (:attr:`LLMTestServer.rule`): HTTP errors, 429 with ``Retry-After``, a delay past
