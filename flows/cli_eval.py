@@ -136,6 +136,9 @@ def _print(report: object) -> None:
               f"relationship recall {s['relationship_recall']:.1%} ({s['found_pairs']}/{s['gold_pairs']}), "
               f"edge detection rate {s['edge_detection_rate']:.1%} ({s['found_pairs']}/{s['detectable_pairs']}), "
               f"precision {s['precision']:.1%} ({s['evaluable_edges']} evaluable edges)")
+        print("top actants: " + ", ".join(f"{a['name']} ({a['support']})" for a in data["top_actants"][:10]))
+        if s["missing_actants"]:
+            print(f"gold actants not found: {', '.join(s['missing_actants'])}")
     elif data["kind"] == "masked-nodes":
         for key in ("generated", "neighbour_baseline", "random_baseline"):
             d = data[key]
