@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from flows.cli_common import EXIT_OK, UsageError, json_arg, print_json
+from flows.cli_common import EXIT_OK, UsageError, json_arg, print_json, store_arg
 
 __all__ = ["register"]
 
@@ -25,7 +25,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     try:
-        result = register_deployments(settings=settings)  # type: ignore[arg-type]
+        result = register_deployments(settings=settings, store=args.store)  # type: ignore[arg-type]
     except DeployError as exc:
         raise UsageError(str(exc)) from exc
     if args.json:
@@ -47,7 +47,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     try:
-        serve_deployments(settings=settings, limit=args.limit)  # type: ignore[arg-type]
+        serve_deployments(settings=settings, limit=args.limit, store=args.store)  # type: ignore[arg-type]
     except DeployError as exc:
         raise UsageError(str(exc)) from exc
     return EXIT_OK
@@ -57,6 +57,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--file", default=None, help="deployments file (default deploy/prefect.yaml)")
     parser.add_argument("--project-dir", default=None,
                         help="folder workers run flows from (default: this project; env KGWEAVE_PROJECT_DIR)")
+    store_arg(parser)  # the store the deployments write (fills {{ $KGWEAVE_STORE }} in prefect.yaml)
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -151,7 +151,9 @@ def _fill(value: Any, env: dict[str, str]) -> Any:
     return value
 
 
-def load_deploy_file(path: Path | None = None, settings: DeploySettings | None = None) -> DeployFile:
+def load_deploy_file(
+    path: Path | None = None, settings: DeploySettings | None = None, store: str | None = None,
+) -> DeployFile:
     """Parse prefect.yaml and fill ``{{ $VAR }}`` from the environment (defaults for the project dir, store)."""
     settings = settings or DeploySettings()
     path = path or settings.prefect_file or DEPLOY_FILE
@@ -160,6 +162,8 @@ def load_deploy_file(path: Path | None = None, settings: DeploySettings | None =
     except (OSError, yaml.YAMLError) as exc:
         raise DeployError(f"cannot read {path}: {exc}") from exc
     env = {"KGWEAVE_PROJECT_DIR": str(project_dir(settings)), "KGWEAVE_STORE": StoreSettings().store, **os.environ}
+    if store:
+        env["KGWEAVE_STORE"] = store  # --store wins
     try:
         filled = _fill(raw, env)
         limits = (filled.get("definitions") or {}).get("tag_concurrency_limits") or {}
@@ -277,13 +281,18 @@ def _runner_deployments(
     return built, skipped
 
 
-def register_deployments(path: Path | None = None, settings: DeploySettings | None = None) -> DeployResult:
-    """Create or update every deployment of prefect.yaml against the configured Prefect API (idempotent)."""
+def register_deployments(
+    path: Path | None = None, settings: DeploySettings | None = None, store: str | None = None,
+) -> DeployResult:
+    """Create or update every deployment of prefect.yaml against the configured Prefect API (idempotent).
+
+    ``store`` (default ``KGWEAVE_STORE``) fills ``{{ $KGWEAVE_STORE }}``: the store the deployments write.
+    """
     from prefect.settings import PREFECT_API_URL
 
     started = time.perf_counter()
     settings = settings or DeploySettings()
-    file = load_deploy_file(path, settings)
+    file = load_deploy_file(path, settings, store)
     root = project_dir(settings)
     pools = sorted({d.work_pool.name for d in file.deployments})
     _ensure_work_pools(pools)
@@ -305,6 +314,7 @@ def register_deployments(path: Path | None = None, settings: DeploySettings | No
 
 def serve_deployments(
     path: Path | None = None, settings: DeploySettings | None = None, limit: int | None = None,
+    store: str | None = None,
 ) -> None:
     """Serve every deployment of prefect.yaml (schedules included) from this process until interrupted."""
     from prefect import serve
@@ -313,7 +323,7 @@ def serve_deployments(
     root = project_dir(settings)
     for key, value in WORKER_ENV.items():
         os.environ.setdefault(key, value)  # flow runs are subprocesses of this one
-    file = load_deploy_file(path, settings)
+    file = load_deploy_file(path, settings, store)
     built, _ = _runner_deployments(file, root, False, [])
     _ensure_tag_limits(_tag_limits(file, settings))
     os.chdir(root)  # entrypoints are relative to the project root

@@ -158,3 +158,11 @@ def test_deploy_bad_input_is_one_line_exit_2(tmp_path: Path, capsys: pytest.Capt
     assert main(["deploy", "--file", str(needs_env), "--json"]) == 2  # fails before any API call
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "needs environment variable KGWEAVE_NOT_SET_ANYWHERE" in err
+
+
+def test_store_option_and_setting_fill_the_store_parameter(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KGWEAVE_STORE", "bolt://neo4j:7687")
+    stores = {d.parameters.get("store") for d in load_deploy_file(DEPLOY_FILE).deployments} - {None}
+    assert stores == {"bolt://neo4j:7687"}
+    stores = {d.parameters.get("store") for d in load_deploy_file(DEPLOY_FILE, store="other.db").deployments} - {None}
+    assert stores == {"other.db"}
