@@ -26,8 +26,9 @@ def test_deploy_worker_runs_build_graph_and_schedules_are_registered(tmp_path: P
 
     store = tmp_path / "graph.db"
     with running_prefect_server(tmp_path / "prefect") as server:
-        env = server.env(KGWEAVE_LLM_API_KEY="sk-test-not-a-real-key", KGWEAVE_STORE=str(store))
-        done = subprocess.run([sys.executable, "-m", "flows.cli", "deploy", "--json"], capture_output=True, text=True,
+        env = server.env(KGWEAVE_LLM_API_KEY="sk-test-not-a-real-key")
+        deploy = [sys.executable, "-m", "flows.cli", "deploy", "--store", str(store), "--json"]
+        done = subprocess.run(deploy, capture_output=True, text=True,
                               env=env, cwd=REPO, timeout=180)
         assert done.returncode == 0, done.stderr
         result = json.loads(done.stdout)
@@ -36,7 +37,7 @@ def test_deploy_worker_runs_build_graph_and_schedules_are_registered(tmp_path: P
         assert result["work_pools"] == ["kgweave-cpu", "kgweave-gpu"]
         assert "kgweave-llm-api-key" in result["secret_blocks"]
         # registering again changes nothing (idempotent: same ids)
-        again = subprocess.run([sys.executable, "-m", "flows.cli", "deploy", "--json"], capture_output=True,
+        again = subprocess.run(deploy, capture_output=True,
                                text=True, env=env, cwd=REPO, timeout=180)
         assert again.returncode == 0, again.stderr
         assert {d["id"] for d in json.loads(again.stdout)["deployments"]} == {d["id"] for d in result["deployments"]}
