@@ -46,6 +46,8 @@ def quiet_prefect_defaults() -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
+    # library loggers reach the run's logs in the Prefect UI (at PREFECT_LOGGING_LEVEL and above)
+    os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "agents,graph_store,analysis")
 
 
 def store_arg(parser: argparse.ArgumentParser) -> None:
