@@ -62,11 +62,11 @@ def cmd_expand(args: argparse.Namespace) -> int:
         _check_same(args, resolved)
     if resolved.from_store and not resolved.seed and not args.resume and not store.counts().entities:  # type: ignore[attr-defined]
         raise UsageError(f"--from-store: the store {url} holds no graph; give --seed TEXT to start from a topic")
+    params = dict(run_id=run_id, seed=resolved.seed, iterations=args.iterations, policy=resolved.policy, store=url,
+                  from_store=resolved.from_store, resume=args.resume, llm_base_url=args.llm_base_url,
+                  llm_model=args.llm_model, limits=limits, settings=resolved, report_dir=args.report)
     try:
-        summary = expand_graph(
-            run_id=run_id, seed=resolved.seed, iterations=args.iterations, policy=resolved.policy, store=url,
-            from_store=resolved.from_store, resume=args.resume, llm_base_url=args.llm_base_url,
-            llm_model=args.llm_model, limits=limits, settings=resolved, report_dir=args.report)
+        summary = expand_graph(**params) if args.json else _with_progress_bar(expand_graph, params)
     except ExpansionError as exc:
         raise UsageError(str(exc)) from exc
     if args.json:
@@ -74,6 +74,24 @@ def cmd_expand(args: argparse.Namespace) -> int:
     else:
         _print_summary(summary)
     return EXIT_OK if summary.stopped_because in ("iterations", "saturation") else EXIT_PARTIAL
+
+
+def _with_progress_bar(flow: Any, params: dict[str, Any]) -> Any:
+    """Run the flow with a terminal progress bar fed by its iterations."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from flows.progress import progress_sink
+
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=Console(stderr=True), transient=False) as bar:
+        bar_id = bar.add_task("starting Prefect", total=None)
+
+        def on_progress(stage: str, done: int, total: int) -> None:
+            bar.update(bar_id, description=f"{stage} iterations", completed=done, total=total)
+
+        with progress_sink(on_progress):
+            return flow(**params)
 
 
 def _check_same(args: argparse.Namespace, recorded: Any) -> None:

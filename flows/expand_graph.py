@@ -600,6 +600,7 @@ def expand_graph(
     """
     from flows.build_graph import new_run_id
     from flows.extractors import llm_config
+    from flows.progress import report_progress
     from flows.stores import open_flow_store
 
     log = get_run_logger()
@@ -618,6 +619,7 @@ def expand_graph(
                  record.nodes, record.new_nodes, record.edges, record.new_edges, record.modularity,
                  ", ".join(record.focus))
         update_progress_artifact(progress, min(100.0, 100.0 * record.iteration / limits.iterations))
+        report_progress("expand", record.iteration, limits.iterations)
         create_table_artifact([_row(record)], key="expand-graph-iteration",
                               description=f"Iteration {record.iteration} of {run_id}")
 
