@@ -15,13 +15,28 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TypeAlias, runtime_checkable
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from agents.errors import AgentError
+from graph_store.models import Entity
+from graph_store.vectors import text_hash
 
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
-__all__ = ["Embedder", "EmbeddingUnavailableError", "MiniLMEmbedder", "minilm_available", "minilm_model_dir"]
+    from graph_store.protocol import GraphStore
+
+__all__ = [
+    "EmbedReport",
+    "Embedder",
+    "EmbeddingUnavailableError",
+    "MiniLMEmbedder",
+    "embed_store",
+    "minilm_available",
+    "minilm_model_dir",
+    "node_text",
+]
 
 log = logging.getLogger(__name__)
 
@@ -144,3 +159,59 @@ class MiniLMEmbedder:
             folder = self.cache_dir / key[:2]
             folder.mkdir(parents=True, exist_ok=True)
             np.save(folder / f"{key}.npy", vector)
+
+
+# MiniLM reads at most 256 word pieces; longer text is cut by the tokenizer anyway, so the characters
+# beyond ~8 per piece only cost tokenization time.
+MAX_TEXT_CHARS = 2048
+
+
+def node_text(entity: Entity) -> str:
+    """The text embedded for a node: its name, then its description (a paper's abstract) if any."""
+    text = entity.name if not entity.description else f"{entity.name}\n{entity.description}"
+    return text[:MAX_TEXT_CHARS]
+
+
+class EmbedReport(BaseModel):
+    """What :func:`embed_store` did."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    model: str
+    entities: int = Field(description="Entities considered.")
+    embedded: int = Field(description="Entities whose text was new or changed, embedded now.")
+    cached: int = Field(description="Entities whose stored vector matched their text hash.")
+    dimension: int | None = None
+    seconds: float
+
+
+def embed_store(
+    store: GraphStore, embedder: Embedder, label: str | None = None, batch_size: int = 512
+) -> EmbedReport:
+    """Embed every entity's :func:`node_text` and store the vectors under ``embedder.name``.
+
+    Entities whose stored text hash equals their current text's hash are skipped, so a re-run
+    embeds only new or changed text. Vectors are written every ``batch_size`` entities, so an
+    interrupted run resumes where it stopped.
+    """
+    import time
+
+    clock = time.perf_counter()
+    stored = store.embedding_hashes(embedder.name)
+    todo: list[tuple[str, str, str]] = []
+    total = 0
+    for entity in store.entities(label=label):
+        total += 1
+        text = node_text(entity)
+        digest = text_hash(text)
+        if stored.get(entity.id) != digest:
+            todo.append((entity.id, digest, text))
+    dimension = None
+    for start in range(0, len(todo), batch_size):
+        part = todo[start:start + batch_size]
+        vectors = embedder.embed([text for _, _, text in part])
+        dimension = int(vectors.shape[1])
+        store.write_embeddings(embedder.name, {i: (h, v) for (i, h, _), v in zip(part, vectors, strict=True)})
+        log.info("embedded %d/%d texts with %s", start + len(part), len(todo), embedder.name)
+    return EmbedReport(model=embedder.name, entities=total, embedded=len(todo), cached=total - len(todo),
+                       dimension=dimension, seconds=round(time.perf_counter() - clock, 3))

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 __all__ = ["COMMAND_MODULES", "main"]
 
 # Command groups kept in their own modules; each has ``register(subparsers)``.
-COMMAND_MODULES: tuple[str, ...] = ("flows.cli_ops", "flows.cli_expand", "flows.cli_eval")
+COMMAND_MODULES: tuple[str, ...] = ("flows.cli_ops", "flows.cli_expand", "flows.cli_eval", "flows.cli_ml")
 
 # -- build ------------------------------------------------------------------------------------------
 
