@@ -18,6 +18,7 @@ import logging
 import shutil
 import tempfile
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,8 +81,11 @@ class GNNDataError(GNNError, ValueError):
 def require_ml() -> tuple[Any, Any]:
     """``(torch, torch_geometric)``, or MLUnavailableError naming the ``ml`` extra."""
     try:
-        import torch
-        import torch_geometric
+        with warnings.catch_warnings():
+            # torch_geometric 2.x scripts a few modules at import time; torch >= 2.9 warns about that on every import
+            warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.*deprecated", category=FutureWarning)
+            import torch
+            import torch_geometric
     except ImportError as exc:
         raise MLUnavailableError(f"{ML_EXTRA_HINT}; missing: {exc.name or exc}") from exc
     return torch, torch_geometric

@@ -11,8 +11,8 @@ import pytest
 
 from analysis import gnn
 from analysis.gnn import GNNDataError, TrainConfig, graph_data
-from graph_store.models import Entity, GraphSnapshot, SnapshotEdge, SnapshotNode
 from graph_store.ids import relation_id
+from graph_store.models import Entity, GraphSnapshot, SnapshotEdge, SnapshotNode
 
 
 def two_communities(size: int = 12, bridges: int = 1) -> tuple[GraphSnapshot, dict[str, Entity]]:
