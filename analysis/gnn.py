@@ -455,7 +455,7 @@ def train_node_classifier(
     train_mask, val_mask, test_mask = (m.to(device) for m in masks)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     curve: dict[str, list[float]] = {"loss": [], "train_accuracy": [], "val_accuracy": []}
-    best = (-1.0, 0, None)
+    best: tuple[float, int, dict[str, Any] | None] = (-1.0, 0, None)
     clock = time.perf_counter()
     for epoch in range(1, config.epochs + 1):
         model.train()
@@ -563,7 +563,7 @@ def train_link_predictor(graph: GraphData, config: TrainConfig) -> TrainResult:
         return _auc(s[label], s[~label]), _hits_at_k(s[label], s[~label], config.hits_k)
 
     curve: dict[str, list[float]] = {"loss": [], "val_auc": []}
-    best = (-1.0, 0, None)
+    best: tuple[float, int, dict[str, Any] | None] = (-1.0, 0, None)
     clock = time.perf_counter()
     for epoch in range(1, config.epochs + 1):
         model.train()
@@ -625,7 +625,7 @@ def link_embeddings(graph: GraphData, result: TrainResult) -> dict[str, np.ndarr
     """Learned node embeddings (L2-normalised float32) per node id, for the store's embeddings."""
     matrix = np.asarray(result.outputs, dtype=np.float32)
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    matrix = matrix / np.where(norms > 0, norms, 1.0)
+    matrix = (matrix / np.where(norms > 0, norms, 1.0)).astype(np.float32)
     return {node_id: matrix[i] for i, node_id in enumerate(graph.node_ids)}
 
 

@@ -40,11 +40,11 @@ def cmd_embed(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     _require_ml("kgweave train")
-    from analysis.gnn import GNNDataError, resolve_device
+    from analysis.gnn import GNNDataError, Task, resolve_device
 
     if args.planetoid is not None and not Path(args.planetoid).is_dir():
         raise UsageError(f"--planetoid: no such folder: {args.planetoid}")
-    task = args.task or ("node-classification" if args.label or args.planetoid else "link-prediction")
+    task: Task = args.task or ("node-classification" if args.label or args.planetoid else "link-prediction")
     if task == "node-classification" and not args.label and not args.planetoid:
         raise UsageError("--task node-classification needs --label PROPERTY (the entity property holding the class)")
     if args.epochs < 1:
