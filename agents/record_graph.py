@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from agents.pipeline import BatchResult
 from graph_store.models import Document, Entity, GraphDelta, Relation
@@ -19,6 +20,7 @@ from graph_store.models import Document, Entity, GraphDelta, Relation
 __all__ = ["MENTIONS", "RecordGraph", "RecordGraphBuilder", "undirected"]
 
 MENTIONS = "MENTIONS"
+_T = TypeVar("_T", Document, Entity, Relation)
 
 
 def undirected(source_id: str, rel_type: str, target_id: str, **kwargs: object) -> Relation:
@@ -44,6 +46,16 @@ class RecordGraph:
     def delta(self, run_id: str, extractor: str = "records") -> GraphDelta:
         """The stated part as one delta (no documents: those are written with their extraction)."""
         return GraphDelta(run_id=run_id, extractor=extractor, entities=self.entities, relations=self.relations)
+
+    def merged(self, other: RecordGraph) -> RecordGraph:
+        """This graph and ``other`` as one (for an id in both, this graph's entity, relation or text wins)."""
+        owners = dict(self.owners)
+        for doc, theirs in other.owners.items():
+            owners[doc] = _union(owners.get(doc, ()), theirs)
+        return RecordGraph(documents=_union(self.documents, other.documents),
+                           entities=_union(self.entities, other.entities),
+                           relations=_union(self.relations, other.relations), owners=owners,
+                           relation_ids_of=self.relation_ids_of | other.relation_ids_of)
 
     def link(self, result: BatchResult) -> BatchResult:
         """``result`` plus ``(owner)-[:MENTIONS]->(entity)`` for every entity mentioned in an owned text."""
@@ -87,6 +99,14 @@ class RecordGraph:
                 **owner_of[oid].properties, "relation_ids": ",".join(sorted(found))}})
             for oid, found in ids.items()
         }
+
+
+def _union(first: tuple[_T, ...], second: tuple[_T, ...]) -> tuple[_T, ...]:
+    """Items of ``first``, then those of ``second`` whose id is new."""
+    out = {x.id: x for x in first}
+    for x in second:
+        out.setdefault(x.id, x)
+    return tuple(out.values())
 
 
 class RecordGraphBuilder:

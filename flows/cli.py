@@ -472,7 +472,7 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--extractor", default=None, help="cooccurrence (offline default) or llm")
     build.add_argument("--domain", default=None,
                        help="auto|text|papers|reviews|profiles (LLM output schema; papers, profiles and reviews "
-                       "also read structured records: ResearchTown profiles/papers, book reviews)")
+                       "also read structured records: ResearchTown profiles/papers, TAPE CiteSeer, book reviews)")
     build.add_argument("--llm-base-url", default=None, help="OpenAI-compatible API root (env KGWEAVE_LLM_BASE_URL)")
     build.add_argument("--llm-model", default=None, help="model name (env KGWEAVE_LLM_MODEL)")
     build.add_argument("--max-llm-calls", type=int, default=None, help="stop cleanly after this many requests")

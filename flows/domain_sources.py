@@ -9,6 +9,8 @@ Recognised records (JSON object-of-records, list, or one record; JSONL; CSV with
   or ``authors``; optional ``year`` (or ``timestamp``), ``url``, ``domain``, ``keywords``,
   ``references`` (titles, or objects with ``title``), ``bibliography`` (ResearchTown's parsed entries),
   ``real_all_scores`` / ``review_scores``, ``real_confidences``, ``real_decision`` / ``decision``;
+- TEG/TAPE's CiteSeer (``citeseer_texts.txt``: id, title and abstract, class; ``citeseer.cites``), for
+  ``--domain papers``: papers with ``category`` and ``citeseer_id``, and CITES between them;
 - book reviews (CSV/JSONL, and TEG-DB's textual-edge JSON ``user_id -> book_id`` with ``review_text``):
   review text (``review_text``, ``review``, ``text``) and a book (``book_id`` or ``book_title``/``title``);
   optional ``rating``, ``user_id``, ``genre``, ``description``.
@@ -27,6 +29,7 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -34,10 +37,11 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from agents.book_reviews import ReviewRecord, review_graph
 from agents.pipeline import BatchResult
-from agents.record_graph import RecordGraph
+from agents.record_graph import RecordGraph, RecordGraphBuilder
 from agents.research_graph import PaperRecord, ResearcherRecord, research_graph
 from flows.loaders import InputPathError, LoadFailure, LoadOptions, _decode, _walk, load_corpus
 from flows.stores import open_flow_store
+from flows.tape_loader import TEXTS_FILE, citeseer_records
 from graph_store.ids import content_id
 from graph_store.models import Document, WriteStats
 
@@ -93,7 +97,12 @@ def load_domain_source(paths: Sequence[str | Path], domain: str, options: LoadOp
     reviews: list[ReviewRecord] = []
     failures: list[LoadFailure] = []
     plain: list[Path] = []
-    for file in _walk(paths):
+    files = list(_walk(paths))
+    citeseer = _citeseer_graph(files) if domain == "papers" else None
+    if citeseer is not None:
+        files = [f for f in files if f.parent not in citeseer.folders]
+        failures.extend(citeseer.failures)
+    for file in files:
         items = _records(file, options)
         if isinstance(items, LoadFailure):
             failures.append(items)
@@ -118,9 +127,46 @@ def load_domain_source(paths: Sequence[str | Path], domain: str, options: LoadOp
         documents, plain_failures = load_corpus(plain, options)
         failures.extend(plain_failures)
     graph = review_graph(reviews) if domain == "reviews" else research_graph(researchers, papers)
+    records = len(researchers) + len(papers) + len(reviews)
+    if citeseer is not None:
+        graph, records = graph.merged(citeseer.graph), records + citeseer.papers
     unique = {d.id: d for d in (*graph.documents, *documents)}
-    return DomainSource(graph=graph, documents=list(unique.values()), failures=failures,
-                        records=len(researchers) + len(papers) + len(reviews))
+    return DomainSource(graph=graph, documents=list(unique.values()), failures=failures, records=records)
+
+
+class _CiteSeer(NamedTuple):
+    graph: RecordGraph
+    failures: list[LoadFailure]
+    folders: frozenset[Path]
+    papers: int
+
+
+def _citeseer_graph(files: Sequence[Path]) -> _CiteSeer | None:
+    """TAPE's CiteSeer folders among ``files`` (``citeseer_texts.txt`` with ``citeseer.cites``) as a graph.
+
+    The folder is read as the data set: its papers (``category`` = the class), their citations, and
+    each abstract as a text owned by its paper (so concepts are extracted and linked by MENTIONS);
+    the folder's other files (the data set's licence) are not documents.
+    """
+    texts = [f for f in files if f.name == TEXTS_FILE]
+    if not texts:
+        return None
+    builder = RecordGraphBuilder()
+    failures: list[LoadFailure] = []
+    papers = 0
+    for file in texts:
+        entities, relations, bad = citeseer_records(file)
+        failures.extend(bad)
+        papers += len(entities)
+        for paper in entities:
+            node = builder.entity(paper)
+            if paper.description:
+                document = Document.from_text(paper.description, source=f"{file}#{paper.properties['citeseer_id']}",
+                                              title=paper.name, metadata={"kind": "abstract", "paper": paper.name})
+                builder.text(document, node)
+        for relation in relations:
+            builder.relation(relation)
+    return _CiteSeer(builder.build(), failures, frozenset(f.parent for f in texts), papers)
 
 
 def _area(file: Path) -> str | None:

@@ -23,7 +23,8 @@ from flows.loaders import LoadFailure
 from graph_store.ids import entity_id
 from graph_store.models import Entity, GraphDelta, Relation
 
-__all__ = ["CITESEER_CLASSES", "PAPER_LABEL", "citeseer_delta", "split_title"]
+__all__ = ["CITESEER_CLASSES", "CITES_FILE", "PAPER_LABEL", "TEXTS_FILE", "citeseer_delta", "citeseer_records",
+           "split_title"]
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +94,8 @@ def _papers(path: Path) -> tuple[dict[str, Entity], list[LoadFailure]]:
             reason = f"paper id {record[0]!r} seen before"
         if reason is not None:
             failures.append(LoadFailure(source=source, reason=reason))
-            i += 1  # resynchronise on the next line
+            # a record with a good id line is skipped whole; otherwise resynchronise on the next line
+            i += 3 if len(record) == 3 and _ID.fullmatch(record[0]) and record[1] else 1
             continue
         title, abstract = split_title(record[1])
         papers[record[0]] = Entity(
@@ -132,6 +134,17 @@ def citeseer_delta(path: str | Path, run_id: str) -> tuple[GraphDelta, list[Load
     Returns the delta and one :class:`~flows.loaders.LoadFailure` per malformed record or
     citation line (the rest is loaded). Raises FileNotFoundError if ``citeseer_texts.txt`` is missing.
     """
+    papers, relations, failures = citeseer_records(path)
+    delta = GraphDelta(run_id=run_id, extractor="citeseer-tape", entities=tuple(papers), relations=tuple(relations))
+    return delta, failures
+
+
+def citeseer_records(path: str | Path) -> tuple[list[Entity], list[Relation], list[LoadFailure]]:
+    """The papers, the citations between them, and the malformed lines of the CiteSeer folder ``path``.
+
+    ``path`` is the folder or its ``citeseer_texts.txt``; ``citeseer.cites`` beside it is optional.
+    Raises FileNotFoundError if ``citeseer_texts.txt`` is missing.
+    """
     folder = Path(path)
     texts = folder / TEXTS_FILE if folder.is_dir() else folder
     if not texts.is_file():
@@ -144,6 +157,4 @@ def citeseer_delta(path: str | Path, run_id: str) -> tuple[GraphDelta, list[Load
         failures += cite_failures
         log.info("citeseer: %d papers, %d citations (%d lines with an unknown end left out)",
                  len(papers), len(relations), dangling)
-    delta = GraphDelta(run_id=run_id, extractor="citeseer-tape", entities=tuple(papers.values()),
-                       relations=tuple(relations))
-    return delta, failures
+    return list(papers.values()), relations, failures

@@ -149,3 +149,27 @@ def test_llm_reviews_domain_fills_each_review_graph(tmp_path: Path, llm_server: 
     assert sum(len(g.relations) for g in graphs) > 0
     report = _json("eval", "relations", "--book", "hobbit", "--gold", str(DATA / "hobbit_gold.csv"), "--store", db)
     assert report["reviews"] == 4 and report["scores"]["found_actants"] >= 3  # type: ignore[index]
+
+
+def test_citeseer_folder_builds_papers_with_classes_and_citations(tmp_path: Path) -> None:
+    corpus = tmp_path / "citeseer"
+    corpus.mkdir()
+    (corpus / "citeseer_texts.txt").write_text(
+        "p1\nGraph Mining Methods We study frequent subgraph mining in large graphs.\nML\n"
+        "p2\nBroken Record Here\nNOT_A_CLASS\n"
+        "p3\nAgent Talk Protocols Software agents negotiate with other agents over graphs.\nAgents\n",
+        encoding="utf-8")
+    (corpus / "citeseer.cites").write_text("p1\tp3\np1\tunknown\n", encoding="utf-8")
+    (corpus / "LICENSE.TAPE").write_text("MIT License\n", encoding="utf-8")  # the data set's licence: no document
+    db = str(tmp_path / "citeseer.db")
+    first = _json("build", str(corpus), "--domain", "papers", "--store", db, code=3)  # 3: done, with failures
+    assert [f["source"] for f in first["failures"]] == [f"{corpus / 'citeseer_texts.txt'}:4"]  # type: ignore[index]
+    assert first["documents"] == 2 and first["failed_documents"] == 1
+    stats = _json("stats", "--store", db)
+    assert stats["labels"]["Paper"] == 2 and stats["relation_types"]["CITES"] == 1  # type: ignore[index]
+    assert stats["relation_types"]["MENTIONS"] > 0  # concepts of the abstracts, linked to their papers
+    with SQLiteGraphStore(db) as store:
+        (paper,) = store.find_entities("Graph Mining Methods")
+        assert paper.properties["category"] == "ML" and paper.description and paper.description.startswith("We study")
+    again = _json("build", str(corpus), "--domain", "papers", "--store", db, code=3)
+    assert again["new_entities"] == 0 and again["new_relations"] == 0

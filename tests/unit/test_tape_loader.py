@@ -32,6 +32,7 @@ def test_bad_records_are_recorded_and_the_rest_loaded(tmp_path: Path) -> None:
     delta, failures = citeseer_delta(tmp_path, run_id="r")
     assert sorted(e.properties["citeseer_id"] for e in delta.entities) == ["p1", "p3"]
     reasons = [f.reason for f in failures]
+    assert len(reasons) == 2  # one per bad record or line: the bad record is skipped whole
     assert any("NOT_A_CLASS" in r for r in reasons) and any("cited<TAB>citing" in r for r in reasons)
     assert [f.source.rsplit(":", 1)[1] for f in failures if "NOT_A_CLASS" in f.reason] == ["4"]
     paper = {e.properties["citeseer_id"]: e for e in delta.entities}
@@ -55,3 +56,15 @@ def test_real_citeseer_counts() -> None:
     categories = {e.properties["category"] for e in delta.entities}
     assert categories == {"Agents", "AI", "DB", "IR", "ML", "HCI"}
     assert len({e.id for e in delta.entities}) == 3186  # ids from CiteSeer ids: duplicate titles stay apart
+
+
+def test_real_citeseer_folder_is_a_papers_domain_source() -> None:
+    from flows.domain_sources import load_domain_source
+
+    folder = SHARED_DATA / "citeseer_tape_text"
+    require(folder.is_dir(), f"{folder} is missing")
+    source = load_domain_source([folder], "papers")
+    assert source.failures == [] and source.records == 3186  # the licence file is not a failed document
+    papers = [e for e in source.graph.entities if e.label == "Paper"]
+    assert len(papers) == 3186 and sum(r.type == "CITES" for r in source.graph.relations) == 4277
+    assert len(source.documents) == len({p.description for p in papers if p.description})  # one text per abstract
