@@ -600,10 +600,12 @@ def expand_graph(
     """
     from flows.build_graph import new_run_id
     from flows.extractors import llm_config
+    from flows.monitoring import show_library_logs
     from flows.progress import report_progress
     from flows.stores import open_flow_store
 
     log = get_run_logger()
+    show_library_logs()
     run_id = run_id or new_run_id("expand")
     limits = (limits or ExpansionLimits()).model_copy(update={"iterations": iterations})
     settings = (settings or ExpansionSettings()).model_copy(
