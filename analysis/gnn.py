@@ -267,11 +267,14 @@ def store_graph_data(
     label_property: str | None = None,
     entity_label: str | None = None,
     structural: bool = False,
+    extra_embeddings: Sequence[str] = (),
 ) -> GraphData:
     """:func:`graph_data` of a store's graph (optionally only the entities of ``entity_label``).
 
     ``features="text"`` reads the vectors stored for ``embedding_model`` (GNNDataError naming
     ``kgweave embed`` if some node has none); ``"tfidf"`` computes TF-IDF of the node texts.
+    ``extra_embeddings`` are more stored vector models appended as columns (TAPE explanations,
+    :mod:`agents.explanations`); a node without one gets zeros there (its LLM call failed).
     """
     from agents.embeddings import node_text
 
@@ -295,9 +298,26 @@ def store_graph_data(
     elif features == "tfidf":
         matrix = tfidf_features([node_text(entities[n.id]) for n in nodes])
         names = [f"tfidf[{i}]" for i in range(matrix.shape[1])]
-    log.info("graph for training: %d nodes, %d edges, features %s%s", len(nodes), len(view.edges), features,
-             " + structural" if structural else "")
+    for model in extra_embeddings:
+        extra, missing_rows = _stored_or_zeros(store, model, [n.id for n in nodes])
+        if missing_rows:
+            log.warning("%d of %d nodes have no %s vector: zeros", missing_rows, len(nodes), model)
+        matrix = extra if matrix is None else np.concatenate([matrix, extra], axis=1)
+        names += [f"{model}[{i}]" for i in range(extra.shape[1])]
+    log.info("graph for training: %d nodes, %d edges, features %s%s%s", len(nodes), len(view.edges), features,
+             "".join(f" + {m}" for m in extra_embeddings), " + structural" if structural else "")
     return graph_data(view, entities, matrix, names, label_property, structural)
+
+
+def _stored_or_zeros(store: GraphStore, model: str, ids: Sequence[str]) -> tuple[np.ndarray, int]:
+    """The stored vectors of ``model`` for ``ids`` (zeros where a node has none) and how many were missing."""
+    vectors = store.embeddings(model)
+    if not vectors:
+        raise GNNDataError(f"the store has no {model} vectors")
+    dimension = len(next(iter(vectors.values())))
+    zeros = np.zeros(dimension, dtype=np.float32)
+    rows = [vectors.get(node_id) for node_id in ids]
+    return np.stack([zeros if r is None else r for r in rows]).astype(np.float32), sum(r is None for r in rows)
 
 
 def planetoid_data(folder: str | Path, name: str = "Cora", root: str | Path | None = None) -> GraphData:

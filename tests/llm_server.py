@@ -330,6 +330,9 @@ def answer(body: dict[str, Any], kind: str = "ok", items_per_array: int = 3) -> 
     if schema is None:
         return "{}"
     text = _document_of(messages)
+    explained = _explanation_answer(schema, text)  # None unless the request asks for a TAPE explanation
+    if explained is not None:
+        return json.dumps(explained)
     special = {"ungrounded": [UNGROUNDED_NAME], "hostile": list(HOSTILE_NAMES), "hostile_long": [LONG_NAME]}
     extra = special.get(kind, [])
     names, items = _names(text), items_per_array
@@ -489,6 +492,26 @@ def _expansion_names(schema: dict[str, Any], text: str) -> list[str] | None:
         names.append("".join(_SYLLABLES[b % len(_SYLLABLES)] for b in word[:4]).capitalize())
         index += 1
     return names
+
+
+# -- TAPE explanation answers (agents/explanations.py) ----------------------------------------------------
+# The prediction is the first category (enum value) whose name occurs in the document, ignoring case, else
+# one picked by a hash of the document; the explanation quotes the document's first sentence.
+EXPLANATION_SCHEMA_TITLE = "NodeExplanation"
+
+
+def _explanation_answer(schema: dict[str, Any], text: str) -> dict[str, str] | None:
+    """A deterministic ``{prediction, explanation}``; None for other schemas."""
+    if schema.get("title") != EXPLANATION_SCHEMA_TITLE:
+        return None
+    classes = schema.get("properties", {}).get("prediction", {}).get("enum") or ["unknown"]
+    lowered = text.lower()
+    named = [c for c in classes if str(c).lower() in lowered]
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
+    prediction = named[0] if named else classes[int.from_bytes(digest[:4], "big") % len(classes)]
+    sentences = [s.strip() for s in _SENTENCE.findall(text) if s.strip()]
+    quote = sentences[0] if sentences else "the text"
+    return {"prediction": prediction, "explanation": f"The text says: {quote} This points to {prediction}."}
 
 
 def _completion(body: dict[str, Any], content: str) -> dict[str, Any]:
