@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import networkx as nx
@@ -98,7 +98,8 @@ def path_graph_from_graphml(path: str | Path) -> nx.MultiGraph:
     return graph
 
 
-def _match(graph: nx.MultiGraph, query: str, embed: EmbedFn | None) -> tuple[str, str]:
+def _match(graph: nx.MultiGraph, query: str, embed: EmbedFn | None,
+           stored: Mapping[str, object] | None = None) -> tuple[str, str]:
     wanted = normalize_name(query)
     names = {node: str(data["name"]) for node, data in graph.nodes(data=True)}
     exact = sorted((node for node, name in names.items() if normalize_name(name) == wanted),
@@ -109,19 +110,25 @@ def _match(graph: nx.MultiGraph, query: str, embed: EmbedFn | None) -> tuple[str
         import numpy as np
 
         nodes = list(names)
-        vectors = np.asarray(embed([names[n] for n in nodes]))
-        query_vector = np.asarray(embed([query]))[0]
+        stored = stored or {}
+        missing = [n for n in nodes if n not in stored]
+        fresh = dict(zip(missing, np.asarray(embed([names[n] for n in missing])), strict=True)) if missing else {}
+        vectors = np.stack([np.asarray(stored[n] if n in stored else fresh[n], dtype=np.float32) for n in nodes])
+        query_vector = np.asarray(embed([query]), dtype=np.float32)[0]
         best = int(np.argmax(vectors @ query_vector))
         return nodes[best], f"embedding (cosine {float(vectors[best] @ query_vector):.2f})"
     raise UnknownNameError(query, difflib.get_close_matches(query, list(names.values()), n=3, cutoff=0.6))
 
 
-def shortest_path(graph: nx.MultiGraph, source: str, target: str, embed: EmbedFn | None = None) -> PathResult:
+def shortest_path(graph: nx.MultiGraph, source: str, target: str, embed: EmbedFn | None = None,
+                  vectors: Mapping[str, object] | None = None) -> PathResult:
     """The shortest path between the nodes named ``source`` and ``target``.
 
     Names match exactly after normalisation (case, punctuation, plural), the best-connected node
-    first; otherwise, given ``embed``, the most similar name by cosine. Edges are followed in either
-    direction and each step says which way the stored relation points.
+    first; otherwise, given ``embed``, the most similar node by cosine. ``vectors`` (node id ->
+    unit vector of the same model, e.g. those ``kgweave embed`` stored) stand for the nodes they
+    cover; the other nodes' names are embedded. Edges are followed in either direction and each step
+    says which way the stored relation points.
 
     Raises
     ------
@@ -134,8 +141,8 @@ def shortest_path(graph: nx.MultiGraph, source: str, target: str, embed: EmbedFn
     -----
     Breadth-first search, O(V + E); an embedding match adds one pass over all names.
     """
-    a, how_a = _match(graph, source, embed)
-    b, how_b = _match(graph, target, embed)
+    a, how_a = _match(graph, source, embed, vectors)
+    b, how_b = _match(graph, target, embed, vectors)
     try:
         nodes = nx.shortest_path(graph, a, b)
     except nx.NetworkXNoPath as exc:

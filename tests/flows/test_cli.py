@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -252,6 +253,21 @@ def test_path_on_graphml_and_store(shared_data: Path, sample_db: Path) -> None:
     assert missing.returncode == 2 and "closest:" in missing.stderr
     assert len(missing.stderr.strip().splitlines()) == 1
     fuzzy = run_kgweave("path", "graph neural netwrk", "GNNs", "--store", str(sample_db), "--embeddings", "--json")
+    assert fuzzy.returncode == 0, fuzzy.stderr
+    result = json.loads(fuzzy.stdout)
+    assert result["matched_by"]["graph neural netwrk"].startswith("embedding")
+    assert "graph neural network" in result["source"].lower()
+
+
+def test_path_embeddings_use_the_vectors_kgweave_embed_stored(tmp_path: Path, sample_db: Path) -> None:
+    db = tmp_path / "embedded.db"
+    shutil.copy(sample_db, db)
+    embedded = run_kgweave("embed", "--store", str(db), "--json")
+    assert embedded.returncode == 0, embedded.stderr
+    with SQLiteGraphStore(db) as store:
+        stored = store.embeddings("all-MiniLM-L6-v2")
+        assert len(stored) == json.loads(embedded.stdout)["entities"] > 300
+    fuzzy = run_kgweave("path", "graph neural netwrk", "GNNs", "--store", str(db), "--embeddings", "--json")
     assert fuzzy.returncode == 0, fuzzy.stderr
     result = json.loads(fuzzy.stdout)
     assert result["matched_by"]["graph neural netwrk"].startswith("embedding")

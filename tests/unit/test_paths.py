@@ -47,3 +47,25 @@ def test_unknown_names_and_disconnected_nodes() -> None:
         shortest_path(graph, "message passin", "silk")
     with pytest.raises(NoPathError):
         shortest_path(graph, "silk", "message passing")
+
+
+def test_stored_vectors_stand_for_their_nodes_and_only_the_rest_is_embedded() -> None:
+    import numpy as np
+
+    axes = {"gnn": 0, "smoothing": 1, "passing": 2, "silk": 3}
+    embedded: list[str] = []
+
+    def embed(texts: list[str]) -> np.ndarray:  # one axis per keyword: a transparent, exact embedding
+        embedded.extend(texts)
+        out = np.zeros((len(texts), 4), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word, axis in axes.items():
+                out[row, axis] = word in text
+        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
+
+    # "graph neural networks" shares no keyword with "gnn": only its stored vector (its text) can match
+    stored = {"a": np.array([1, 0, 0, 0], dtype=np.float32), "c": np.array([0, 1, 0, 0], dtype=np.float32)}
+    result = shortest_path(path_graph_from_snapshot(_snapshot()), "gnn", "smoothing", embed, stored)
+    assert result.nodes == ["graph neural networks", "message passing", "over-smoothing"]
+    assert result.matched_by["gnn"] == "embedding (cosine 1.00)"
+    assert sorted(set(embedded)) == ["gnn", "message passing", "silk", "smoothing"]  # never a stored node's name
