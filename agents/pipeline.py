@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 from agents.chunking import DEFAULT_CHUNK_CHARS, chunk_document
 from agents.extractor import Extractor
 from agents.resolution import canonical_entities
-from graph_store.models import Chunk, Document, GraphDelta, Mention, Relation
+from graph_store.models import Chunk, Document, Entity, GraphDelta, Mention, Relation
 
 __all__ = ["BatchResult", "ChunkFailure", "extract_documents"]
 
@@ -62,7 +62,10 @@ def extract_documents(
             chunks.append(chunk)
             source_of[chunk.id] = doc
     results = extractor.extract(chunks)
-    failures, mentions, relations, entities = [], [], [], []
+    failures: list[ChunkFailure] = []
+    mentions: list[Mention] = []
+    relations: list[Relation] = []
+    entities: list[Entity] = []
     failed_docs: set[str] = set()
     for chunk, result in zip(chunks, results, strict=True):
         if result.error is not None:

@@ -614,16 +614,16 @@ class SQLiteGraphStore:
             "SELECT r.id, r.source_id, r.target_id, r.type, r.properties, r.first_run FROM relations r "
             "JOIN relation_evidence e ON e.relation_id = r.id WHERE e.chunk_id IS NULL ORDER BY r.first_run, r.id")
         for start in range(0, len(relations), size):
-            part = relations[start:start + size]
+            rows = relations[start:start + size]
             # endpoints may be mentioned entities written in an earlier delta; include them to be safe
-            ends = json.dumps(sorted({r[1] for r in part} | {r[2] for r in part}))
+            ends = json.dumps(sorted({r[1] for r in rows} | {r[2] for r in rows}))
             ends_rows = self._query(f"SELECT {self._ENTITY_COLUMNS} FROM entities "
                                     "WHERE id IN (SELECT value FROM json_each(?))", (ends,))
             yield GraphDelta(
-                run_id=str(part[0][5] or "push"), extractor="push",
+                run_id=str(rows[0][5] or "push"), extractor="push",
                 entities=tuple(self._entity(r) for r in ends_rows),
                 relations=tuple(Relation(id=r[0], source_id=r[1], target_id=r[2], type=r[3],
-                                         properties=json.loads(r[4])) for r in part))
+                                         properties=json.loads(r[4])) for r in rows))
 
     def close(self) -> None:
         """Close the connection."""
