@@ -437,51 +437,43 @@ def store_python_only(batches: Sequence[GraphDelta], batch: int) -> float:
     return time.perf_counter() - started
 
 
-DYNAMIC_ENTITIES = cypher.merge_entities("Concept").replace(
-    "ON CREATE SET e:Concept, e.label = $label", "ON CREATE SET e:$(row.label), e.label = row.label")
-DYNAMIC_RELATIONS = re.sub(r"MERGE \(a\)-\[r:USES ", "MERGE (a)-[r:$(row.type) ", cypher.merge_relations("USES"))
-
-
-def dynamic_types(recorded: Recorded) -> Recorded:
-    """The proposal: per transaction one entity query (label per row, ``SET e:$(row.label)``) and one
-    relation query (``MERGE (a)-[r:$(row.type) ...]``, Neo4j 5.26+) instead of one per label and type;
-    same rows, same checks, same order."""
+def static_types(recorded: Recorded) -> Recorded:
+    """The store's previous design, for comparison: one entity query per label (``SET e:Concept``)
+    and one relation query per type (``MERGE (a)-[r:USES ...]``) in each transaction, each with
+    its own query text, instead of one dynamic-label and one dynamic-type query; same rows, same
+    checks, same order."""
     out = Recorded()
     for transaction in recorded.transactions:
-        entities: list[object] = []
-        relations: list[object] = []
-        checks: list[tuple[str, dict[str, object]]] = []
-        shared: dict[str, object] = {}
+        group: list[tuple[str, dict[str, object]]] = []
         for query, params in transaction:
             kind = _kind(query)
             rows = params.get("rows")
-            if kind == "merge_entities" and isinstance(rows, list):
-                entities += [{**row, "label": params["label"]} for row in rows]
-                shared = {k: v for k, v in params.items() if k not in ("rows", "label")}
-            elif kind == "merge_relations" and isinstance(rows, list):
-                found = re.search(r"MERGE \(a\)-\[r:([A-Z][A-Z0-9_]*) ", query)
-                assert found, query
-                relations += [{**row, "type": found.group(1)} for row in rows]
-            else:
-                checks.append((query, params))
-        group = [(DYNAMIC_ENTITIES, {**shared, "rows": entities})] if entities else []
-        group += checks
-        group += [(DYNAMIC_RELATIONS, {**shared, "rows": relations})] if relations else []
+            if kind not in ("merge_entities", "merge_relations") or not isinstance(rows, list):
+                group.append((query, params))
+                continue
+            key = "label" if kind == "merge_entities" else "type"
+            by_name: dict[str, list[object]] = {}
+            for row in rows:
+                by_name.setdefault(str(row[key]), []).append(row)
+            for name in sorted(by_name):
+                static = (query.replace("e:$(row.label)", f"e:{cypher.check_label(name)}") if key == "label"
+                          else query.replace("[r:$(row.type) ", f"[r:{cypher.check_relation_type(name)} "))
+                group.append((static, {**params, "rows": by_name[name]}))
         out.transactions.append(group)
     return out
 
 
 def breakdown(url: str, driver: neo4j.Driver, graph: SyntheticGraph, batch: int, repeats: int) -> dict[str, object]:
     """Store path with its queries recorded; then the store's Python alone, the replay without the
-    store, the same payloads with a trivial query, packing alone, and the dynamic-type proposal."""
+    store, the same payloads with a trivial query, packing alone, and the previous static-type design."""
     batches = deltas(graph, batch)
     recorded = Recorded()
     clear_entities(driver)
     store_s = store_upsert(url, batches, batch, recorded)
     python_s = store_python_only(batches, batch)
     replayed = replay(driver, recorded, repeats)
-    proposal = dynamic_types(recorded)
-    proposed = replay(driver, proposal, repeats)
+    previous = static_types(recorded)
+    replayed_previous = replay(driver, previous, repeats)
     clear_entities(driver)
     sent = transport(driver, recorded)
     queries = [(q, p) for t in recorded.transactions for q, p in t]
@@ -497,9 +489,9 @@ def breakdown(url: str, driver: neo4j.Driver, graph: SyntheticGraph, batch: int,
         "distinct_query_texts": len({q for q, _ in queries}),
         "mean_rows_per_merge_query": round(sum(merge_rows) / max(1, len(merge_rows)), 1),
         "query_kinds": dict(Counter(_kind(q) for q, _ in queries).most_common()),
-        "proposal_dynamic_types_replay": {**proposed, "relations_per_s": round(relations / num(proposed, "seconds")),
-                                          "distinct_query_texts": len({q for t in proposal.transactions
-                                                                       for q, _ in t})},
+        "previous_static_types_replay": {
+            **replayed_previous, "relations_per_s": round(relations / num(replayed_previous, "seconds")),
+            "distinct_query_texts": len({q for t in previous.transactions for q, _ in t})},
     }
 
 
@@ -673,7 +665,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "nothing; client_pack_only_s = PackStream encoding of every parameter map; replay_without_store = "
             "the recorded queries sent again directly (server_query_s: result_available_after + "
             "result_consumed_after; commit_s: execute_write time after the last query); "
-            "proposal_dynamic_types_replay = the same rows as one entity and one relation query per transaction.",
+            "previous_static_types_replay = the same rows as one query per entity label and per relation type "
+            "(the store's design before dynamic labels/types).",
             "The machine is shared: compare ratios within one run (load_average says how busy it was).",
         ],
     }

@@ -193,16 +193,17 @@ def existing_entity_properties() -> str:
     return "UNWIND $ids AS id MATCH (e:Entity {id: id}) RETURN e.id AS id, e.properties AS properties"
 
 
-def merge_entities(label: str) -> str:
-    """Rows of one label: id, name, norm_name, description, properties (merged JSON or null).
+def merge_entities() -> str:
+    """Rows of any labels: id, label, name, norm_name, description, properties (merged JSON or null).
 
-    The first-written name, extractor and model stay; description is filled if empty.
+    One query text for every label (Cypher 5.26 dynamic labels): the caller checks each row's label
+    with :func:`check_label` first. The first-written name, extractor and model stay; description is
+    filled if empty.
     """
-    label = check_label(label)
     return (
         "UNWIND $rows AS row\n"
         "MERGE (e:Entity {id: row.id})\n"
-        f"ON CREATE SET e:{label}, e.label = $label, e.name = row.name, e.norm_name = row.norm_name,\n"
+        "ON CREATE SET e:$(row.label), e.label = row.label, e.name = row.name, e.norm_name = row.norm_name,\n"
         "    e.support = 0, e.first_run = $run, e.first_iteration = $iteration,\n"
         "    e.extractor = $extractor, e.model = $model\n"
         "SET e.last_run = $run, e.last_iteration = coalesce($iteration, e.last_iteration),\n"
@@ -264,19 +265,19 @@ def existing_relation_properties(rel_type: str) -> str:
     )
 
 
-def merge_relations(rel_type: str) -> str:
-    """Rows of one type: id, source_id, target_id, properties (merged JSON or null), evidence
+def merge_relations() -> str:
+    """Rows of any types: id, type, source_id, target_id, properties (merged JSON or null), evidence
     (list of {chunk_id, text}, first seen first), imported (bool), imported_evidence.
 
-    Support = distinct evidence chunks, plus one if the edge was ever imported without a chunk;
-    merging the same evidence again changes nothing.
+    One query text for every type (Cypher 5.26 dynamic types): the caller checks each row's type with
+    :func:`check_relation_type` first. Support = distinct evidence chunks, plus one if the edge was
+    ever imported without a chunk; merging the same evidence again changes nothing.
     """
-    rel_type = check_relation_type(rel_type)
     return (
         "UNWIND $rows AS row\n"
         "MATCH (a:Entity {id: row.source_id})\n"
         "MATCH (b:Entity {id: row.target_id})\n"
-        f"MERGE (a)-[r:{rel_type} {{id: row.id}}]->(b)\n"
+        "MERGE (a)-[r:$(row.type) {id: row.id}]->(b)\n"
         "ON CREATE SET r.first_run = $run, r.first_iteration = $iteration, r.extractor = $extractor,\n"
         "    r.model = $model, r.chunk_ids = [], r.evidence = [], r.imported = false\n"
         "SET r.last_run = $run, r.last_iteration = coalesce($iteration, r.last_iteration),\n"

@@ -245,17 +245,12 @@ class Neo4jGraphStore:
         for part in _slices(with_props, self.batch_size):
             current.update({r["id"]: r["properties"] for r in tx.run(cypher.existing_entity_properties(),
                                                                       ids=list(part))})
-        by_label: dict[str, list[_Row]] = defaultdict(list)
-        for e in entities:
-            by_label[e.label].append({
-                "id": e.id, "name": e.name, "norm_name": normalize_name(e.name), "description": e.description,
-                "properties": _json_patch(current.get(e.id), e.properties) if e.properties else None,
-            })
-        created = 0
-        for label in sorted(by_label):
-            created += self._run_rows(tx, cypher.merge_entities(label), by_label[label], "nodes_created",
-                                      label=label, **params)[1]
-        return created
+        rows: list[_Row] = [{
+            "id": e.id, "label": cypher.check_label(e.label), "name": e.name, "norm_name": normalize_name(e.name),
+            "description": e.description,
+            "properties": _json_patch(current.get(e.id), e.properties) if e.properties else None,
+        } for e in entities]
+        return self._run_rows(tx, cypher.merge_entities(), rows, "nodes_created", **params)[1]
 
     def _merge_relations(self, tx: ManagedTransaction, delta: GraphDelta, params: Mapping[str, object]) -> int:
         if not delta.relations:
@@ -273,32 +268,28 @@ class Neo4jGraphStore:
                 imported.setdefault(rel.id, rel.evidence)
             else:
                 evidence[rel.id].setdefault(rel.chunk_id, rel.evidence)  # first evidence per chunk wins
-        by_type: dict[str, list[_Row]] = defaultdict(list)
+        with_props: dict[str, list[_Row]] = defaultdict(list)  # by type: few, so static queries
         for row in rows.values():
-            by_type[str(row["type"])].append(row)
-        created = 0
-        for rel_type in sorted(by_type):
-            typed = by_type[rel_type]
-            current: dict[str, str | None] = {}
-            with_props = [{"id": r["id"], "source_id": r["source_id"], "target_id": r["target_id"]}
-                          for r in typed if r["properties"]]
-            for part in _slices(with_props, self.batch_size):
+            cypher.check_relation_type(str(row["type"]))
+            if row["properties"]:
+                with_props[str(row["type"])].append(
+                    {"id": row["id"], "source_id": row["source_id"], "target_id": row["target_id"]})
+        current: dict[str, str | None] = {}
+        for rel_type in sorted(with_props):
+            for part in _slices(with_props[rel_type], self.batch_size):
                 current.update({rec["id"]: rec["properties"]
                                 for rec in tx.run(cypher.existing_relation_properties(rel_type), rows=list(part))})
-            query_rows: list[_Row] = []
-            for row in typed:
-                rel_id = str(row["id"])
-                props = row["properties"]
-                assert isinstance(props, dict)
-                query_rows.append({
-                    "id": rel_id, "source_id": row["source_id"], "target_id": row["target_id"],
-                    "properties": _json_patch(current.get(rel_id), props) if props else None,
-                    "evidence": [{"chunk_id": c, "text": t} for c, t in evidence.get(rel_id, {}).items()],
-                    "imported": rel_id in imported, "imported_evidence": imported.get(rel_id),
-                })
-            created += self._run_rows(tx, cypher.merge_relations(rel_type), query_rows,
-                                      "relationships_created", **params)[1]
-        return created
+        query_rows: list[_Row] = []
+        for rel_id, row in rows.items():
+            props = row["properties"]
+            assert isinstance(props, dict)
+            query_rows.append({
+                "id": rel_id, "type": row["type"], "source_id": row["source_id"], "target_id": row["target_id"],
+                "properties": _json_patch(current.get(rel_id), props) if props else None,
+                "evidence": [{"chunk_id": c, "text": t} for c, t in evidence.get(rel_id, {}).items()],
+                "imported": rel_id in imported, "imported_evidence": imported.get(rel_id),
+            })
+        return self._run_rows(tx, cypher.merge_relations(), query_rows, "relationships_created", **params)[1]
 
     def write_node_metrics(self, metrics: Mapping[str, Mapping[str, float]]) -> int:
         """Set metrics as entity properties (``n.degree``...); names must match ^[a-z][a-z0-9_]{0,63}$
