@@ -25,14 +25,13 @@ import logging
 import re
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from agents.embeddings import node_text
 from agents.errors import AgentError, LLMError
-from agents.llm_client import Budget, LLMClient, LLMConfig
+from agents.llm_client import Budget, LLMClient, LLMConfig, run_sync
 from agents.prompts import ChatMessage, document_block
 from graph_store.vectors import text_hash
 
@@ -145,12 +144,7 @@ class TapeExplainer:
         """One result per ``(node id, text)``, in order; a failing node gets ``error`` and never raises."""
         if not items:
             return []
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return asyncio.run(self.aexplain(items))
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kgweave-tape") as pool:
-            return pool.submit(lambda: asyncio.run(self.aexplain(items))).result()
+        return run_sync(lambda: self.aexplain(items))
 
     async def aexplain(self, items: Sequence[tuple[str, str]]) -> list[ExplainedNode]:
         """:meth:`explain` for callers inside an event loop."""

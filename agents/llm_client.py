@@ -25,7 +25,8 @@ import random
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, Literal, TypeVar
@@ -51,6 +52,7 @@ __all__ = [
     "cache_key",
     "estimate_requests",
     "request_messages",
+    "run_sync",
     "shared_budget",
 ]
 
@@ -69,6 +71,7 @@ _REASK = (
 _SCHEMA_INSTRUCTIONS = "\n\nAnswer with one JSON object that matches this JSON schema:\n<schema>\n{schema}\n</schema>"
 
 T = TypeVar("T", bound=BaseModel)
+_R = TypeVar("_R")
 
 
 class LLMConfig(BaseModel):
@@ -646,3 +649,17 @@ def _describe(exc: BaseException) -> str:
     status = getattr(exc, "status_code", None)
     message = " ".join(str(getattr(exc, "message", None) or exc).split())[:300]
     return f"{type(exc).__name__}" + (f" (HTTP {status})" if status else "") + (f": {message}" if message else "")
+
+
+def run_sync(make: Callable[[], Coroutine[object, object, _R]]) -> _R:
+    """Run the coroutine ``make()`` to completion from synchronous code.
+
+    Outside an event loop this is ``asyncio.run``; called from a thread that already runs one (an
+    async Prefect context), the coroutine gets its own loop on a fresh thread.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(make())
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kgweave-async") as pool:
+        return pool.submit(lambda: asyncio.run(make())).result()

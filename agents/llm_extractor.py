@@ -24,12 +24,11 @@ import re
 import threading
 import unicodedata
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from agents.errors import BudgetExceededError, LLMError
 from agents.extractor import ChunkExtraction
-from agents.llm_client import Budget, LLMClient, LLMConfig, LLMEstimate, LLMRequest, estimate_requests
+from agents.llm_client import Budget, LLMClient, LLMConfig, LLMEstimate, LLMRequest, estimate_requests, run_sync
 from agents.prompts import PROMPTS, build_messages
 from agents.schemas import MAX_EVIDENCE_CHARS, OUTPUT_SCHEMAS, ExtractionOutput, schema_name
 from agents.text import iter_sentences
@@ -106,12 +105,7 @@ class LLMExtractor:
         chunks = list(chunks)
         if not chunks:
             return []
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return asyncio.run(self.aextract(chunks))
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kgweave-llm") as pool:
-            return pool.submit(lambda: asyncio.run(self.aextract(chunks))).result()
+        return run_sync(lambda: self.aextract(chunks))
 
     async def aextract(self, chunks: Sequence[Chunk]) -> list[ChunkExtraction]:
         """:meth:`extract` for callers inside an event loop."""

@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from agents.errors import LLMError
-from agents.llm_client import Budget, LLMClient, LLMConfig
+from agents.llm_client import Budget, LLMClient, LLMConfig, run_sync
 from agents.prompts import ChatMessage
 from agents.resolution import CandidatePair
 
@@ -62,13 +61,7 @@ class LLMJudge:
         ranked = sorted(range(len(pairs)), key=lambda i: -pairs[i].score)[: self.max_pairs]
         verdicts = [False] * len(pairs)
         chosen = [pairs[i] for i in ranked]
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            answers = asyncio.run(self._judge(chosen))
-        else:
-            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kgweave-judge") as pool:
-                answers = pool.submit(lambda: asyncio.run(self._judge(chosen))).result()
+        answers = run_sync(lambda: self._judge(chosen))
         for index, answer in zip(ranked, answers, strict=True):
             verdicts[index] = answer
         return verdicts

@@ -18,12 +18,11 @@ import asyncio
 import logging
 import random
 from collections.abc import Collection, Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from agents.errors import LLMError
-from agents.llm_client import Budget, LLMClient, LLMConfig
+from agents.llm_client import Budget, LLMClient, LLMConfig, run_sync
 from agents.prompts import ChatMessage, document_block
 from agents.research_graph import AUTHORED, CITES, HAS_TOPIC, PAPER, WORKS_ON
 from graph_store.models import Entity
@@ -162,12 +161,7 @@ class TextGNNWriter:
         """One result per neighbourhood, in order; a failing node gets ``error`` and never raises."""
         if not neighbourhoods:
             return []
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return asyncio.run(self.awrite(neighbourhoods))
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kgweave-textgnn") as pool:
-            return pool.submit(lambda: asyncio.run(self.awrite(neighbourhoods))).result()
+        return run_sync(lambda: self.awrite(neighbourhoods))
 
     async def awrite(self, neighbourhoods: Sequence[Neighbourhood]) -> list[WrittenText]:
         """:meth:`write` for callers inside an event loop."""
