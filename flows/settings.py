@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, JsonValue, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
@@ -87,14 +87,22 @@ class TaskRunnerSettings(BaseSettings):
         default="threads", description="threads (default), dask (prefect-dask) or ray (prefect-ray)."
     )
     task_workers: int | None = Field(
-        default=None, ge=1, description="Threads, or local Dask workers; None = Prefect's / Dask's default."
+        default=None, ge=1,
+        description="Threads, local Dask workers or local Ray CPUs; None = Prefect's / Dask's / Ray's default.",
     )
     dask_address: str | None = Field(
         default=None, description="Scheduler of an existing Dask cluster (tcp://HOST:8786); None = a LocalCluster."
     )
     dask_processes: bool = Field(default=True, description="LocalCluster workers as processes (else threads).")
     ray_address: str | None = Field(
-        default=None, description="Ray cluster address (ray://HOST:10001 or auto); None = a local Ray instance."
+        default=None,
+        description="Ray cluster (HOST:6379, ray://HOST:10001, or auto = the one `ray start` joined on this machine); "
+                    "None = a new local Ray instance.",
+    )
+    ray_init: dict[str, JsonValue] = Field(
+        default_factory=dict,
+        description='ray.init keyword arguments as JSON, e.g. {"include_dashboard": false, "runtime_env": {...}}; '
+                    "a local instance gets num_cpus from task_workers unless given here.",
     )
 
 

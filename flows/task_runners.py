@@ -11,12 +11,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from prefect.futures import PrefectFuture
+from prefect.settings import get_current_settings
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from prefect.utilities.annotations import quote
 
 from flows.settings import TaskRunnerSettings
 
-__all__ = ["ConfiguredTaskRunner", "TaskRunnerUnavailableError", "make_task_runner"]
+__all__ = ["ConfiguredTaskRunner", "TaskRunnerUnavailableError", "make_task_runner", "missing_api_warning"]
 
 
 class TaskRunnerUnavailableError(RuntimeError):
@@ -44,8 +45,27 @@ def make_task_runner(settings: TaskRunnerSettings | None = None) -> TaskRunner[A
         except ImportError as exc:
             raise TaskRunnerUnavailableError(
                 "KGWEAVE_TASK_RUNNER=ray needs prefect-ray: pip install prefect-ray") from exc
-        return RayTaskRunner(address=settings.ray_address) if settings.ray_address else RayTaskRunner()
+        init_kwargs: dict[str, Any] = dict(settings.ray_init)
+        if settings.ray_address:
+            return RayTaskRunner(address=settings.ray_address, init_kwargs=init_kwargs)
+        if settings.task_workers:  # only for a new instance: Ray refuses num_cpus when joining a cluster
+            init_kwargs.setdefault("num_cpus", settings.task_workers)
+        # "local": a new instance. With no address ray.init() joins RAY_ADDRESS or the last cluster started
+        # on this machine (`ray start`, even a dead one: /tmp/ray/ray_current_cluster), which is "auto".
+        return RayTaskRunner(address="local", init_kwargs=init_kwargs)
     return ThreadPoolTaskRunner(max_workers=settings.task_workers)
+
+
+def missing_api_warning(settings: TaskRunnerSettings, api_url: str | None) -> str | None:
+    """Why tasks in other processes need ``PREFECT_API_URL``, when they run elsewhere and it is not set."""
+    other_processes = settings.task_runner == "ray" or (
+        settings.task_runner == "dask" and (settings.dask_processes or settings.dask_address is not None))
+    if api_url or not other_processes:
+        return None
+    # Found with Ray: the flow's temporary API is not passed on, so every worker process starts its own
+    # temporary server (slow; on another machine its task runs land in that machine's database).
+    return (f"KGWEAVE_TASK_RUNNER={settings.task_runner} without PREFECT_API_URL: each worker process starts its "
+            "own temporary Prefect server; set PREFECT_API_URL to a running server (prefect server start)")
 
 
 class ConfiguredTaskRunner(TaskRunner[PrefectFuture[Any]]):
@@ -64,7 +84,11 @@ class ConfiguredTaskRunner(TaskRunner[PrefectFuture[Any]]):
         return type(self)(self._settings)
 
     def __enter__(self) -> ConfiguredTaskRunner:
-        inner = make_task_runner(self._settings)
+        settings = self._settings or TaskRunnerSettings()
+        warning = missing_api_warning(settings, get_current_settings().api.url)
+        if warning:
+            self.logger.warning(warning)
+        inner = make_task_runner(settings)
         inner.__enter__()
         self._inner = inner
         super().__enter__()
@@ -88,7 +112,8 @@ class ConfiguredTaskRunner(TaskRunner[PrefectFuture[Any]]):
         if self._inner is None:
             raise RuntimeError("the task runner must be started before submitting work")
         if not isinstance(self._inner, ThreadPoolTaskRunner):
-            # Dask packs tuple arguments as lists, and quote() is a NamedTuple: the task would get
-            # [value] instead of value. Unwrapped, Prefect walks the value for futures (slower, correct).
+            # Dask and Ray pickle the arguments, and Prefect's quote() (a tuple subclass whose __new__
+            # wraps its value) does not survive pickling: quote(v) comes back as quote((v,)), so the task
+            # would get (v,) (Dask: [v]). Unwrapped, Prefect walks the value for futures (slower, correct).
             parameters = {k: v.unwrap() if isinstance(v, quote) else v for k, v in parameters.items()}
         return self._inner.submit(task, parameters, wait_for=wait_for, dependencies=dependencies)

@@ -4,12 +4,13 @@ graph), the failure-ratio threshold, run names and the monitoring artifacts."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from flows.build_graph import build_graph
 from flows.settings import TaskRunnerSettings
-from flows.task_runners import ConfiguredTaskRunner, make_task_runner
+from flows.task_runners import ConfiguredTaskRunner, make_task_runner, missing_api_warning
 from graph_store.sqlite_store import SQLiteGraphStore
 from tests.conftest import SAMPLE_CORPUS
 
@@ -23,20 +24,46 @@ def _graph(db: Path) -> tuple[set[str], set[str], dict[str, int]]:
     return {n.id for n in snapshot.nodes}, {e.id for e in snapshot.edges}, totals
 
 
-def test_dask_task_runner_builds_the_same_graph_as_threads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture(scope="module")
+def threads_build(prefect_api: None, tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path]:
+    """The sample corpus built with the default thread runner: what every other runner must reproduce."""
+    db = tmp_path_factory.mktemp("threads") / "threads.db"
+    return build_graph([str(SAMPLE_CORPUS)], run_id="threads", store=str(db), batch_documents=8), db
+
+
+def _assert_same_graph_as_threads(threads_build: tuple[Any, Path], db: Path, monkeypatch: pytest.MonkeyPatch,
+                                  runner_cls: type, **env: str) -> None:
+    """Build with the runner the environment alone selects (no code change, no with_options)."""
+    threads, threads_db = threads_build
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert isinstance(make_task_runner(), runner_cls)
+    other = build_graph([str(SAMPLE_CORPUS)], run_id=db.stem, store=str(db), batch_documents=8)
+    assert other.status == threads.status == "completed"
+    assert (other.chunks, other.entities, other.relations) == (threads.chunks, threads.entities, threads.relations)
+    assert _graph(db) == _graph(threads_db)
+
+
+def test_dask_task_runner_builds_the_same_graph_as_threads(
+        threads_build: tuple[Any, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from prefect_dask import DaskTaskRunner  # in the dev extra: a missing package fails, never skips
 
-    threads = build_graph([str(SAMPLE_CORPUS)], run_id="threads", store=str(tmp_path / "threads.db"),
-                          batch_documents=8)
-    # the setting alone switches the runner: no code change, no with_options
-    monkeypatch.setenv("KGWEAVE_TASK_RUNNER", "dask")
-    monkeypatch.setenv("KGWEAVE_TASK_WORKERS", "2")
-    monkeypatch.setenv("KGWEAVE_DASK_PROCESSES", "false")
-    assert isinstance(make_task_runner(), DaskTaskRunner)
-    dask = build_graph([str(SAMPLE_CORPUS)], run_id="dask", store=str(tmp_path / "dask.db"), batch_documents=8)
-    assert dask.status == threads.status == "completed"
-    assert (dask.chunks, dask.entities, dask.relations) == (threads.chunks, threads.entities, threads.relations)
-    assert _graph(tmp_path / "dask.db") == _graph(tmp_path / "threads.db")
+    _assert_same_graph_as_threads(threads_build, tmp_path / "dask.db", monkeypatch, DaskTaskRunner,
+                                  KGWEAVE_TASK_RUNNER="dask", KGWEAVE_TASK_WORKERS="2",
+                                  KGWEAVE_DASK_PROCESSES="false")
+
+
+def test_ray_task_runner_builds_the_same_graph_as_threads(
+        threads_build: tuple[Any, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import ray
+    from prefect_ray import RayTaskRunner  # in the dev extra: a missing package fails, never skips
+
+    # a local Ray instance (no address): its workers are separate processes that get the test API's URL
+    # from the serialized Prefect settings context and import the tasks from the installed project
+    _assert_same_graph_as_threads(threads_build, tmp_path / "ray.db", monkeypatch, RayTaskRunner,
+                                  KGWEAVE_TASK_RUNNER="ray", KGWEAVE_TASK_WORKERS="2",
+                                  KGWEAVE_RAY_INIT='{"include_dashboard": false, "object_store_memory": 200000000}')
+    assert not ray.is_initialized()  # the runner started its own instance and shut it down
 
 
 def test_task_runner_setting_picks_the_runner(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -45,10 +72,29 @@ def test_task_runner_setting_picks_the_runner(monkeypatch: pytest.MonkeyPatch) -
     assert isinstance(make_task_runner(TaskRunnerSettings()), ThreadPoolTaskRunner)
     runner = make_task_runner(TaskRunnerSettings(task_runner="dask", dask_address="tcp://10.0.0.1:8786"))
     assert runner.address == "tcp://10.0.0.1:8786"  # type: ignore[attr-defined]
+    # workers in other processes need a real API: warned when PREFECT_API_URL is not set
+    assert "PREFECT_API_URL" in (missing_api_warning(TaskRunnerSettings(task_runner="ray"), None) or "")
+    assert missing_api_warning(TaskRunnerSettings(task_runner="ray"), "http://127.0.0.1:4200/api") is None
+    assert missing_api_warning(TaskRunnerSettings(task_runner="dask", dask_processes=False), None) is None
+    assert missing_api_warning(TaskRunnerSettings(), None) is None
     monkeypatch.setenv("KGWEAVE_TASK_RUNNER", "spark")
     with pytest.raises(ValueError, match="task_runner"):
         TaskRunnerSettings()
     assert ConfiguredTaskRunner().duplicate().name == "configured"
+
+
+def test_ray_settings_give_the_runner_its_address_and_init_kwargs(monkeypatch: pytest.MonkeyPatch) -> None:
+    from prefect_ray import RayTaskRunner
+
+    monkeypatch.setenv("KGWEAVE_RAY_INIT", '{"include_dashboard": false, "runtime_env": {"working_dir": "."}}')
+    local = make_task_runner(TaskRunnerSettings(task_runner="ray", task_workers=3))
+    assert isinstance(local, RayTaskRunner)
+    assert local.address == "local"  # a new instance, never a stale `ray start` cluster ray.init() would join
+    assert local.init_kwargs == {"include_dashboard": False, "runtime_env": {"working_dir": "."}, "num_cpus": 3,
+                                 "namespace": "prefect"}
+    remote = make_task_runner(TaskRunnerSettings(task_runner="ray", task_workers=3, ray_address="ray://head:10001"))
+    assert isinstance(remote, RayTaskRunner)
+    assert remote.address == "ray://head:10001" and "num_cpus" not in remote.init_kwargs  # refused when joining
 
 
 def _bad_corpus(tmp_path: Path) -> Path:
@@ -100,6 +146,7 @@ def test_scheduled_runs_get_a_run_id_and_a_readable_name(tmp_path: Path, monkeyp
     state = build_graph([str(SAMPLE_CORPUS)], return_state=True)  # as a deployment's scheduled run calls it
     summary = state.result()
     assert summary.store == str(tmp_path / "env.db") and summary.run_id.startswith("build-")
+    assert state.state_details.flow_run_id is not None
     with get_client(sync_client=True) as client:
         run = client.read_flow_run(state.state_details.flow_run_id)
     assert run.name == f"build-graph-{summary.run_id}"
