@@ -48,6 +48,7 @@ from analysis.evaluation import (
 )
 from flows.extractors import ExtractorChoice, build_extractor, llm_config
 from flows.loaders import LoadOptions, load_corpus
+from flows.monitoring import StageProgress, show_library_logs
 from flows.stores import open_flow_store
 from graph_store.ids import normalize_name
 from graph_store.models import Document, Run, utc_now
@@ -357,6 +358,8 @@ EvalReport = RelationsReport | MaskedNodesReport | ExtractorsReport
 def evaluate(request: EvalRequest, run_id: str, store: str = "kgweave.db") -> EvalReport:
     """Run one evaluation against the store; recorded as an ``eval`` run, summarised in an artifact."""
     logger = get_run_logger()
+    show_library_logs()
+    progress = StageProgress(f"evaluate-{request.kind}-progress", ("evaluate",), f"{request.kind} evaluation {run_id}")
     graph = open_flow_store(store)
     run = Run(id=run_id, kind="eval", parameters={"evaluation": request.kind})
     graph.record_run(run)
@@ -371,6 +374,7 @@ def evaluate(request: EvalRequest, run_id: str, store: str = "kgweave.db") -> Ev
         graph.record_run(run.model_copy(update={"finished_at": utc_now(), "status": "failed",
                                                 "summary": {"error": f"{type(exc).__name__}: {exc}"[:500]}}))
         raise
+    progress.done("evaluate")
     summary = _flat(report.model_dump())
     graph.record_run(run.model_copy(update={"finished_at": utc_now(), "status": "completed", "summary": summary}))
     create_markdown_artifact(_markdown(report), key=f"evaluate-{request.kind}",

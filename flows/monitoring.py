@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict
@@ -13,6 +13,7 @@ from flows.settings import MonitoringSettings
 __all__ = [
     "FailureRatioExceededError",
     "RatioVerdict",
+    "StageProgress",
     "browser_queries_markdown",
     "cost_estimate_usd",
     "default_run_id",
@@ -99,6 +100,26 @@ def run_name(flow_name: str, kind: str, parameter: str = "run_id") -> Callable[[
         return f"{flow_name}-{flow_run.parameters.get(parameter) or default_run_id(kind)}"
 
     return name
+
+
+class StageProgress:
+    """A Prefect progress artifact that moves through named stages (for flows whose work has no item count).
+
+    Created at 0 % when constructed inside a flow run; :meth:`done` sets it to the share of stages
+    finished, so the UI shows how far a run got and where it stopped.
+    """
+
+    def __init__(self, key: str, stages: Sequence[str], description: str) -> None:
+        from prefect.artifacts import create_progress_artifact
+
+        self.stages = list(stages)
+        self._id = create_progress_artifact(progress=0.0, key=key, description=description)
+
+    def done(self, stage: str) -> None:
+        """Mark ``stage`` (and every stage before it) finished."""
+        from prefect.artifacts import update_progress_artifact
+
+        update_progress_artifact(self._id, 100.0 * (self.stages.index(stage) + 1) / len(self.stages))  # type: ignore[arg-type]
 
 
 def show_library_logs() -> None:

@@ -11,9 +11,11 @@ import time
 from datetime import UTC, datetime
 
 from prefect import flow, get_run_logger
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from agents.embeddings import Embedder, MiniLMEmbedder, minilm_available
 from agents.resolution import Judge, ResolutionConfig, resolve_report
+from flows.monitoring import StageProgress, default_run_id, run_name, show_library_logs
 from flows.stores import open_flow_store
 from graph_store.models import Run, utc_now
 from graph_store.protocol import GraphStore
@@ -76,7 +78,7 @@ def undo_resolution(store: GraphStore, run_id: str) -> dict[str, object]:
     return {"run_id": run_id, "store": store.url, "removed_merges": removed, "entities_after": store.counts().entities}
 
 
-@flow(name="resolve-entities", log_prints=False)
+@flow(name="resolve-entities", flow_run_name=run_name("resolve-entities", "resolve"), log_prints=False)
 def resolve_entities(
     store: str = "kgweave.db",
     run_id: str | None = None,
@@ -91,13 +93,31 @@ def resolve_entities(
     With ``llm_judge``, the ambiguous band (similar but unconfirmed pairs) is decided by the LLM
     endpoint (``llm_base_url``/``llm_model`` or ``KGWEAVE_LLM_*``) instead of being left alone.
     """
+    show_library_logs()
+    run_id = run_id or default_run_id("resolve")  # what the flow run's name says
+    progress = StageProgress("resolve-entities-progress", ("resolve",), f"Entity resolution ({run_id})")
     judge = None
     if llm_judge:
         from agents.llm_judge import LLMJudge
         from flows.extractors import llm_config
 
         judge = LLMJudge(llm_config(llm_base_url, llm_model, "--llm-judge"))
-    summary = resolve_store(open_flow_store(store), run_id or new_resolve_run_id(), config,
-                            use_embeddings=use_embeddings, judge=judge)
+    summary = resolve_store(open_flow_store(store), run_id, config, use_embeddings=use_embeddings, judge=judge)
+    progress.done("resolve")
+    methods = summary["methods"]
+    assert isinstance(methods, dict)
+    create_table_artifact([{"method": m, "merges": n} for m, n in sorted(methods.items())],
+                          key="resolve-entities-methods", description=f"Merges by method ({run_id})")
+    create_markdown_artifact(
+        f"# Entity resolution {run_id}\n\n{summary['entities']} entities read, {summary['merges']} merges recorded, "
+        f"{summary['entities_after']} entities after (embedding model: {summary['embedding_model'] or 'none'}; "
+        f"{summary['total_seconds']} s). Undo: `kgweave resolve --undo {run_id}`.\n\n"
+        "```cypher\n// merges of this run in Neo4j Browser\n"
+        f"MATCH p = (:Entity)-[m:SAME_AS {{run_id: '{_cypher_literal(run_id)}'}}]->(:Entity) RETURN p LIMIT 50;\n```\n",
+        key="resolve-entities-summary", description=f"Summary of run {run_id}")
     get_run_logger().info("resolved %s entities: %s merges", summary["entities"], summary["merges"])
     return summary
+
+
+def _cypher_literal(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("'", "\\'")

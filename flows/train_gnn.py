@@ -41,7 +41,7 @@ from analysis.gnn import (
     train,
 )
 from flows.embed import DEFAULT_EMBEDDING_MODEL, embed_nodes
-from flows.monitoring import default_run_id, run_name, show_library_logs
+from flows.monitoring import StageProgress, default_run_id, run_name, show_library_logs
 from flows.stores import open_flow_store
 from graph_store.models import Run, utc_now
 
@@ -208,6 +208,9 @@ def train_gnn(
     target = open_flow_store(store) if planetoid is None and store is not None else None
     if target is not None:
         target.record_run(run)
+    stages = [*(["explain"] if tape else []), *(["embed"] if target is not None and features == "text" else []),
+              "prepare", "train", "write"]
+    progress = StageProgress("train-gnn-progress", stages, f"Training stages ({run_id})")
     try:
         explained: TapeReport | None = None
         if tape:
@@ -215,17 +218,22 @@ def train_gnn(
             logger.info("TAPE: %d nodes explained now, %d unchanged, %d failed (%d LLM requests, %d cached)",
                         explained.explained, explained.unchanged, explained.failed, explained.llm_calls,
                         explained.cached_llm_calls)
+            progress.done("explain")
         if target is not None and features == "text":
             logger.info("embedded %d new or changed node texts", embed_task(str(store), entity_label))
+            progress.done("embed")
         graph = prepare_task(store, planetoid, features, label, entity_label, structural,
                              (explained.model,) if explained is not None else ())
+        progress.done("prepare")
         result = train_task(quote(graph), config)  # type: ignore[call-overload]
+        progress.done("train")
         folder = Path(model_dir)
         model_path = save_model(result, graph, config, folder / f"{run_id}.pt")
         png = curve_png(result, folder / f"{run_id}-curve.png")
         written = 0
         if target is not None and write_back:
             written = write_back_task(str(store), quote(graph), quote(result), label, run_id)  # type: ignore[call-overload]
+        progress.done("write")
         summary = TrainSummary(
             run_id=run_id, task=task, model=model, device=result.device, source=str(planetoid or store),
             epochs=result.epochs, best_epoch=result.best_epoch, seconds=result.seconds,

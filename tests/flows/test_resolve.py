@@ -11,6 +11,7 @@ from flows.resolve import resolve_entities, resolve_store, undo_resolution
 from flows.stores import close_flow_stores
 from graph_store.ids import entity_id
 from graph_store.sqlite_store import SQLiteGraphStore
+from tests.artifacts import artifacts_of
 from tests.conftest import require
 
 
@@ -55,3 +56,8 @@ def test_resolve_entities_flow_without_embeddings(sample_db: Path) -> None:
     assert summary["methods"].get("embedding", 0) == 0  # type: ignore[union-attr]
     with SQLiteGraphStore(sample_db) as store:
         assert {m.run_id for m in store.merges()} == {"resolve-flow"}
+    published = artifacts_of(["resolve-entities-progress", "resolve-entities-methods", "resolve-entities-summary"],
+                             "resolve-flow")
+    assert published["resolve-entities-progress"].data == 100.0
+    assert f"{summary['merges']} merges recorded" in str(published["resolve-entities-summary"].data)
+    assert "exact" in str(published["resolve-entities-methods"].data)

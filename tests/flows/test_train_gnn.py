@@ -9,6 +9,7 @@ import pytest
 
 from graph_store.models import Entity, GraphDelta, Relation
 from graph_store.sqlite_store import SQLiteGraphStore
+from tests.artifacts import artifacts_of
 from tests.conftest import SHARED_DATA, require
 from tests.flows.test_cli import run_kgweave
 
@@ -56,6 +57,9 @@ def test_node_classification_writes_predictions_back(tmp_path: Path) -> None:
         assert all({"gnn_side_class", "gnn_side_confidence"} <= set(m) for m in metrics.values())
         run = next(r for r in store.runs() if r.id == "train-1")
         assert run.kind == "train" and run.status == "completed" and run.summary["class_names"] == "left|right"
+    published = artifacts_of(["train-gnn-progress", "train-gnn-metrics", "train-gnn-summary"], "train-1")
+    assert set(published) == {"train-gnn-progress", "train-gnn-metrics", "train-gnn-summary"}
+    assert published["train-gnn-progress"].data == 100.0
 
 
 def test_link_prediction_writes_learned_embeddings(tmp_path: Path) -> None:
