@@ -74,24 +74,36 @@ def _delta() -> GraphDelta:
     )
 
 
-def test_one_query_per_label_and_type_with_rows_as_parameters() -> None:
+def test_one_entity_and_one_relation_query_with_labels_types_and_rows_as_parameters() -> None:
     tx = FakeTx()
     _store()._upsert(tx, _delta())
     entity_queries = [(q, p) for q, p in tx.calls if "MERGE (e:Entity" in q]
-    assert sorted(p["label"] for _, p in entity_queries) == ["Person", "Place"]
-    person = next(p for _, p in entity_queries if p["label"] == "Person")
-    assert sorted(r["name"] for r in person["rows"]) == ["Alice", "Bob"]
+    assert len(entity_queries) == 1  # every label in one query: SET e:$(row.label)
+    rows = entity_queries[0][1]["rows"]
+    assert sorted((r["label"], r["name"]) for r in rows) == [("Person", "Alice"), ("Person", "Bob"), ("Place", "Paris")]
     relation_queries = [(q, p) for q, p in tx.calls if "MERGE (a)-[r:" in q]
-    assert [q.split("[r:")[1].split(" ")[0] for q, _ in relation_queries] == ["MET", "VISITED"]
-    met_rows = relation_queries[0][1]["rows"]
+    assert len(relation_queries) == 1  # every type in one query: [r:$(row.type)]
+    by_type = {r["type"]: r for r in relation_queries[0][1]["rows"]}
+    assert sorted(by_type) == ["MET", "VISITED"]
     # Two observations of MET in one chunk: one row, one evidence entry (the first).
-    assert len(met_rows) == 1 and met_rows[0]["evidence"] == [
-        {"chunk_id": _delta().chunks[0].id, "text": "Alice met Bob in Paris."}]
-    visited = relation_queries[1][1]["rows"][0]
-    assert visited["imported"] is True and visited["evidence"] == []
+    assert by_type["MET"]["evidence"] == [{"chunk_id": _delta().chunks[0].id, "text": "Alice met Bob in Paris."}]
+    assert by_type["VISITED"]["imported"] is True and by_type["VISITED"]["evidence"] == []
     for query, _ in tx.calls:
-        for name in ("Alice", "Bob", "Paris", "Alice met Bob"):
-            assert name not in query, "values must be parameters, never query text"
+        for name in ("Alice", "Bob", "Paris", "Alice met Bob", "Person", "Place", "MET", "VISITED"):
+            assert name not in query, "values, labels and types must be parameters, never query text"
+
+
+def test_an_unsafe_label_or_type_is_refused_before_any_entity_write() -> None:
+    tx = FakeTx()
+    bad = Entity.named("Alice", "Person").model_copy(update={"label": "Person`) DETACH DELETE n //"})
+    with pytest.raises(ValueError, match="unsafe node label"):
+        _store()._upsert(tx, GraphDelta(run_id="r", extractor="t", entities=(bad,)))
+    assert not any("MERGE (e:Entity" in q for q, _ in tx.calls)
+    good = Entity.named("Alice", "Person")
+    rel = Relation.between(good.id, "MET", good.id).model_copy(update={"type": "MET]->(x) DETACH DELETE x //"})
+    with pytest.raises(ValueError, match="unsafe relationship type"):  # the models check too; the store again
+        _store()._upsert(FakeTx(), GraphDelta.model_construct(run_id="r", extractor="t", entities=(good,),
+                                                              relations=(rel,)))
 
 
 def test_rows_are_split_into_batches_in_the_same_transaction() -> None:
