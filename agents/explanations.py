@@ -226,7 +226,9 @@ def explain_store(
     Class names are the values of ``label_property`` in the store (ExplanationError if there are
     none). Entities whose stored vector carries the current :func:`input_hash` are skipped; the
     others are asked and embedded in batches of ``batch_size``, each batch written at once, so an
-    interrupted run resumes where it stopped (and the LLM cache holds every answer it got).
+    interrupted run resumes where it stopped (and the LLM cache holds every answer it got). A node
+    whose explanation fails has no TAPE vector afterwards (an older one, of its older text, is
+    dropped), so training gives it zeros there.
     """
     clock = time.perf_counter()
     classes = class_names(store, label_property, entity_label)
@@ -242,18 +244,19 @@ def explain_store(
             todo.append((entity.id, digest, text))
     explainer = TapeExplainer(config, classes, budget)
     failures: list[TapeFailure] = []
-    calls = cached = tokens = explained = 0
+    calls = cached = tokens = explained = stale = 0
     dimension: int | None = None
     for start in range(0, len(todo), batch_size):
         part = todo[start:start + batch_size]
         answers = explainer.explain([(node_id, text) for node_id, _, text in part])
-        ok = []
+        ok: list[tuple[str, str, str]] = []
+        failed: list[TapeFailure] = []
         for (node_id, digest, _), answer in zip(part, answers, strict=True):
             calls += answer.llm_calls
             cached += answer.cached
             tokens += answer.tokens
             if answer.prediction is None or answer.explanation is None:
-                failures.append(TapeFailure(node_id=node_id, error=answer.error or "no answer"))
+                failed.append(TapeFailure(node_id=node_id, error=answer.error or "no answer"))
             else:
                 ok.append((node_id, digest, explanation_text(answer.prediction, answer.explanation)))
         if ok:
@@ -261,10 +264,14 @@ def explain_store(
             dimension = int(vectors.shape[1])
             store.write_embeddings(model, {i: (h, v) for (i, h, _), v in zip(ok, vectors, strict=True)})
             explained += len(ok)
+        # a failed node's old vector explained a text it no longer has: zeros are more honest
+        stale += store.delete_embeddings(model, [f.node_id for f in failed if f.node_id in stored])
+        failures += failed
         logger.info("TAPE: %d/%d nodes asked, %d failed so far", start + len(part), len(todo), len(failures))
     if failures:
-        logger.warning("TAPE: %d of %d explanations failed (zero features for them this run); first: %s: %s",
-                       len(failures), len(todo), failures[0].node_id, failures[0].error)
+        logger.warning("TAPE: %d of %d explanations failed (zero features for them this run, %d stale vectors "
+                       "dropped); first: %s: %s", len(failures), len(todo), stale,
+                       failures[0].node_id, failures[0].error)
     return TapeReport(
         model=model, llm_model=config.model, classes=classes, entities=total, unchanged=total - len(todo),
         explained=explained, failed=len(failures), llm_calls=calls, cached_llm_calls=cached, tokens=tokens,

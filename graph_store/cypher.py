@@ -562,6 +562,16 @@ def embedding_hashes(prop: str) -> str:
     return f"MATCH (e:Entity) WHERE e.{prop}_hash IS NOT NULL RETURN e.id AS id, e.{prop}_hash AS hash"
 
 
+def delete_embeddings(prop: str) -> str:
+    """Removes ``<prop>`` and ``<prop>_hash`` from the entities ``$ids`` that have them (the vector index follows)."""
+    prop = _embedding_property(prop)
+    return (
+        f"MATCH (e:Entity) WHERE e.id IN $ids AND e.{prop} IS NOT NULL\n"
+        f"REMOVE e.{prop}, e.{prop}_hash\n"
+        "RETURN count(e) AS removed"
+    )
+
+
 def nearest_by_vector(prop: str) -> str:
     """The ``$k`` entities nearest to ``$vector`` by the cosine vector index on ``<prop>``."""
     prop = _embedding_property(prop)

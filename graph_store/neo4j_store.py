@@ -537,6 +537,17 @@ class Neo4jGraphStore:
         records = self._records("read embedding hashes", cypher.embedding_hashes(model_property(model)))
         return {r["id"]: r["hash"] for r in records}
 
+    def delete_embeddings(self, model: str, ids: Iterable[str]) -> int:
+        """Remove ``embedding_<model>`` and its hash from the entities ``ids``; returns how many had one."""
+        prop, wanted = model_property(model), sorted(set(ids))
+        if not wanted:
+            return 0
+
+        def work(tx: ManagedTransaction) -> int:
+            return int(tx.run(cypher.delete_embeddings(prop), ids=wanted).single(strict=True)["removed"])
+
+        return self._write("delete embeddings", work)
+
     def nearest(self, model: str, vector: Vector, k: int = 10) -> list[tuple[str, float]]:
         """The ``k`` entities nearest to ``vector`` by the model's vector index: (id, cosine score)."""
         check_model_name(model)

@@ -100,6 +100,9 @@ class GraphStore(Protocol):
     def embedding_hashes(self, model: str) -> dict[str, str]:
         """``{entity id: text hash}`` of the vectors stored for ``model`` (to re-embed changed text only)."""
 
+    def delete_embeddings(self, model: str, ids: Iterable[str]) -> int:
+        """Drop the vectors of ``model`` stored for ``ids`` (a vector whose text is stale); returns how many."""
+
     def clear(self) -> None:
         """Delete the whole graph (keeps the schema)."""
 

@@ -549,6 +549,14 @@ class SQLiteGraphStore:
         return {str(r[0]): str(r[1]) for r in self._query(
             "SELECT entity_id, text_hash FROM embeddings WHERE model = ?", (model,))}
 
+    def delete_embeddings(self, model: str, ids: Iterable[str]) -> int:
+        """Drop the vectors of ``model`` stored for ``ids``; returns how many were stored."""
+        check_model_name(model)
+        with self._transaction() as conn:
+            deleted = conn.execute("DELETE FROM embeddings WHERE model = ? AND entity_id IN "
+                                   "(SELECT value FROM json_each(?))", (model, json.dumps(sorted(set(ids))))).rowcount
+        return max(deleted, 0)
+
     def clear(self) -> None:
         """Delete every row (keeps the schema)."""
         with self._transaction() as conn:

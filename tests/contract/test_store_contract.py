@@ -326,3 +326,20 @@ def test_embeddings_are_replaced_and_keep_one_dimension(store: GraphStore) -> No
         store.write_embeddings("m2", {alice.id: ("x", [float("nan")])})
     store.clear()
     assert store.embeddings("m1") == {}
+
+
+def test_embeddings_are_deleted_by_id(store: GraphStore) -> None:
+    import numpy as np
+
+    store.upsert(_delta())
+    alice, bob = Entity.named("Alice", "Person"), Entity.named("Bob", "Person")
+    store.write_embeddings("m1", {alice.id: ("a", [1.0, 0.0]), bob.id: ("b", [0.0, 1.0])})
+    store.write_embeddings("m2", {alice.id: ("a", [1.0, 0.0])})
+    assert store.delete_embeddings("m1", [alice.id, "nope", alice.id]) == 1
+    assert store.embedding_hashes("m1") == {bob.id: "b"} and set(store.embeddings("m1")) == {bob.id}
+    assert store.embedding_hashes("m2") == {alice.id: "a"}  # other models keep theirs
+    assert store.delete_embeddings("m1", [alice.id]) == 0 and store.delete_embeddings("m1", []) == 0
+    with pytest.raises(ValueError, match="model name"):
+        store.delete_embeddings("bad model!", [bob.id])
+    store.write_embeddings("m1", {alice.id: ("a2", np.array([0.5, 0.5]))})  # written again after a delete
+    assert store.embedding_hashes("m1") == {alice.id: "a2", bob.id: "b"}

@@ -126,6 +126,16 @@ def test_malformed_answers_are_recorded_failures(llm_server: LLMTestServer, tmp_
         llm_server.rule = None
         again = explain_store(store, config, HashEmbedder(), "area")
         assert (again.explained, again.failed, again.llm_calls, again.unchanged) == (1, 0, 1, 7)
+        assert target.id in store.embeddings(TAPE_MODEL)
+
+        # a third class makes every stored explanation stale; the node that fails now loses its old vector
+        theory = Entity.named("Theory paper", "Paper", description="We prove bounds.", properties={"area": "Theory"})
+        store.upsert(GraphDelta(run_id="more", extractor="test", entities=(theory,)))
+        llm_server.rule = lambda body: "malformed" if target.name in request_document(body) else None
+        third = explain_store(store, config, HashEmbedder(), "area")
+        assert third.classes == ["Databases", "Learning", "Theory"]
+        assert (third.explained, third.failed, third.unchanged) == (8, 1, 0)
+        assert set(store.embeddings(TAPE_MODEL)) == {p.id for p in papers if p != target} | {theory.id}
 
 
 def test_budget_and_bad_input(llm_server: LLMTestServer, tmp_path: Path) -> None:

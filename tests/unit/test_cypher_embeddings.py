@@ -15,7 +15,8 @@ def test_vector_index_is_cosine_with_the_dimension() -> None:
 
 @pytest.mark.parametrize("prop", ["embedding_", "name", "embedding_x}) DETACH DELETE e //", "embedding_A"])
 def test_unsafe_properties_are_refused(prop: str) -> None:
-    for build in (cypher.write_embeddings, cypher.embeddings, cypher.embedding_hashes, cypher.nearest_by_vector):
+    for build in (cypher.write_embeddings, cypher.embeddings, cypher.embedding_hashes, cypher.nearest_by_vector,
+                  cypher.delete_embeddings):
         with pytest.raises(ValueError):
             build(prop)
 
