@@ -563,12 +563,13 @@ def embedding_hashes(prop: str) -> str:
 
 
 def delete_embeddings(prop: str) -> str:
-    """Removes ``<prop>`` and ``<prop>_hash`` from the entities ``$ids`` that have them (the vector index follows)."""
+    """Rows: id; removes ``<prop>`` and ``<prop>_hash`` from those entities that have them (the index follows)."""
     prop = _embedding_property(prop)
     return (
-        f"MATCH (e:Entity) WHERE e.id IN $ids AND e.{prop} IS NOT NULL\n"
+        "UNWIND $rows AS row\n"
+        f"MATCH (e:Entity {{id: row.id}}) WHERE e.{prop} IS NOT NULL\n"
         f"REMOVE e.{prop}, e.{prop}_hash\n"
-        "RETURN count(e) AS removed"
+        "RETURN count(e) AS matched"
     )
 
 

@@ -539,14 +539,12 @@ class Neo4jGraphStore:
 
     def delete_embeddings(self, model: str, ids: Iterable[str]) -> int:
         """Remove ``embedding_<model>`` and its hash from the entities ``ids``; returns how many had one."""
-        prop, wanted = model_property(model), sorted(set(ids))
-        if not wanted:
+        prop = model_property(model)
+        rows: list[_Row] = [{"id": i} for i in sorted(set(ids))]
+        if not rows:
             return 0
-
-        def work(tx: ManagedTransaction) -> int:
-            return int(tx.run(cypher.delete_embeddings(prop), ids=wanted).single(strict=True)["removed"])
-
-        return self._write("delete embeddings", work)
+        return self._write("delete embeddings",
+                           lambda tx: self._run_rows(tx, cypher.delete_embeddings(prop), rows, "properties_set")[0])
 
     def nearest(self, model: str, vector: Vector, k: int = 10) -> list[tuple[str, float]]:
         """The ``k`` entities nearest to ``vector`` by the model's vector index: (id, cosine score)."""
