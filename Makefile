@@ -29,7 +29,7 @@ test: $(VENV)/.test  ## the whole test suite (CI runs exactly this)
 	$(BIN)/python -m pytest -q
 
 lint: $(VENV)/.test
-	$(BIN)/ruff check flows agents graph_store analysis tests benchmarks
+	$(BIN)/ruff check flows agents graph_store analysis deploy tests benchmarks
 
 bench: $(VENV)/.test
 	$(BIN)/python benchmarks/build_throughput.py

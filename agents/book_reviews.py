@@ -18,11 +18,11 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agents.actants import Actant, ActantRelation, ReviewGraph
-from agents.record_graph import MENTIONS, RecordGraph, RecordGraphBuilder
-from graph_store.ids import content_id, normalize_name
-from graph_store.models import Document, Entity, Relation
-from graph_store.protocol import GraphStore
+from kgweave.agents.actants import Actant, ActantRelation, ReviewGraph
+from kgweave.agents.record_graph import MENTIONS, RecordGraph, RecordGraphBuilder
+from kgweave.graph_store.ids import content_id, normalize_name
+from kgweave.graph_store.models import Document, Entity, Relation
+from kgweave.graph_store.protocol import GraphStore
 
 __all__ = [
     "BOOK",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from graph_store.models import Chunk, Document
+from kgweave.graph_store.models import Chunk, Document
 
 __all__ = ["DEFAULT_CHUNK_CHARS", "chunk_document"]
 

@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import NamedTuple
 
-from agents.extractor import ChunkExtraction
-from agents.lexicon import (
+from kgweave.agents.extractor import ChunkExtraction
+from kgweave.agents.lexicon import (
     ADJECTIVES,
     CONNECTORS,
     COPULAS,
@@ -42,9 +42,9 @@ from agents.lexicon import (
     STOPWORDS,
     VERB_TYPES,
 )
-from agents.text import TOKEN_PATTERN, fold, is_acronym, is_adverb, iter_sentences, looks_adjective
-from graph_store.ids import normalize_name, to_relation_type
-from graph_store.models import Chunk, Entity, Mention, Relation
+from kgweave.agents.text import TOKEN_PATTERN, fold, is_acronym, is_adverb, iter_sentences, looks_adjective
+from kgweave.graph_store.ids import normalize_name, to_relation_type
+from kgweave.graph_store.models import Chunk, Entity, Mention, Relation
 
 __all__ = [
     "ABBREVIATED_AS",

@@ -17,15 +17,15 @@ from typing import TYPE_CHECKING, Protocol, TypeAlias, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agents.errors import AgentError
-from graph_store.models import Entity
-from graph_store.vectors import text_hash
+from kgweave.agents.errors import AgentError
+from kgweave.graph_store.models import Entity
+from kgweave.graph_store.vectors import text_hash
 
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
-    from graph_store.protocol import GraphStore
+    from kgweave.graph_store.protocol import GraphStore
 
 __all__ = [
     "EmbedReport",

@@ -28,9 +28,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agents.prompts import ChatMessage, document_block
-from graph_store.ids import normalize_name, to_label, to_relation_type
-from graph_store.models import Entity, GraphDelta, Relation
+from kgweave.agents.prompts import ChatMessage, document_block
+from kgweave.graph_store.ids import normalize_name, to_label, to_relation_type
+from kgweave.graph_store.models import Entity, GraphDelta, Relation
 
 __all__ = [
     "CONCEPT_TYPES",

@@ -29,15 +29,15 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from agents.embeddings import node_text
-from agents.errors import AgentError, LLMError
-from agents.llm_client import Budget, LLMClient, LLMConfig, run_sync
-from agents.prompts import ChatMessage, document_block
-from graph_store.vectors import text_hash
+from kgweave.agents.embeddings import node_text
+from kgweave.agents.errors import AgentError, LLMError
+from kgweave.agents.llm_client import Budget, LLMClient, LLMConfig, run_sync
+from kgweave.agents.prompts import ChatMessage, document_block
+from kgweave.graph_store.vectors import text_hash
 
 if TYPE_CHECKING:
-    from agents.embeddings import Embedder
-    from graph_store.protocol import GraphStore
+    from kgweave.agents.embeddings import Embedder
+    from kgweave.graph_store.protocol import GraphStore
 
 __all__ = [
     "EXPLANATION_SCHEMA_TITLE",

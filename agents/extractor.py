@@ -7,8 +7,8 @@ from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
-from graph_store.ids import content_id
-from graph_store.models import Chunk, Entity, Mention, Relation
+from kgweave.graph_store.ids import content_id
+from kgweave.graph_store.models import Chunk, Entity, Mention, Relation
 
 __all__ = ["ChunkExtraction", "Extractor", "extraction_fingerprint"]
 

@@ -35,9 +35,9 @@ import openai
 from openai.types.chat import ChatCompletion
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
-from agents.errors import BudgetExceededError, LLMError, LLMRequestError, LLMUnavailableError
-from agents.prompts import ChatMessage
-from agents.schemas import strict_json_schema
+from kgweave.agents.errors import BudgetExceededError, LLMError, LLMRequestError, LLMUnavailableError
+from kgweave.agents.prompts import ChatMessage
+from kgweave.agents.schemas import strict_json_schema
 
 __all__ = [
     "DEFAULT_CACHE_DIR",

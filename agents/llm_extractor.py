@@ -26,14 +26,14 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from agents.errors import BudgetExceededError, LLMError
-from agents.extractor import ChunkExtraction
-from agents.llm_client import Budget, LLMClient, LLMConfig, LLMEstimate, LLMRequest, estimate_requests, run_sync
-from agents.prompts import PROMPTS, build_messages
-from agents.schemas import MAX_EVIDENCE_CHARS, OUTPUT_SCHEMAS, ExtractionOutput, schema_name
-from agents.text import iter_sentences
-from graph_store.ids import normalize_name, to_label, to_relation_type
-from graph_store.models import Chunk, Entity, Mention, Relation
+from kgweave.agents.errors import BudgetExceededError, LLMError
+from kgweave.agents.extractor import ChunkExtraction
+from kgweave.agents.llm_client import Budget, LLMClient, LLMConfig, LLMEstimate, LLMRequest, estimate_requests, run_sync
+from kgweave.agents.prompts import PROMPTS, build_messages
+from kgweave.agents.schemas import MAX_EVIDENCE_CHARS, OUTPUT_SCHEMAS, ExtractionOutput, schema_name
+from kgweave.agents.text import iter_sentences
+from kgweave.graph_store.ids import normalize_name, to_label, to_relation_type
+from kgweave.graph_store.models import Chunk, Entity, Mention, Relation
 
 __all__ = ["BUDGET_EXHAUSTED", "MAX_MENTIONS_PER_ENTITY", "Grounded", "LLMExtractor", "ground_output"]
 

@@ -8,10 +8,10 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agents.errors import LLMError
-from agents.llm_client import Budget, LLMClient, LLMConfig, run_sync
-from agents.prompts import ChatMessage
-from agents.resolution import CandidatePair
+from kgweave.agents.errors import LLMError
+from kgweave.agents.llm_client import Budget, LLMClient, LLMConfig, run_sync
+from kgweave.agents.prompts import ChatMessage
+from kgweave.agents.resolution import CandidatePair
 
 __all__ = ["JUDGE_PROMPT_VERSION", "LLMJudge", "SameEntityVerdict"]
 

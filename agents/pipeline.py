@@ -7,10 +7,10 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict
 
-from agents.chunking import DEFAULT_CHUNK_CHARS, chunk_document
-from agents.extractor import Extractor
-from agents.resolution import canonical_entities
-from graph_store.models import Chunk, Document, Entity, GraphDelta, Mention, Relation
+from kgweave.agents.chunking import DEFAULT_CHUNK_CHARS, chunk_document
+from kgweave.agents.extractor import Extractor
+from kgweave.agents.resolution import canonical_entities
+from kgweave.graph_store.models import Chunk, Document, Entity, GraphDelta, Mention, Relation
 
 __all__ = ["BatchResult", "ChunkFailure", "extract_documents"]
 

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal, TypedDict
 
-from agents.schemas import ENTITY_TYPES, MAX_ENTITIES, MAX_RELATIONS
+from kgweave.agents.schemas import ENTITY_TYPES, MAX_ENTITIES, MAX_RELATIONS
 
 __all__ = [
     "PROMPTS",

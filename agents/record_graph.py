@@ -14,8 +14,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from agents.pipeline import BatchResult
-from graph_store.models import Document, Entity, GraphDelta, Relation
+from kgweave.agents.pipeline import BatchResult
+from kgweave.graph_store.models import Document, Entity, GraphDelta, Relation
 
 __all__ = ["MENTIONS", "RecordGraph", "RecordGraphBuilder", "undirected"]
 

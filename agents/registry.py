@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from agents.errors import AgentError
-from agents.extractor import Extractor, extraction_fingerprint
+from kgweave.agents.errors import AgentError
+from kgweave.agents.extractor import Extractor, extraction_fingerprint
 
 if TYPE_CHECKING:
-    from agents.llm_client import Budget, LLMConfig
+    from kgweave.agents.llm_client import Budget, LLMConfig
 
 __all__ = ["DOMAINS", "EXTRACTORS", "UnknownExtractorError", "extractor_fingerprint", "make_extractor",
            "resolve_domain"]
@@ -33,13 +33,13 @@ def make_extractor(
 ) -> Extractor:
     """The extractor called ``name``; ``llm`` needs ``llm_config`` (endpoint and model)."""
     if name == "cooccurrence":
-        from agents.cooccurrence import CooccurrenceExtractor
+        from kgweave.agents.cooccurrence import CooccurrenceExtractor
 
         return CooccurrenceExtractor()
     if name == "llm":
         if llm_config is None:
             raise UnknownExtractorError("the llm extractor needs an endpoint and a model (--llm-base-url, --llm-model)")
-        from agents.llm_extractor import LLMExtractor  # the openai package is imported only here
+        from kgweave.agents.llm_extractor import LLMExtractor  # the openai package is imported only here
 
         return LLMExtractor(llm_config, domain=resolve_domain(domain), budget=budget)
     raise UnknownExtractorError(f"unknown extractor {name!r}; choose one of: {', '.join(EXTRACTORS)}")

@@ -22,8 +22,8 @@ from itertools import combinations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agents.record_graph import RecordGraph, RecordGraphBuilder, undirected
-from graph_store.models import Document, Entity, Relation
+from kgweave.agents.record_graph import RecordGraph, RecordGraphBuilder, undirected
+from kgweave.graph_store.models import Document, Entity, Relation
 
 __all__ = [
     "AUTHORED",

@@ -18,14 +18,14 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from graph_store.ids import normalize_name
-from graph_store.models import Entity, EntityMerge, Mention
+from kgweave.graph_store.ids import normalize_name
+from kgweave.graph_store.models import Entity, EntityMerge, Mention
 
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
-    from agents.embeddings import Embedder
+    from kgweave.agents.embeddings import Embedder
 
 __all__ = [
     "CandidatePair",

@@ -12,7 +12,7 @@ import re
 import unicodedata
 from collections.abc import Iterator
 
-from agents.lexicon import ABBREVIATIONS, ADJECTIVE_SUFFIX_NOUNS, ADJECTIVES, ADVERB_LY_WORDS, STOPWORDS
+from kgweave.agents.lexicon import ABBREVIATIONS, ADJECTIVE_SUFFIX_NOUNS, ADJECTIVES, ADVERB_LY_WORDS, STOPWORDS
 
 __all__ = [
     "TOKEN_PATTERN",

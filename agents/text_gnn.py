@@ -21,12 +21,12 @@ from collections.abc import Collection, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agents.errors import LLMError
-from agents.llm_client import Budget, LLMClient, LLMConfig, run_sync
-from agents.prompts import ChatMessage, document_block
-from agents.research_graph import AUTHORED, CITES, HAS_TOPIC, PAPER, WORKS_ON
-from graph_store.models import Entity
-from graph_store.protocol import GraphStore
+from kgweave.agents.errors import LLMError
+from kgweave.agents.llm_client import Budget, LLMClient, LLMConfig, run_sync
+from kgweave.agents.prompts import ChatMessage, document_block
+from kgweave.agents.research_graph import AUTHORED, CITES, HAS_TOPIC, PAPER, WORKS_ON
+from kgweave.graph_store.models import Entity
+from kgweave.graph_store.protocol import GraphStore
 
 __all__ = [
     "PROMPT_VERSION",

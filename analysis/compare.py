@@ -6,9 +6,9 @@ from collections import Counter
 
 from pydantic import BaseModel, ConfigDict
 
-from analysis.graph_view import GraphView
-from analysis.report import AnalysisOptions, GraphAnalysis, analyze
-from graph_store.ids import normalize_name
+from kgweave.analysis.graph_view import GraphView
+from kgweave.analysis.report import AnalysisOptions, GraphAnalysis, analyze
+from kgweave.graph_store.ids import normalize_name
 
 __all__ = ["CommunityChange", "GraphComparison", "compare_views"]
 

@@ -24,8 +24,8 @@ import igraph as ig
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from analysis.communities import detect_communities
-from graph_store.ids import normalize_name
+from kgweave.analysis.communities import detect_communities
+from kgweave.graph_store.ids import normalize_name
 
 __all__ = [
     "COMMUNITY_EVERY",

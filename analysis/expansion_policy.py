@@ -14,7 +14,7 @@ from typing import Literal
 
 import numpy as np
 
-from analysis.evolution import EvolvingGraph, step_seed
+from kgweave.analysis.evolution import EvolvingGraph, step_seed
 
 __all__ = ["POLICIES", "Policy", "choose_focus"]
 

@@ -27,10 +27,10 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from graph_store.models import Entity, GraphSnapshot
+from kgweave.graph_store.models import Entity, GraphSnapshot
 
 if TYPE_CHECKING:
-    from graph_store.protocol import GraphStore
+    from kgweave.graph_store.protocol import GraphStore
 
 __all__ = [
     "ML_EXTRA_HINT",
@@ -276,7 +276,7 @@ def store_graph_data(
     ``extra_embeddings`` are more stored vector models appended as columns (TAPE explanations,
     :mod:`agents.explanations`); a node without one gets zeros there (its LLM call failed).
     """
-    from agents.embeddings import node_text
+    from kgweave.agents.embeddings import node_text
 
     entities = {e.id: e for e in store.entities(label=entity_label)}
     snapshot = store.snapshot()

@@ -20,7 +20,7 @@ from xml.etree.ElementTree import ParseError
 import igraph as ig
 import networkx as nx
 
-from graph_store.models import GraphSnapshot
+from kgweave.graph_store.models import GraphSnapshot
 
 __all__ = [
     "GraphView",

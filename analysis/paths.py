@@ -9,8 +9,8 @@ from pathlib import Path
 import networkx as nx
 from pydantic import BaseModel, ConfigDict
 
-from graph_store.ids import normalize_name
-from graph_store.models import GraphSnapshot
+from kgweave.graph_store.ids import normalize_name
+from kgweave.graph_store.models import GraphSnapshot
 
 __all__ = [
     "NoPathError",

@@ -16,9 +16,9 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from analysis.communities import CommunityAlgorithm, Partition, detect_communities
-from analysis.graph_view import GraphView, igraph_threads
-from analysis.metrics import (
+from kgweave.analysis.communities import CommunityAlgorithm, Partition, detect_communities
+from kgweave.analysis.graph_view import GraphView, igraph_threads
+from kgweave.analysis.metrics import (
     Betweenness,
     PathLengths,
     articulation_points,
@@ -32,7 +32,7 @@ from analysis.metrics import (
     degree_histogram,
     pagerank,
 )
-from analysis.powerlaw_fit import PowerLawFit, fit_power_law
+from kgweave.analysis.powerlaw_fit import PowerLawFit, fit_power_law
 
 __all__ = [
     "WRITE_BACK_METRICS",

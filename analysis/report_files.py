@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from analysis.report import AnalysisReport
+from kgweave.analysis.report import AnalysisReport
 
 __all__ = ["REPORT_FILES", "report_markdown", "write_report_dir"]
 

@@ -49,7 +49,7 @@ def peak_rss_mb() -> float:
 def ba_edges(nodes: int) -> list[tuple[int, int]]:
     import igraph as ig
 
-    from analysis.communities import seeded_igraph
+    from kgweave.analysis.communities import seeded_igraph
 
     with seeded_igraph(BA_SEED):
         return ig.Graph.Barabasi(nodes, BA_M).get_edgelist()
@@ -57,8 +57,8 @@ def ba_edges(nodes: int) -> list[tuple[int, int]]:
 
 def ba_store(nodes: int) -> Path:
     """A SQLite store holding the BA graph (built once, cached; building is not timed)."""
-    from graph_store.models import Entity, GraphDelta, Relation
-    from graph_store.sqlite_store import SQLiteGraphStore
+    from kgweave.graph_store.models import Entity, GraphDelta, Relation
+    from kgweave.graph_store.sqlite_store import SQLiteGraphStore
 
     path = STORE_CACHE / f"ba{nodes}-m{BA_M}-s{BA_SEED}.db"
     if path.is_file():
@@ -81,11 +81,11 @@ def ba_store(nodes: int) -> Path:
 
 
 def run_ours(graph: str) -> dict[str, object]:
-    from analysis.graph_view import view_from_edges, view_from_graphml, view_from_snapshot
-    from analysis.report import AnalysisOptions, analyze
+    from kgweave.analysis.graph_view import view_from_edges, view_from_graphml, view_from_snapshot
+    from kgweave.analysis.report import AnalysisOptions, analyze
 
     if graph.endswith("-store"):
-        from graph_store.sqlite_store import SQLiteGraphStore
+        from kgweave.graph_store.sqlite_store import SQLiteGraphStore
 
         store = SQLiteGraphStore(ba_store(BA_SIZES[graph]))
         started = time.perf_counter()  # load = read the store's snapshot and build the view
@@ -124,7 +124,7 @@ def run_ours(graph: str) -> dict[str, object]:
 def run_networkx(graph: str, betweenness_sources: int, path_sources: int, skip_quadratic: bool) -> dict[str, object]:
     import networkx as nx
 
-    from analysis.powerlaw_fit import fit_power_law
+    from kgweave.analysis.powerlaw_fit import fit_power_law
 
     seconds: dict[str, float] = {}
 

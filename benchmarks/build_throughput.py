@@ -63,7 +63,7 @@ def run_build(corpus: Path, store: Path, env: dict[str, str]) -> dict[str, objec
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         started = time.perf_counter()
         proc = subprocess.Popen(
-            [sys.executable, "-m", "flows.cli", "build", str(corpus), "--store", str(store), "--json"],
+            [sys.executable, "-m", "kgweave.flows.cli", "build", str(corpus), "--store", str(store), "--json"],
             stdout=out, stderr=err, env=env, cwd=REPO,
         )
         _, status, usage = os.wait4(proc.pid, 0)

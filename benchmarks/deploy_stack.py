@@ -37,7 +37,7 @@ SAMPLE = REPO / "examples" / "abstracts" / "iclr2023_gnn_abstracts.jsonl"
 
 def _kgweave(env: dict[str, str], *args: str) -> tuple[float, dict[str, object]]:
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "flows.cli", *args, "--json"], capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-m", "kgweave.flows.cli", *args, "--json"], capture_output=True, text=True,
                           env=env, cwd=REPO, timeout=600)
     if done.returncode != 0:
         raise RuntimeError(done.stderr)
@@ -87,7 +87,7 @@ def _ray_head(env: dict[str, str], log: Path) -> Iterator[str]:
 
 
 def _graph_ids(db: Path) -> tuple[set[str], set[str]]:
-    from graph_store.sqlite_store import SQLiteGraphStore
+    from kgweave.graph_store.sqlite_store import SQLiteGraphStore
 
     with SQLiteGraphStore(db) as store:
         snapshot = store.snapshot()

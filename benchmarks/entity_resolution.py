@@ -25,7 +25,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from agents.resolution import ResolutionConfig, initials_of, loose_key, resolve_report  # noqa: E402
+from kgweave.agents.resolution import ResolutionConfig, initials_of, loose_key, resolve_report  # noqa: E402
 
 VARIANTS = ("case", "plural", "hyphen", "typo", "acronym", "word_order", "article")
 
@@ -150,7 +150,7 @@ def main() -> None:
     args = parser.parse_args()
     embedder = None
     if not args.no_embeddings:
-        from agents.embeddings import MiniLMEmbedder
+        from kgweave.agents.embeddings import MiniLMEmbedder
 
         embedder = MiniLMEmbedder(device=args.device)
     import torch

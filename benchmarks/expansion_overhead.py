@@ -32,13 +32,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import igraph as ig  # noqa: E402
 
-from agents.expansion import ExpansionAnswer  # noqa: E402
-from agents.llm_client import CallResult, LLMConfig  # noqa: E402
-from agents.schemas import strict_json_schema  # noqa: E402
-from analysis.evolution import EvolvingGraph  # noqa: E402
-from flows.expand_graph import ExpansionLimits, ExpansionSettings, _Loop, expand  # noqa: E402
-from graph_store.models import Entity, GraphDelta, Relation  # noqa: E402
-from graph_store.sqlite_store import SQLiteGraphStore  # noqa: E402
+from kgweave.agents.expansion import ExpansionAnswer  # noqa: E402
+from kgweave.agents.llm_client import CallResult, LLMConfig  # noqa: E402
+from kgweave.agents.schemas import strict_json_schema  # noqa: E402
+from kgweave.analysis.evolution import EvolvingGraph  # noqa: E402
+from kgweave.flows.expand_graph import ExpansionLimits, ExpansionSettings, _Loop, expand  # noqa: E402
+from kgweave.graph_store.models import Entity, GraphDelta, Relation  # noqa: E402
+from kgweave.graph_store.sqlite_store import SQLiteGraphStore  # noqa: E402
 from tests.llm_server import LLMTestServer, answer  # noqa: E402
 
 TARGETS_S = {1_000: None, 10_000: 0.1, 100_000: 1.0}
@@ -65,7 +65,7 @@ def base_store(path: Path, nodes: int) -> SQLiteGraphStore:
     entities = [Entity.named(f"concept {i}") for i in range(nodes)]
     relations = [Relation.between(entities[u].id, "RELATED_TO", entities[v].id) for u, v in graph.get_edgelist()]
     store = SQLiteGraphStore(path)
-    from graph_store.models import Run
+    from kgweave.graph_store.models import Run
 
     store.record_run(Run(id="base", kind="import", status="completed"))
     store.upsert(GraphDelta(run_id="base", extractor="import", entities=tuple(entities), relations=tuple(relations)))

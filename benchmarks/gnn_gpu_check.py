@@ -26,7 +26,7 @@ sys.path.insert(0, str(REPO))
 
 
 def measure(graph: object, device: str, epochs: int, seeds: list[int], model: str) -> dict[str, object]:
-    from analysis.gnn import TrainConfig, train_node_classifier
+    from kgweave.analysis.gnn import TrainConfig, train_node_classifier
 
     train_node_classifier(graph, TrainConfig(model=model, device=device, epochs=5, seed=0))  # type: ignore[arg-type]
     runs = [train_node_classifier(graph, TrainConfig(model=model, device=device, epochs=epochs,  # type: ignore[arg-type]
@@ -50,7 +50,7 @@ def main() -> None:
 
     import torch
 
-    from analysis.gnn import planetoid_data
+    from kgweave.analysis.gnn import planetoid_data
 
     graph = planetoid_data(Path(args.shared_data) / "planetoid_cora" / "Cora_raw",
                            root=tempfile.mkdtemp(prefix="gpu-check-cora-"))

@@ -26,7 +26,7 @@ sys.path.insert(0, str(REPO))
 def cora(shared: Path, seeds: list[int]) -> dict[str, object]:
     import torch
 
-    from analysis.gnn import TrainConfig, planetoid_data, train
+    from kgweave.analysis.gnn import TrainConfig, planetoid_data, train
 
     graph = planetoid_data(shared / "planetoid_cora" / "Cora_raw", root=tempfile.mkdtemp(prefix="bench-cora-"))
     default_threads = torch.get_num_threads()
@@ -52,10 +52,10 @@ def cora(shared: Path, seeds: list[int]) -> dict[str, object]:
 
 
 def citeseer(shared: Path, store_path: Path, seeds: list[int]) -> dict[str, object]:
-    from agents.embeddings import MiniLMEmbedder, embed_store
-    from analysis.gnn import TrainConfig, store_graph_data, train
-    from flows.tape_loader import citeseer_delta
-    from graph_store.sqlite_store import SQLiteGraphStore
+    from kgweave.agents.embeddings import MiniLMEmbedder, embed_store
+    from kgweave.analysis.gnn import TrainConfig, store_graph_data, train
+    from kgweave.flows.tape_loader import citeseer_delta
+    from kgweave.graph_store.sqlite_store import SQLiteGraphStore
 
     store_path.parent.mkdir(parents=True, exist_ok=True)
     with SQLiteGraphStore(store_path) as store:

@@ -36,9 +36,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from agents.llm_client import LLMClient, LLMConfig  # noqa: E402
-from agents.prompts import build_messages  # noqa: E402
-from agents.schemas import TextExtraction, schema_name, strict_json_schema  # noqa: E402
+from kgweave.agents.llm_client import LLMClient, LLMConfig  # noqa: E402
+from kgweave.agents.prompts import build_messages  # noqa: E402
+from kgweave.agents.schemas import TextExtraction, schema_name, strict_json_schema  # noqa: E402
 from tests.llm_server import LLMTestServer  # noqa: E402
 
 TEXT = (

@@ -29,18 +29,18 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from agents.cooccurrence import CooccurrenceExtractor  # noqa: E402
-from agents.embeddings import MiniLMEmbedder  # noqa: E402
-from agents.pipeline import extract_documents  # noqa: E402
-from agents.text_gnn import (  # noqa: E402
+from kgweave.agents.cooccurrence import CooccurrenceExtractor  # noqa: E402
+from kgweave.agents.embeddings import MiniLMEmbedder  # noqa: E402
+from kgweave.agents.pipeline import extract_documents  # noqa: E402
+from kgweave.agents.text_gnn import (  # noqa: E402
     nearest_neighbour_paper,
     paper_neighbourhood,
     papers_with_text,
     select_masked,
 )
-from analysis.evaluation import distribution  # noqa: E402
-from flows.domain_sources import load_domain_source  # noqa: E402
-from graph_store.sqlite_store import SQLiteGraphStore  # noqa: E402
+from kgweave.analysis.evaluation import distribution  # noqa: E402
+from kgweave.flows.domain_sources import load_domain_source  # noqa: E402
+from kgweave.graph_store.sqlite_store import SQLiteGraphStore  # noqa: E402
 
 
 def shared_data() -> Path:

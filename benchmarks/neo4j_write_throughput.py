@@ -58,10 +58,10 @@ from types import SimpleNamespace
 
 import neo4j
 
-from graph_store import cypher
-from graph_store.models import Chunk, Document, Entity, GraphDelta, Relation
-from graph_store.neo4j_server import Neo4jServer
-from graph_store.neo4j_store import Neo4jGraphStore
+from kgweave.graph_store import cypher
+from kgweave.graph_store.models import Chunk, Document, Entity, GraphDelta, Relation
+from kgweave.graph_store.neo4j_server import Neo4jServer
+from kgweave.graph_store.neo4j_store import Neo4jGraphStore
 
 REPO = Path(__file__).resolve().parents[1]
 Stats = dict[str, float | int | bool | list[float]]

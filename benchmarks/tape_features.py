@@ -29,12 +29,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from agents.embeddings import MiniLMEmbedder  # noqa: E402
-from agents.explanations import TapeReport, explain_store  # noqa: E402
-from agents.llm_client import LLMConfig  # noqa: E402
-from flows.tape_loader import citeseer_delta  # noqa: E402
-from graph_store.models import GraphDelta  # noqa: E402
-from graph_store.sqlite_store import SQLiteGraphStore  # noqa: E402
+from kgweave.agents.embeddings import MiniLMEmbedder  # noqa: E402
+from kgweave.agents.explanations import TapeReport, explain_store  # noqa: E402
+from kgweave.agents.llm_client import LLMConfig  # noqa: E402
+from kgweave.flows.tape_loader import citeseer_delta  # noqa: E402
+from kgweave.graph_store.models import GraphDelta  # noqa: E402
+from kgweave.graph_store.sqlite_store import SQLiteGraphStore  # noqa: E402
 from tests.llm_server import LLMTestServer  # noqa: E402
 
 

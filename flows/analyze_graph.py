@@ -14,12 +14,12 @@ from prefect.artifacts import (
 from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
-from analysis.graph_view import GraphView, view_from_graphml, view_from_snapshot
-from analysis.report import AnalysisOptions, AnalysisReport, GraphAnalysis, analyze, write_back_batches
-from analysis.report_files import report_markdown, write_report_dir
-from flows.monitoring import default_run_id, run_name, show_library_logs
-from flows.stores import open_flow_store
-from graph_store.models import Run, utc_now
+from kgweave.analysis.graph_view import GraphView, view_from_graphml, view_from_snapshot
+from kgweave.analysis.report import AnalysisOptions, AnalysisReport, GraphAnalysis, analyze, write_back_batches
+from kgweave.analysis.report_files import report_markdown, write_report_dir
+from kgweave.flows.monitoring import default_run_id, run_name, show_library_logs
+from kgweave.flows.stores import open_flow_store
+from kgweave.graph_store.models import Run, utc_now
 
 __all__ = ["analyze_command", "analyze_file", "analyze_graph", "load_view"]
 

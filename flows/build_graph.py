@@ -19,12 +19,12 @@ from prefect.futures import PrefectFuture
 from prefect.utilities.annotations import quote
 from pydantic import BaseModel, ConfigDict, Field
 
-from agents.pipeline import BatchResult, extract_documents
-from agents.registry import extractor_fingerprint
-from flows.domain_sources import SOURCE_DOMAINS, domain_fingerprint, load_domain_source_task, write_records_task
-from flows.extractors import ExtractorChoice, build_extractor
-from flows.loaders import LoadFailure, LoadOptions, load_corpus
-from flows.monitoring import (
+from kgweave.agents.pipeline import BatchResult, extract_documents
+from kgweave.agents.registry import extractor_fingerprint
+from kgweave.flows.domain_sources import SOURCE_DOMAINS, domain_fingerprint, load_domain_source_task, write_records_task
+from kgweave.flows.extractors import ExtractorChoice, build_extractor
+from kgweave.flows.loaders import LoadFailure, LoadOptions, load_corpus
+from kgweave.flows.monitoring import (
     FailureRatioExceededError,
     browser_queries_markdown,
     cost_estimate_usd,
@@ -33,11 +33,11 @@ from flows.monitoring import (
     run_name,
     show_library_logs,
 )
-from flows.progress import report_progress
-from flows.settings import StoreSettings
-from flows.stores import open_flow_store
-from flows.task_runners import ConfiguredTaskRunner
-from graph_store.models import Document, Run, WriteStats, utc_now
+from kgweave.flows.progress import report_progress
+from kgweave.flows.settings import StoreSettings
+from kgweave.flows.stores import open_flow_store
+from kgweave.flows.task_runners import ConfiguredTaskRunner
+from kgweave.graph_store.models import Document, Run, WriteStats, utc_now
 
 __all__ = ["BuildSummary", "build_graph", "new_run_id"]
 

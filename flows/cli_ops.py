@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from flows.cli_common import EXIT_OK, UsageError, json_arg, print_json, store_arg
+from kgweave.flows.cli_common import EXIT_OK, UsageError, json_arg, print_json, store_arg
 
 __all__ = ["register"]
 
 
 def _settings(args: argparse.Namespace) -> object:
-    from flows.settings import DeploySettings
+    from kgweave.flows.settings import DeploySettings
 
     overrides = {k: v for k, v in (("prefect_file", args.file), ("project_dir", args.project_dir)) if v}
     for key, value in overrides.items():
@@ -21,7 +21,7 @@ def _settings(args: argparse.Namespace) -> object:
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
-    from flows.deployments import DeployError, register_deployments
+    from kgweave.flows.deployments import DeployError, register_deployments
 
     settings = _settings(args)
     try:
@@ -43,7 +43,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from flows.deployments import DeployError, serve_deployments
+    from kgweave.flows.deployments import DeployError, serve_deployments
 
     settings = _settings(args)
     try:

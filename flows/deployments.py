@@ -10,6 +10,7 @@ process via ``prefect.serve`` (no work pool or worker needed).
 
 from __future__ import annotations
 
+import importlib.resources
 import logging
 import os
 import re
@@ -20,9 +21,10 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from flows.settings import DeploySettings, LLMSettings, Neo4jSettings, StoreSettings
+from kgweave.flows.settings import DeploySettings, LLMSettings, Neo4jSettings, StoreSettings
 
 if TYPE_CHECKING:
+    from prefect import Flow
     from prefect.deployments.runner import RunnerDeployment
 
 __all__ = [
@@ -40,11 +42,11 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-DEPLOY_FILE = PROJECT_ROOT / "deploy" / "prefect.yaml"
+# deploy/prefect.yaml ships as package data of kgweave.deploy, so a wheel installed anywhere can deploy
+DEPLOY_FILE = Path(str(importlib.resources.files("kgweave.deploy").joinpath("prefect.yaml")))
 LLM_TAG = "llm"
 # Library loggers whose records reach the Prefect UI (set where flows run: workers, serve).
-WORKER_ENV = {"PREFECT_LOGGING_EXTRA_LOGGERS": "agents,graph_store,analysis"}
+WORKER_ENV = {"PREFECT_LOGGING_EXTRA_LOGGERS": "kgweave"}
 _PLACEHOLDER = re.compile(r"\{\{\s*\$([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 _SECRET_REF = re.compile(r"\{\{\s*prefect\.blocks\.secret\.([a-z0-9-]+)\s*\}\}")
 
@@ -79,7 +81,7 @@ class DeploymentSpec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str
-    entrypoint: str = Field(pattern=r"^[\w./-]+\.py:\w+$")
+    entrypoint: str = Field(pattern=r"^kgweave(\.\w+)+$", description="module path of the flow object")
     description: str | None = None
     tags: list[str] = Field(default_factory=list)
     parameters: dict[str, Any] = Field(default_factory=dict)
@@ -87,9 +89,11 @@ class DeploymentSpec(BaseModel):
     concurrency_limit: int | None = None
     work_pool: WorkPoolSpec
 
-    @property
-    def path(self) -> str:
-        return self.entrypoint.split(":", 1)[0]
+    def load_flow(self) -> Flow[..., Any]:
+        """Import the flow object the entrypoint names (as a worker does)."""
+        from prefect.utilities.importtools import import_object
+
+        return import_object(self.entrypoint)  # type: ignore[no-any-return]
 
 
 class DeployFile(BaseModel):
@@ -130,9 +134,13 @@ class DeployResult(BaseModel):
 
 
 def project_dir(settings: DeploySettings | None = None) -> Path:
-    """Where workers run flows from: ``KGWEAVE_PROJECT_DIR``, else the folder holding ``flows/``."""
+    """Where flow runs start (relative corpus and store paths): ``KGWEAVE_PROJECT_DIR``, else the current folder.
+
+    The code itself is found by module path (``kgweave.flows.build_graph.build_graph``), wherever kgweave is
+    installed; the folder only anchors the relative paths in the deployments' parameters.
+    """
     settings = settings or DeploySettings()
-    return (settings.project_dir or PROJECT_ROOT).resolve()
+    return (settings.project_dir or Path.cwd()).resolve()
 
 
 def _fill(value: Any, env: dict[str, str]) -> Any:
@@ -246,24 +254,23 @@ def _job_variables(spec: DeploymentSpec, secret_blocks: list[str]) -> dict[str, 
 
 
 def _runner_deployment(spec: DeploymentSpec, root: Path, work_pool: bool, secret_blocks: list[str]) -> RunnerDeployment:
-    from prefect.deployments.runner import RunnerDeployment
+    from prefect.deployments.runner import EntrypointType
     from prefect.runner.storage import LocalStorage
     from prefect.schedules import Cron
 
     kwargs: dict[str, Any] = dict(
         name=spec.name, description=spec.description, tags=spec.tags, parameters=spec.parameters,
         schedules=[Cron(s.cron, timezone=s.timezone, active=s.active) for s in spec.schedules],
-        concurrency_limit=spec.concurrency_limit,
+        concurrency_limit=spec.concurrency_limit, entrypoint_type=EntrypointType.MODULE_PATH,
     )
     if work_pool:
         kwargs.update(work_pool_name=spec.work_pool.name, work_queue_name=spec.work_pool.work_queue_name,
                       job_variables=_job_variables(spec, secret_blocks))
-    deployment = RunnerDeployment.from_entrypoint(f"{root / spec.path}:{spec.entrypoint.split(':', 1)[1]}", **kwargs)
-    deployment.entrypoint = spec.entrypoint  # relative to the working directory the pull step sets
+    deployment = spec.load_flow().to_deployment(**kwargs)
     unknown = set(spec.parameters) - set(deployment._parameter_openapi_schema.properties or {})
     if unknown:
         raise DeployError(f"{spec.entrypoint}: unknown parameters in prefect.yaml: {', '.join(sorted(unknown))}")
-    # pull step set_working_directory(root): runs start in the project root, served or on a worker
+    # pull step set_working_directory(root): runs start in the project dir, served or on a worker
     deployment.storage = LocalStorage(str(root))
     return deployment
 
@@ -273,11 +280,11 @@ def _runner_deployments(
 ) -> tuple[list[tuple[DeploymentSpec, RunnerDeployment]], dict[str, str]]:
     built, skipped = [], {}
     for spec in file.deployments:
-        if not (root / spec.path).is_file():
-            skipped[spec.entrypoint] = f"{spec.path} not found under {root}"
+        try:
+            built.append((spec, _runner_deployment(spec, root, work_pool, secret_blocks)))
+        except (ImportError, AttributeError) as exc:  # e.g. train-gnn without the ml extra
+            skipped[spec.entrypoint] = f"cannot import it: {exc}"
             log.warning("skipping %s: %s", spec.entrypoint, skipped[spec.entrypoint])
-            continue
-        built.append((spec, _runner_deployment(spec, root, work_pool, secret_blocks)))
     return built, skipped
 
 
@@ -326,5 +333,5 @@ def serve_deployments(
     file = load_deploy_file(path, settings, store)
     built, _ = _runner_deployments(file, root, False, [])
     _ensure_tag_limits(_tag_limits(file, settings))
-    os.chdir(root)  # entrypoints are relative to the project root
+    os.chdir(root)  # relative paths in the deployments' parameters are relative to the project dir
     serve(*(deployment for _, deployment in built), limit=limit)

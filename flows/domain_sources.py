@@ -35,15 +35,15 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from agents.book_reviews import ReviewRecord, review_graph
-from agents.pipeline import BatchResult
-from agents.record_graph import RecordGraph, RecordGraphBuilder
-from agents.research_graph import PaperRecord, ResearcherRecord, research_graph
-from flows.loaders import InputPathError, LoadFailure, LoadOptions, _decode, _walk, load_corpus
-from flows.stores import open_flow_store
-from flows.tape_loader import TEXTS_FILE, citeseer_records
-from graph_store.ids import content_id
-from graph_store.models import Document, WriteStats
+from kgweave.agents.book_reviews import ReviewRecord, review_graph
+from kgweave.agents.pipeline import BatchResult
+from kgweave.agents.record_graph import RecordGraph, RecordGraphBuilder
+from kgweave.agents.research_graph import PaperRecord, ResearcherRecord, research_graph
+from kgweave.flows.loaders import InputPathError, LoadFailure, LoadOptions, _decode, _walk, load_corpus
+from kgweave.flows.stores import open_flow_store
+from kgweave.flows.tape_loader import TEXTS_FILE, citeseer_records
+from kgweave.graph_store.ids import content_id
+from kgweave.graph_store.models import Document, WriteStats
 
 __all__ = [
     "SOURCE_DOMAINS",

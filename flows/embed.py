@@ -8,8 +8,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agents.embeddings import EmbeddingUnavailableError, EmbedReport, MiniLMEmbedder, embed_store, minilm_available
-from graph_store.protocol import GraphStore
+from kgweave.agents.embeddings import (
+    EmbeddingUnavailableError,
+    EmbedReport,
+    MiniLMEmbedder,
+    embed_store,
+    minilm_available,
+)
+from kgweave.graph_store.protocol import GraphStore
 
 __all__ = ["DEFAULT_EMBEDDING_MODEL", "embed_nodes"]
 

@@ -22,11 +22,11 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, ConfigDict, Field
 
-from agents.actants import ConsensusGraph, consensus_graph, name_key
-from agents.book_reviews import find_book, review_graphs_of_book
-from agents.pipeline import BatchResult, extract_documents
-from agents.registry import extractor_fingerprint
-from agents.text_gnn import (
+from kgweave.agents.actants import ConsensusGraph, consensus_graph, name_key
+from kgweave.agents.book_reviews import find_book, review_graphs_of_book
+from kgweave.agents.pipeline import BatchResult, extract_documents
+from kgweave.agents.registry import extractor_fingerprint
+from kgweave.agents.text_gnn import (
     Neighbourhood,
     TextGNNWriter,
     WrittenText,
@@ -35,7 +35,7 @@ from agents.text_gnn import (
     papers_with_text,
     select_masked,
 )
-from analysis.evaluation import (
+from kgweave.analysis.evaluation import (
     ConsensusEdge,
     ConsensusNode,
     Distribution,
@@ -46,12 +46,12 @@ from analysis.evaluation import (
     graph_overlap,
     score_relations,
 )
-from flows.extractors import ExtractorChoice, build_extractor, llm_config
-from flows.loaders import LoadOptions, load_corpus
-from flows.monitoring import StageProgress, show_library_logs
-from flows.stores import open_flow_store
-from graph_store.ids import normalize_name
-from graph_store.models import Document, Run, utc_now
+from kgweave.flows.extractors import ExtractorChoice, build_extractor, llm_config
+from kgweave.flows.loaders import LoadOptions, load_corpus
+from kgweave.flows.monitoring import StageProgress, show_library_logs
+from kgweave.flows.stores import open_flow_store
+from kgweave.graph_store.ids import normalize_name
+from kgweave.graph_store.models import Document, Run, utc_now
 
 __all__ = [
     "EvalRequest",
@@ -237,7 +237,7 @@ def mask_papers_task(store: str, nodes: int, seed: int) -> _Masking:
 def write_texts_task(neighbourhoods: tuple[Neighbourhood, ...], base_url: str | None, model: str | None,
                      max_llm_calls: int | None) -> list[WrittenText]:
     """Regenerate each hidden paper's abstract from its neighbourhood (TextGNN message passing)."""
-    from agents.llm_client import Budget
+    from kgweave.agents.llm_client import Budget
 
     budget = Budget(max_calls=max_llm_calls) if max_llm_calls is not None else None
     return TextGNNWriter(llm_config(base_url, model, "kgweave eval masked-nodes"), budget).write(neighbourhoods)
@@ -246,7 +246,7 @@ def write_texts_task(neighbourhoods: tuple[Neighbourhood, ...], base_url: str | 
 @task(name="embedding-cosines", cache_policy=NO_CACHE)
 def cosine_task(pairs: list[tuple[str, str]]) -> list[float]:
     """MiniLM cosine of each (text, reference) pair."""
-    from agents.embeddings import MiniLMEmbedder
+    from kgweave.agents.embeddings import MiniLMEmbedder
 
     embedder = MiniLMEmbedder()
     left = embedder.embed([a for a, _ in pairs])

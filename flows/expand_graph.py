@@ -37,8 +37,8 @@ from prefect.artifacts import (
 )
 from pydantic import BaseModel, ConfigDict, Field
 
-from agents.errors import BudgetExceededError, LLMError
-from agents.expansion import (
+from kgweave.agents.errors import BudgetExceededError, LLMError
+from kgweave.agents.expansion import (
     EXPANSION_PROMPT_VERSION,
     EXPANSION_SCHEMA_NAME,
     EXTRACTOR_NAME,
@@ -48,7 +48,7 @@ from agents.expansion import (
     build_expansion_messages,
     seed_entity,
 )
-from analysis.evolution import (
+from kgweave.analysis.evolution import (
     SMALL_EDGES,
     EvolvingGraph,
     IterationMetrics,
@@ -60,12 +60,12 @@ from analysis.evolution import (
     plot_size,
     step_seed,
 )
-from analysis.expansion_policy import POLICIES, choose_focus
-from graph_store.models import GraphDelta, GraphSnapshot, Iteration, Run, utc_now
+from kgweave.analysis.expansion_policy import POLICIES, choose_focus
+from kgweave.graph_store.models import GraphDelta, GraphSnapshot, Iteration, Run, utc_now
 
 if TYPE_CHECKING:
-    from agents.llm_client import LLMClient, LLMConfig
-    from graph_store.protocol import GraphStore
+    from kgweave.agents.llm_client import LLMClient, LLMConfig
+    from kgweave.graph_store.protocol import GraphStore
 
 __all__ = [
     "STOP_REASONS",
@@ -293,7 +293,7 @@ def _expand(
     store: GraphStore, run_id: str, settings: ExpansionSettings, limits: ExpansionLimits, llm: LLMConfig,
     resume: bool, on_iteration: Callable[[IterationRecord], None] | None,
 ) -> ExpansionSummary:
-    from agents.llm_client import Budget, LLMClient
+    from kgweave.agents.llm_client import Budget, LLMClient
 
     started = time.perf_counter()
     settings = resolve_settings(store, run_id, resume, settings)
@@ -598,11 +598,11 @@ def expand_graph(
     to a table artifact (key ``expand-graph-iteration``) and to the progress artifact; at the end a
     summary table, a markdown page and the plots (``report_dir``, default ``.kgweave/expand/RUN_ID``).
     """
-    from flows.build_graph import new_run_id
-    from flows.extractors import llm_config
-    from flows.monitoring import show_library_logs
-    from flows.progress import report_progress
-    from flows.stores import open_flow_store
+    from kgweave.flows.build_graph import new_run_id
+    from kgweave.flows.extractors import llm_config
+    from kgweave.flows.monitoring import show_library_logs
+    from kgweave.flows.progress import report_progress
+    from kgweave.flows.stores import open_flow_store
 
     log = get_run_logger()
     show_library_logs()

@@ -6,12 +6,12 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agents.extractor import Extractor
-from agents.registry import make_extractor, resolve_domain
-from flows.settings import LLMSettings
+from kgweave.agents.extractor import Extractor
+from kgweave.agents.registry import make_extractor, resolve_domain
+from kgweave.flows.settings import LLMSettings
 
 if TYPE_CHECKING:
-    from agents.llm_client import LLMConfig
+    from kgweave.agents.llm_client import LLMConfig
 
 __all__ = ["ExtractorChoice", "build_extractor", "llm_config"]
 
@@ -33,7 +33,7 @@ def build_extractor(choice: ExtractorChoice, run_id: str | None = None) -> Extra
     """The extractor for ``choice``; LLM runs share one budget per ``run_id`` within a process."""
     if choice.name != "llm":
         return make_extractor(choice.name, domain=choice.domain)
-    from agents.llm_client import shared_budget
+    from kgweave.agents.llm_client import shared_budget
 
     config = llm_config(choice.llm_base_url, choice.llm_model, "--extractor llm")
     limited = choice.max_llm_calls is not None or choice.max_tokens_total is not None
@@ -43,7 +43,7 @@ def build_extractor(choice: ExtractorChoice, run_id: str | None = None) -> Extra
 
 def llm_config(base_url: str | None, model: str | None, needed_by: str) -> LLMConfig:
     """The endpoint settings: arguments win over ``KGWEAVE_LLM_*``; raises ValueError if incomplete."""
-    from agents.llm_client import LLMConfig
+    from kgweave.agents.llm_client import LLMConfig
 
     settings = LLMSettings()
     base_url = base_url or settings.base_url

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from graph_store.models import Document, Scalar
+from kgweave.graph_store.models import Document, Scalar
 
 __all__ = [
     "SUPPORTED_SUFFIXES",

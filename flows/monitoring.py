@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict
 
-from flows.settings import MonitoringSettings
+from kgweave.flows.settings import MonitoringSettings
 
 __all__ = [
     "FailureRatioExceededError",
@@ -123,7 +123,7 @@ class StageProgress:
 
 
 def show_library_logs() -> None:
-    """Let INFO records of the loggers in ``PREFECT_LOGGING_EXTRA_LOGGERS`` (agents, graph_store, analysis
+    """Let INFO records of the loggers in ``PREFECT_LOGGING_EXTRA_LOGGERS`` (``kgweave``,
     where kgweave runs flows) reach the Prefect UI: Prefect attaches its API handler to them but leaves
     their level unset, so the root's WARNING would drop them. A level set explicitly is kept."""
     from prefect.settings import PREFECT_LOGGING_EXTRA_LOGGERS, PREFECT_LOGGING_LEVEL

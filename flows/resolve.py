@@ -13,12 +13,12 @@ from datetime import UTC, datetime
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from agents.embeddings import Embedder, MiniLMEmbedder, minilm_available
-from agents.resolution import Judge, ResolutionConfig, resolve_report
-from flows.monitoring import StageProgress, default_run_id, run_name, show_library_logs
-from flows.stores import open_flow_store
-from graph_store.models import Run, utc_now
-from graph_store.protocol import GraphStore
+from kgweave.agents.embeddings import Embedder, MiniLMEmbedder, minilm_available
+from kgweave.agents.resolution import Judge, ResolutionConfig, resolve_report
+from kgweave.flows.monitoring import StageProgress, default_run_id, run_name, show_library_logs
+from kgweave.flows.stores import open_flow_store
+from kgweave.graph_store.models import Run, utc_now
+from kgweave.graph_store.protocol import GraphStore
 
 __all__ = ["new_resolve_run_id", "resolve_entities", "resolve_store", "undo_resolution"]
 
@@ -98,8 +98,8 @@ def resolve_entities(
     progress = StageProgress("resolve-entities-progress", ("resolve",), f"Entity resolution ({run_id})")
     judge = None
     if llm_judge:
-        from agents.llm_judge import LLMJudge
-        from flows.extractors import llm_config
+        from kgweave.agents.llm_judge import LLMJudge
+        from kgweave.flows.extractors import llm_config
 
         judge = LLMJudge(llm_config(llm_base_url, llm_model, "--llm-judge"))
     summary = resolve_store(open_flow_store(store), run_id, config, use_embeddings=use_embeddings, judge=judge)

@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 import threading
 
-from flows.settings import Neo4jSettings, StoreSettings
-from graph_store.factory import open_store
-from graph_store.protocol import GraphStore
+from kgweave.flows.settings import Neo4jSettings, StoreSettings
+from kgweave.graph_store.factory import open_store
+from kgweave.graph_store.protocol import GraphStore
 
 __all__ = ["close_flow_stores", "open_flow_store"]
 

@@ -19,9 +19,9 @@ import logging
 import re
 from pathlib import Path
 
-from flows.loaders import LoadFailure
-from graph_store.ids import entity_id
-from graph_store.models import Entity, GraphDelta, Relation
+from kgweave.flows.loaders import LoadFailure
+from kgweave.graph_store.ids import entity_id
+from kgweave.graph_store.models import Entity, GraphDelta, Relation
 
 __all__ = ["CITESEER_CLASSES", "CITES_FILE", "PAPER_LABEL", "TEXTS_FILE", "citeseer_delta", "citeseer_records",
            "split_title"]

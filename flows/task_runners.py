@@ -15,7 +15,7 @@ from prefect.settings import get_current_settings
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from prefect.utilities.annotations import quote
 
-from flows.settings import TaskRunnerSettings
+from kgweave.flows.settings import TaskRunnerSettings
 
 __all__ = ["ConfiguredTaskRunner", "TaskRunnerUnavailableError", "make_task_runner", "missing_api_warning"]
 

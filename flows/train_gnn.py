@@ -23,8 +23,8 @@ from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 from pydantic import BaseModel, ConfigDict, Field
 
-from agents.explanations import TapeReport
-from analysis.gnn import (
+from kgweave.agents.explanations import TapeReport
+from kgweave.analysis.gnn import (
     FeatureKind,
     GNNDataError,
     GraphData,
@@ -40,10 +40,10 @@ from analysis.gnn import (
     store_graph_data,
     train,
 )
-from flows.embed import DEFAULT_EMBEDDING_MODEL, embed_nodes
-from flows.monitoring import StageProgress, default_run_id, run_name, show_library_logs
-from flows.stores import open_flow_store
-from graph_store.models import Run, utc_now
+from kgweave.flows.embed import DEFAULT_EMBEDDING_MODEL, embed_nodes
+from kgweave.flows.monitoring import StageProgress, default_run_id, run_name, show_library_logs
+from kgweave.flows.stores import open_flow_store
+from kgweave.graph_store.models import Run, utc_now
 
 __all__ = ["TrainSummary", "curve_png", "train_gnn"]
 
@@ -118,10 +118,10 @@ def embed_task(store: str, entity_label: str | None) -> int:
 def explain_task(store: str, label: str, entity_label: str | None, llm_base_url: str | None, llm_model: str | None,
                  max_llm_calls: int | None) -> TapeReport:
     """TAPE: the LLM predicts and explains each node's class; the explanations are embedded (cached)."""
-    from agents.embeddings import MiniLMEmbedder
-    from agents.explanations import explain_store
-    from agents.llm_client import Budget
-    from flows.extractors import llm_config
+    from kgweave.agents.embeddings import MiniLMEmbedder
+    from kgweave.agents.explanations import explain_store
+    from kgweave.agents.llm_client import Budget
+    from kgweave.flows.extractors import llm_config
 
     config = llm_config(llm_base_url, llm_model, "--tape")
     budget = Budget(max_calls=max_llm_calls) if max_llm_calls is not None else None
@@ -189,7 +189,7 @@ def train_gnn(
     gets zeros there and is listed in ``summary.tape.failures``.
     """
     show_library_logs()
-    from flows.settings import StoreSettings
+    from kgweave.flows.settings import StoreSettings
 
     logger = get_run_logger()
     run_id = run_id or default_run_id("train")

@@ -1,8 +1,8 @@
 """kgweave's graph: data model, store protocol, embedded SQLite and Neo4j stores."""
 
-from graph_store.errors import GraphStoreError, SchemaVersionError, StoreUnavailableError, StoreURLError
-from graph_store.factory import DEFAULT_STORE_URL, open_store
-from graph_store.models import (
+from kgweave.graph_store.errors import GraphStoreError, SchemaVersionError, StoreUnavailableError, StoreURLError
+from kgweave.graph_store.factory import DEFAULT_STORE_URL, open_store
+from kgweave.graph_store.models import (
     Chunk,
     Document,
     Entity,
@@ -15,7 +15,7 @@ from graph_store.models import (
     StoreCounts,
     WriteStats,
 )
-from graph_store.protocol import GraphStore
+from kgweave.graph_store.protocol import GraphStore
 
 __all__ = [
     "DEFAULT_STORE_URL",

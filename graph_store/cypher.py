@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 
-from graph_store.ids import LABEL_PATTERN, RELATION_TYPE_PATTERN
+from kgweave.graph_store.ids import LABEL_PATTERN, RELATION_TYPE_PATTERN
 
 __all__ = [
     "ENTITY_RESERVED_PROPERTIES",

@@ -10,10 +10,10 @@ from xml.etree.ElementTree import ParseError
 
 import networkx as nx
 
-from graph_store.errors import GraphStoreError
-from graph_store.ids import to_label, to_relation_type
-from graph_store.models import Entity, GraphDelta, GraphSnapshot, Relation, Scalar, WriteStats
-from graph_store.protocol import GraphStore
+from kgweave.graph_store.errors import GraphStoreError
+from kgweave.graph_store.ids import to_label, to_relation_type
+from kgweave.graph_store.models import Entity, GraphDelta, GraphSnapshot, Relation, Scalar, WriteStats
+from kgweave.graph_store.protocol import GraphStore
 
 __all__ = [
     "EXPORT_FORMATS",

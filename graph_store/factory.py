@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from graph_store.errors import StoreURLError
-from graph_store.protocol import GraphStore
+from kgweave.graph_store.errors import StoreURLError
+from kgweave.graph_store.protocol import GraphStore
 
 __all__ = ["DEFAULT_STORE_URL", "NEO4J_SCHEMES", "open_store", "store_kind"]
 
@@ -43,10 +43,10 @@ def open_store(
 ) -> GraphStore:
     """Open (creating if needed) the store at ``url`` with its schema in place."""
     if store_kind(url) == "sqlite":
-        from graph_store.sqlite_store import SQLiteGraphStore
+        from kgweave.graph_store.sqlite_store import SQLiteGraphStore
 
         return SQLiteGraphStore(_sqlite_path(url))
-    from graph_store.neo4j_store import Neo4jGraphStore  # the neo4j driver is imported only here
+    from kgweave.graph_store.neo4j_store import Neo4jGraphStore  # the neo4j driver is imported only here
 
     store = Neo4jGraphStore(
         url, user=neo4j_user, password=neo4j_password, database=neo4j_database, batch_size=batch_size

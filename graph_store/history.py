@@ -13,9 +13,9 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from graph_store.errors import GraphStoreError
-from graph_store.merges import collapse
-from graph_store.models import EntityMerge, GraphSnapshot, Run, SnapshotEdge, SnapshotNode
+from kgweave.graph_store.errors import GraphStoreError
+from kgweave.graph_store.merges import collapse
+from kgweave.graph_store.models import EntityMerge, GraphSnapshot, Run, SnapshotEdge, SnapshotNode
 
 __all__ = ["AsOf", "UnknownRunError", "as_of", "parse_run_ref", "snapshot_as_of"]
 

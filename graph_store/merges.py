@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from graph_store.models import EntityMerge, GraphSnapshot, SnapshotEdge, SnapshotNode
+from kgweave.graph_store.models import EntityMerge, GraphSnapshot, SnapshotEdge, SnapshotNode
 
 __all__ = ["apply_merges", "collapse"]
 

@@ -12,7 +12,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from graph_store.ids import (
+from kgweave.graph_store.ids import (
     LABEL_PATTERN,
     RELATION_TYPE_PATTERN,
     chunk_id,

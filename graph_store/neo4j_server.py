@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from graph_store.errors import GraphStoreError
+from kgweave.graph_store.errors import GraphStoreError
 
 __all__ = [
     "APOC_VERSION",

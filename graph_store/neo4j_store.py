@@ -23,12 +23,12 @@ import neo4j
 from neo4j import GraphDatabase, ManagedTransaction
 from neo4j import exceptions as neo4j_errors
 
-from graph_store import cypher
-from graph_store.errors import GraphStoreError, SchemaVersionError, StoreUnavailableError
-from graph_store.history import as_of, snapshot_as_of
-from graph_store.ids import normalize_name
-from graph_store.merges import apply_merges, collapse
-from graph_store.models import (
+from kgweave.graph_store import cypher
+from kgweave.graph_store.errors import GraphStoreError, SchemaVersionError, StoreUnavailableError
+from kgweave.graph_store.history import as_of, snapshot_as_of
+from kgweave.graph_store.ids import normalize_name
+from kgweave.graph_store.merges import apply_merges, collapse
+from kgweave.graph_store.models import (
     Entity,
     EntityMerge,
     GraphDelta,
@@ -42,7 +42,7 @@ from graph_store.models import (
     StoreCounts,
     WriteStats,
 )
-from graph_store.vectors import EmbeddingRows, Vector, check_model_name, model_property, validated_rows
+from kgweave.graph_store.vectors import EmbeddingRows, Vector, check_model_name, model_property, validated_rows
 
 __all__ = ["SCHEMA_VERSION", "DanglingReferenceError", "Neo4jGraphStore"]
 

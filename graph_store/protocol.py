@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Protocol, runtime_checkable
 
-from graph_store.models import (
+from kgweave.graph_store.models import (
     Entity,
     EntityMerge,
     GraphDelta,
@@ -16,7 +16,7 @@ from graph_store.models import (
     StoreCounts,
     WriteStats,
 )
-from graph_store.vectors import EmbeddingRows, Vector
+from kgweave.graph_store.vectors import EmbeddingRows, Vector
 
 __all__ = ["GraphStore"]
 

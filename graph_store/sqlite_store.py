@@ -11,11 +11,11 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
-from graph_store.errors import GraphStoreError, SchemaVersionError, StoreUnavailableError
-from graph_store.history import as_of, snapshot_as_of
-from graph_store.ids import normalize_name
-from graph_store.merges import apply_merges, collapse
-from graph_store.models import (
+from kgweave.graph_store.errors import GraphStoreError, SchemaVersionError, StoreUnavailableError
+from kgweave.graph_store.history import as_of, snapshot_as_of
+from kgweave.graph_store.ids import normalize_name
+from kgweave.graph_store.merges import apply_merges, collapse
+from kgweave.graph_store.models import (
     Chunk,
     Document,
     Entity,
@@ -31,7 +31,7 @@ from graph_store.models import (
     StoreCounts,
     WriteStats,
 )
-from graph_store.vectors import EmbeddingRows, Vector, check_model_name, from_blob, to_blob, validated_rows
+from kgweave.graph_store.vectors import EmbeddingRows, Vector, check_model_name, from_blob, to_blob, validated_rows
 
 __all__ = ["SCHEMA_VERSION", "SQLiteGraphStore"]
 

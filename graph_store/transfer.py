@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from graph_store.models import WriteStats
-from graph_store.protocol import GraphStore
-from graph_store.sqlite_store import SQLiteGraphStore
+from kgweave.graph_store.models import WriteStats
+from kgweave.graph_store.protocol import GraphStore
+from kgweave.graph_store.sqlite_store import SQLiteGraphStore
 
 __all__ = ["push"]
 

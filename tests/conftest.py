@@ -50,7 +50,7 @@ def prefect_api() -> Iterator[None]:
 
 @pytest.fixture
 def sqlite_store(tmp_path: Path) -> Iterator[object]:
-    from graph_store.sqlite_store import SQLiteGraphStore
+    from kgweave.graph_store.sqlite_store import SQLiteGraphStore
 
     store = SQLiteGraphStore(tmp_path / "contract.db")
     yield store
@@ -60,10 +60,10 @@ def sqlite_store(tmp_path: Path) -> Iterator[object]:
 @pytest.fixture
 def sample_db(tmp_path: Path) -> Path:
     """A SQLite store holding the sample corpus, built with the plain pipeline (offline extractor)."""
-    from agents.cooccurrence import CooccurrenceExtractor
-    from agents.pipeline import extract_documents
-    from flows.loaders import load_corpus
-    from graph_store.sqlite_store import SQLiteGraphStore
+    from kgweave.agents.cooccurrence import CooccurrenceExtractor
+    from kgweave.agents.pipeline import extract_documents
+    from kgweave.flows.loaders import load_corpus
+    from kgweave.graph_store.sqlite_store import SQLiteGraphStore
 
     documents, failures = load_corpus([SAMPLE_CORPUS])
     assert documents and not failures

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from agents.llm_client import LLMConfig
+    from kgweave.agents.llm_client import LLMConfig
 
 from tests.llm_server import LLMTestServer
 
@@ -30,7 +30,7 @@ def llm_server_fixture() -> Iterator[LLMTestServer]:
 
 def client_config(server: LLMTestServer, tmp_path: Path, **kwargs: object) -> LLMConfig:
     """An LLMConfig for the test server: cache under ``tmp_path``, fast backoff, short timeout."""
-    from agents.llm_client import LLMConfig
+    from kgweave.agents.llm_client import LLMConfig
 
     settings: dict[str, object] = {
         "base_url": server.base_url, "model": "test-model", "cache_dir": tmp_path / "cache",

@@ -116,7 +116,7 @@ def running_worker(
 def running_kgweave_serve(server: PrefectServer, log: Path, cwd: Path, **env: str) -> Iterator[subprocess.Popen[bytes]]:
     """``kgweave serve`` (every deployment served from one process); stopped on exit."""
     process = prefect_process(["serve"], server.env(**env), log, cwd=cwd,
-                              program=[sys.executable, "-m", "flows.cli"])
+                              program=[sys.executable, "-m", "kgweave.flows.cli"])
     try:
         yield process
     finally:

@@ -6,9 +6,19 @@ import re
 
 import pytest
 
-from graph_store.errors import GraphStoreError
-from graph_store.models import Chunk, Document, Entity, EntityMerge, GraphDelta, Iteration, Mention, Relation, Run
-from graph_store.protocol import GraphStore
+from kgweave.graph_store.errors import GraphStoreError
+from kgweave.graph_store.models import (
+    Chunk,
+    Document,
+    Entity,
+    EntityMerge,
+    GraphDelta,
+    Iteration,
+    Mention,
+    Relation,
+    Run,
+)
+from kgweave.graph_store.protocol import GraphStore
 
 
 def _delta(run_id: str = "run-1", text: str = "Alice met Bob in Paris. Bob likes Paris.") -> GraphDelta:
@@ -273,7 +283,7 @@ def test_snapshot_as_of_applies_only_earlier_merges(store: GraphStore) -> None:
 
 
 def test_snapshot_as_of_unknown_run_raises(store: GraphStore) -> None:
-    from graph_store.history import UnknownRunError
+    from kgweave.graph_store.history import UnknownRunError
 
     _history(store)
     with pytest.raises(UnknownRunError, match="no run 'nope'"):

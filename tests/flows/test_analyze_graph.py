@@ -7,11 +7,11 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
-from analysis.report import WRITE_BACK_METRICS, AnalysisOptions
-from flows.analyze_graph import analyze_command, analyze_file, analyze_graph
-from flows.stores import close_flow_stores
-from graph_store.exchange import import_graphml
-from graph_store.sqlite_store import SQLiteGraphStore
+from kgweave.analysis.report import WRITE_BACK_METRICS, AnalysisOptions
+from kgweave.flows.analyze_graph import analyze_command, analyze_file, analyze_graph
+from kgweave.flows.stores import close_flow_stores
+from kgweave.graph_store.exchange import import_graphml
+from kgweave.graph_store.sqlite_store import SQLiteGraphStore
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from flows.build_graph import build_graph
-from flows.stores import close_flow_stores
-from graph_store.sqlite_store import SQLiteGraphStore
+from kgweave.flows.build_graph import build_graph
+from kgweave.flows.stores import close_flow_stores
+from kgweave.graph_store.sqlite_store import SQLiteGraphStore
 from tests.conftest import SAMPLE_CORPUS
 
 pytestmark = pytest.mark.usefixtures("prefect_api")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from graph_store.ids import LABEL_PATTERN, RELATION_TYPE_PATTERN
-from graph_store.sqlite_store import SQLiteGraphStore
+from kgweave.graph_store.ids import LABEL_PATTERN, RELATION_TYPE_PATTERN
+from kgweave.graph_store.sqlite_store import SQLiteGraphStore
 from tests.conftest import SAMPLE_CORPUS
 from tests.flows.test_cli import kgweave_env, run_kgweave
 from tests.llm_fixtures import llm_server_fixture  # noqa: F401

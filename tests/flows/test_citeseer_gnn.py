@@ -24,10 +24,10 @@ SEEDS = (0, 1, 2)
 @pytest.fixture(scope="session")
 def citeseer_store(request: pytest.FixtureRequest) -> Iterator[str]:
     """A SQLite store with CiteSeer's papers and citations, every paper embedded with MiniLM."""
-    from agents.embeddings import minilm_available
-    from flows.embed import embed_nodes
-    from flows.tape_loader import citeseer_delta
-    from graph_store.sqlite_store import SQLiteGraphStore
+    from kgweave.agents.embeddings import minilm_available
+    from kgweave.flows.embed import embed_nodes
+    from kgweave.flows.tape_loader import citeseer_delta
+    from kgweave.graph_store.sqlite_store import SQLiteGraphStore
 
     folder = SHARED_DATA / "citeseer_tape_text"
     require(folder.is_dir(), f"{folder} is missing")
@@ -44,7 +44,7 @@ def citeseer_store(request: pytest.FixtureRequest) -> Iterator[str]:
 
 
 def _mean_accuracy(store: str, features: str, tmp_path: Path, train_per_class: int | None) -> float:
-    from flows.train_gnn import train_gnn
+    from kgweave.flows.train_gnn import train_gnn
 
     accuracies = []
     for seed in SEEDS:
@@ -66,8 +66,8 @@ def test_minilm_features_beat_tfidf_at_20_labels_per_class(citeseer_store: str, 
 
 
 def test_predictions_are_written_back_to_papers(citeseer_store: str, tmp_path: Path) -> None:
-    from flows.train_gnn import train_gnn
-    from graph_store.sqlite_store import SQLiteGraphStore
+    from kgweave.flows.train_gnn import train_gnn
+    from kgweave.graph_store.sqlite_store import SQLiteGraphStore
 
     summary = train_gnn(run_id="train-citeseer", store=citeseer_store, task="node-classification", label="category",
                         entity_label="Paper", device="cpu", epochs=50, threads=1, model_dir=str(tmp_path))

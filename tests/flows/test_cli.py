@@ -16,7 +16,7 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
-from graph_store.sqlite_store import SQLiteGraphStore
+from kgweave.graph_store.sqlite_store import SQLiteGraphStore
 from tests.conftest import SAMPLE_CORPUS
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
@@ -32,7 +32,7 @@ def kgweave_env() -> dict[str, str]:
 def run_kgweave(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None
                 ) -> subprocess.CompletedProcess[str]:
     """Run the kgweave CLI as a real process."""
-    return subprocess.run([sys.executable, "-m", "flows.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "kgweave.flows.cli", *args], capture_output=True, text=True,
                           env=env or kgweave_env(), cwd=cwd, timeout=600)
 
 
@@ -151,7 +151,7 @@ def _iclr_corpus(shared_data: Path) -> Path:
 def test_killed_build_is_completed_by_rerun(tmp_path: Path, shared_data: Path) -> None:
     corpus = _iclr_corpus(shared_data)
     crashed, clean = tmp_path / "crashed.db", tmp_path / "clean.db"
-    args = [sys.executable, "-m", "flows.cli", "build", str(corpus), "--batch-documents", "10", "--json"]
+    args = [sys.executable, "-m", "kgweave.flows.cli", "build", str(corpus), "--batch-documents", "10", "--json"]
     proc = subprocess.Popen([*args, "--store", str(crashed)], env=kgweave_env(), stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 300

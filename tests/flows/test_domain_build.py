@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from graph_store.sqlite_store import SQLiteGraphStore
+from kgweave.graph_store.sqlite_store import SQLiteGraphStore
 from tests.conftest import SAMPLE_CORPUS
 from tests.flows.test_cli import kgweave_env, run_kgweave
 from tests.llm_fixtures import llm_server_fixture  # noqa: F401
@@ -141,7 +141,7 @@ def test_llm_reviews_domain_fills_each_review_graph(tmp_path: Path, llm_server: 
     assert {r.body["response_format"]["json_schema"]["name"] for r in llm_server.chat_requests} == {
         "kgweave_reviews_extraction"}
     with SQLiteGraphStore(db) as store:
-        from agents.book_reviews import find_book, review_graphs_of_book
+        from kgweave.agents.book_reviews import find_book, review_graphs_of_book
 
         graphs = review_graphs_of_book(store, find_book(store, "hobbit"))
     assert len(graphs) == 4 and all(g.actants for g in graphs)

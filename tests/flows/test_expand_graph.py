@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from flows.expand_graph import ExpansionLimits, ExpansionSettings, IterationRecord, expand, load_records
-from graph_store.ids import RELATION_TYPE_PATTERN
-from graph_store.models import Iteration
-from graph_store.sqlite_store import SQLiteGraphStore
+from kgweave.flows.expand_graph import ExpansionLimits, ExpansionSettings, IterationRecord, expand, load_records
+from kgweave.graph_store.ids import RELATION_TYPE_PATTERN
+from kgweave.graph_store.models import Iteration
+from kgweave.graph_store.sqlite_store import SQLiteGraphStore
 from tests.flows.test_cli import kgweave_env, run_kgweave
 from tests.llm_fixtures import client_config, llm_server_fixture  # noqa: F401
 from tests.llm_server import LLMTestServer
@@ -222,7 +222,7 @@ def test_cli_process_killed_then_resumed_ends_identical(llm_server: LLMTestServe
     db = tmp_path / "b.db"
     env = {**kgweave_env(), "KGWEAVE_LLM_CACHE_DIR": str(tmp_path / "b-cache")}
     process = subprocess.Popen(
-        [sys.executable, "-m", "flows.cli", "expand", "--store", str(db), "--llm-base-url", llm_server.base_url,
+        [sys.executable, "-m", "kgweave.flows.cli", "expand", "--store", str(db), "--llm-base-url", llm_server.base_url,
          "--llm-model", "m", "--seed", SEED, "--iterations", "14", "--run-id", "k", "--json"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path)
     try:

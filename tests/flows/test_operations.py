@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from flows.build_graph import build_graph
-from flows.settings import TaskRunnerSettings
-from flows.task_runners import ConfiguredTaskRunner, make_task_runner, missing_api_warning
-from graph_store.sqlite_store import SQLiteGraphStore
+from kgweave.flows.build_graph import build_graph
+from kgweave.flows.settings import TaskRunnerSettings
+from kgweave.flows.task_runners import ConfiguredTaskRunner, make_task_runner, missing_api_warning
+from kgweave.graph_store.sqlite_store import SQLiteGraphStore
 from tests.conftest import SAMPLE_CORPUS
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
@@ -110,7 +110,7 @@ def test_failure_ratio_over_threshold_ends_failed_with_the_reason(tmp_path: Path
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
-    from flows.monitoring import FailureRatioExceededError
+    from kgweave.flows.monitoring import FailureRatioExceededError
 
     corpus = _bad_corpus(tmp_path)
     state = build_graph([str(corpus)], run_id="ratio-fail", store=str(tmp_path / "g.db"), max_failure_ratio=0.5,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from graph_store.sqlite_store import SQLiteGraphStore
+from kgweave.graph_store.sqlite_store import SQLiteGraphStore
 from tests.conftest import SAMPLE_CORPUS
 from tests.flows.test_cli import kgweave_env, run_kgweave
 

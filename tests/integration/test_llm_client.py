@@ -12,10 +12,10 @@ from pathlib import Path
 import openai
 import pytest
 
-from agents.errors import BudgetExceededError, LLMRequestError, LLMUnavailableError
-from agents.llm_client import Budget, CallResult, LLMClient, LLMConfig
-from agents.prompts import ChatMessage, build_messages
-from agents.schemas import TextExtraction, schema_name
+from kgweave.agents.errors import BudgetExceededError, LLMRequestError, LLMUnavailableError
+from kgweave.agents.llm_client import Budget, CallResult, LLMClient, LLMConfig
+from kgweave.agents.prompts import ChatMessage, build_messages
+from kgweave.agents.schemas import TextExtraction, schema_name
 from tests.llm_fixtures import client_config as _config
 from tests.llm_fixtures import llm_server_fixture  # noqa: F401 - provides the llm_server fixture
 from tests.llm_server import Fault, LLMTestServer

@@ -12,15 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from agents.extractor import ChunkExtraction, Extractor
-from agents.llm_client import Budget, LLMConfig
-from agents.llm_extractor import BUDGET_EXHAUSTED, LLMExtractor
-from agents.pipeline import extract_documents
-from agents.registry import extractor_fingerprint
-from agents.schemas import ENTITY_TYPES
-from graph_store.ids import LABEL_PATTERN, RELATION_TYPE_PATTERN, normalize_name
-from graph_store.models import Chunk, Document
-from graph_store.sqlite_store import SQLiteGraphStore
+from kgweave.agents.extractor import ChunkExtraction, Extractor
+from kgweave.agents.llm_client import Budget, LLMConfig
+from kgweave.agents.llm_extractor import BUDGET_EXHAUSTED, LLMExtractor
+from kgweave.agents.pipeline import extract_documents
+from kgweave.agents.registry import extractor_fingerprint
+from kgweave.agents.schemas import ENTITY_TYPES
+from kgweave.graph_store.ids import LABEL_PATTERN, RELATION_TYPE_PATTERN, normalize_name
+from kgweave.graph_store.models import Chunk, Document
+from kgweave.graph_store.sqlite_store import SQLiteGraphStore
 from tests.llm_fixtures import client_config as _config
 from tests.llm_fixtures import llm_server_fixture  # noqa: F401 - provides the llm_server fixture
 from tests.llm_server import HOSTILE_NAMES, UNGROUNDED_NAME, Fault, LLMTestServer, request_document

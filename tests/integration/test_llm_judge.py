@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agents.llm_judge import LLMJudge
-from agents.resolution import CandidatePair
+from kgweave.agents.llm_judge import LLMJudge
+from kgweave.agents.resolution import CandidatePair
 from tests.llm_fixtures import client_config, llm_server_fixture  # noqa: F401
 from tests.llm_server import LLMTestServer
 

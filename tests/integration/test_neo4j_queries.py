@@ -21,12 +21,12 @@ import neo4j
 import networkx as nx
 import pytest
 
-from agents.cooccurrence import CooccurrenceExtractor
-from agents.pipeline import extract_documents
-from flows.loaders import load_corpus
-from graph_store.ids import normalize_name
-from graph_store.models import GraphDelta, Run
-from graph_store.neo4j_store import Neo4jGraphStore  # noqa: E402
+from kgweave.agents.cooccurrence import CooccurrenceExtractor
+from kgweave.agents.pipeline import extract_documents
+from kgweave.flows.loaders import load_corpus
+from kgweave.graph_store.ids import normalize_name
+from kgweave.graph_store.models import GraphDelta, Run
+from kgweave.graph_store.neo4j_store import Neo4jGraphStore  # noqa: E402
 from tests.conftest import REPO, SAMPLE_CORPUS
 from tests.integration.neo4j_fixture import Neo4jConnection
 

@@ -13,11 +13,11 @@ from pathlib import Path
 import neo4j
 import pytest
 
-from graph_store.errors import SchemaVersionError, StoreUnavailableError
-from graph_store.models import Chunk, Document, Entity, GraphDelta, Iteration, Mention, Relation, Run
-from graph_store.neo4j_store import Neo4jGraphStore  # noqa: E402
-from graph_store.protocol import GraphStore
-from graph_store.sqlite_store import SQLiteGraphStore
+from kgweave.graph_store.errors import SchemaVersionError, StoreUnavailableError
+from kgweave.graph_store.models import Chunk, Document, Entity, GraphDelta, Iteration, Mention, Relation, Run
+from kgweave.graph_store.neo4j_store import Neo4jGraphStore  # noqa: E402
+from kgweave.graph_store.protocol import GraphStore
+from kgweave.graph_store.sqlite_store import SQLiteGraphStore
 
 pytestmark = pytest.mark.integration
 
@@ -161,7 +161,7 @@ def test_unreachable_or_refused_server_is_store_unavailable(neo4j_server: object
 
 
 def test_newer_schema_is_refused(neo4j_store: Neo4jGraphStore) -> None:
-    from graph_store import cypher
+    from kgweave.graph_store import cypher
 
     neo4j_store._write("bump", lambda tx: tx.run(cypher.write_schema_version(), id=cypher.SCHEMA_META_ID,
                                                   version=99).consume())

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from graph_store.models import Entity, GraphDelta
-from graph_store.neo4j_store import Neo4jGraphStore
+from kgweave.graph_store.models import Entity, GraphDelta
+from kgweave.graph_store.neo4j_store import Neo4jGraphStore
 
 pytestmark = pytest.mark.integration
 

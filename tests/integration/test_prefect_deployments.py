@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from graph_store.sqlite_store import SQLiteGraphStore
+from kgweave.graph_store.sqlite_store import SQLiteGraphStore
 from tests.conftest import REPO
 from tests.prefect_server import running_kgweave_serve, running_prefect_server, running_worker
 
@@ -27,7 +27,7 @@ def test_deploy_worker_runs_build_graph_and_schedules_are_registered(tmp_path: P
     store = tmp_path / "graph.db"
     with running_prefect_server(tmp_path / "prefect") as server:
         env = server.env(KGWEAVE_LLM_API_KEY="sk-test-not-a-real-key")
-        deploy = [sys.executable, "-m", "flows.cli", "deploy", "--store", str(store), "--json"]
+        deploy = [sys.executable, "-m", "kgweave.flows.cli", "deploy", "--store", str(store), "--json"]
         done = subprocess.run(deploy, capture_output=True, text=True,
                               env=env, cwd=REPO, timeout=180)
         assert done.returncode == 0, done.stderr
@@ -47,10 +47,10 @@ def test_deploy_worker_runs_build_graph_and_schedules_are_registered(tmp_path: P
             analyze = client.read_deployment_by_name("analyze-graph/nightly")
             assert [s.schedule.cron for s in build.schedules] == ["0 2 * * *"]  # type: ignore[union-attr]
             assert [s.schedule.cron for s in analyze.schedules] == ["0 4 * * *"]  # type: ignore[union-attr]
-            assert build.work_pool_name == "kgweave-cpu" and build.entrypoint == "flows/build_graph.py:build_graph"
+            assert build.work_pool_name == "kgweave-cpu" and build.entrypoint == "kgweave.flows.build_graph.build_graph"
             assert build.pull_steps == [{"prefect.deployments.steps.set_working_directory": {"directory": str(REPO)}}]
             job_env = build.job_variables["env"]
-            assert job_env["PREFECT_LOGGING_EXTRA_LOGGERS"] == "agents,graph_store,analysis"
+            assert job_env["PREFECT_LOGGING_EXTRA_LOGGERS"] == "kgweave"
             # the key is a Secret block reference, resolved by the worker; never the value itself
             assert job_env["KGWEAVE_LLM_API_KEY"] == "{{ prefect.blocks.secret.kgweave-llm-api-key }}"
             assert "sk-test" not in json.dumps(build.model_dump(mode="json"))

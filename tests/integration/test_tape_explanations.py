@@ -9,16 +9,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agents.explanations import (
+from kgweave.agents.explanations import (
     ExplanationError,
     explain_store,
     explanation_schema,
     explanation_text,
     tape_model_name,
 )
-from agents.llm_client import Budget
-from graph_store.models import Entity, GraphDelta, Relation
-from graph_store.sqlite_store import SQLiteGraphStore
+from kgweave.agents.llm_client import Budget
+from kgweave.graph_store.models import Entity, GraphDelta, Relation
+from kgweave.graph_store.sqlite_store import SQLiteGraphStore
 from tests.llm_fixtures import client_config, llm_server_fixture  # noqa: F401
 from tests.llm_server import LLMTestServer, request_document
 
@@ -109,7 +109,7 @@ def test_malformed_answers_are_recorded_failures(llm_server: LLMTestServer, tmp_
         # two requests for the bad node (the answer and the re-ask), one for each other node
         assert report.llm_calls == 9
 
-        from analysis.gnn import require_ml, store_graph_data
+        from kgweave.analysis.gnn import require_ml, store_graph_data
 
         require_ml()
         store.write_embeddings("text-test", {p.id: (p.id, [1.0, 2.0, 3.0]) for p in papers})
@@ -152,7 +152,7 @@ def test_budget_and_bad_input(llm_server: LLMTestServer, tmp_path: Path) -> None
 
 
 def test_model_names_are_valid_store_names() -> None:
-    from graph_store.vectors import check_model_name
+    from kgweave.graph_store.vectors import check_model_name
 
     for llm in ("Qwen/Qwen2.5-7B-Instruct", "gpt-4o-mini", "x" * 200, "///"):
         assert check_model_name(tape_model_name(llm)).startswith("tape-")

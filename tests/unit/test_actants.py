@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agents.actants import Actant, ActantRelation, ReviewGraph, alias_map, consensus_graph, name_key
+from kgweave.agents.actants import Actant, ActantRelation, ReviewGraph, alias_map, consensus_graph, name_key
 
 
 def test_name_key_drops_honorifics_articles_and_possessives() -> None:

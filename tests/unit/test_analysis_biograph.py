@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from analysis.graph_view import GraphView, view_from_graphml
-from analysis.report import AnalysisOptions, AnalysisReport, analyze_graph
+from kgweave.analysis.graph_view import GraphView, view_from_graphml
+from kgweave.analysis.report import AnalysisOptions, AnalysisReport, analyze_graph
 from tests.conftest import SHARED_DATA, require
 
 BIOGRAPH = SHARED_DATA / "graphreasoning_biograph"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import networkx as nx
 import pytest
 
-from analysis.communities import detect_communities, relabel_by_size, seeded_igraph
-from analysis.graph_view import view_from_networkx
+from kgweave.analysis.communities import detect_communities, relabel_by_size, seeded_igraph
+from kgweave.analysis.graph_view import view_from_networkx
 
 KARATE_OPTIMUM = 0.4198  # Brandes et al. 2008: the maximum modularity of Zachary's karate club
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import networkx as nx
 
-from analysis.compare import compare_views
-from analysis.graph_view import view_from_networkx
+from kgweave.analysis.compare import compare_views
+from kgweave.analysis.graph_view import view_from_networkx
 
 
 def _two_cliques(bridge_edges: int) -> nx.Graph:

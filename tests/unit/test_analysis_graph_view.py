@@ -7,7 +7,7 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
-from analysis.graph_view import (
+from kgweave.analysis.graph_view import (
     GraphViewError,
     igraph_threads,
     view_from_edges,
@@ -15,7 +15,7 @@ from analysis.graph_view import (
     view_from_networkx,
     view_from_snapshot,
 )
-from graph_store.models import GraphSnapshot, SnapshotEdge, SnapshotNode
+from kgweave.graph_store.models import GraphSnapshot, SnapshotEdge, SnapshotNode
 
 
 def _snapshot() -> GraphSnapshot:

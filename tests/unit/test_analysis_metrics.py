@@ -8,8 +8,8 @@ import random
 import networkx as nx
 import pytest
 
-from analysis.graph_view import view_from_networkx
-from analysis.metrics import (
+from kgweave.analysis.graph_view import view_from_networkx
+from kgweave.analysis.metrics import (
     BETWEENNESS_BUDGET,
     PATH_BUDGET,
     articulation_points,

@@ -6,7 +6,7 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from analysis.powerlaw_fit import fit_power_law
+from kgweave.analysis.powerlaw_fit import fit_power_law
 
 
 def test_zipf_sample_recovers_its_exponent() -> None:
@@ -57,7 +57,7 @@ def test_fit_prints_nothing(capfd: pytest.CaptureFixture[str]) -> None:
 
 
 def test_a_near_regular_degree_sequence_has_no_fit_instead_of_an_error() -> None:
-    from analysis.powerlaw_fit import fit_power_law
+    from kgweave.analysis.powerlaw_fit import fit_power_law
 
     degrees = [19] * 18 + [29] * 2 + [9] * 3  # two joined cliques: powerlaw finds no tail to fit
     assert fit_power_law(degrees) is None or fit_power_law(degrees).alpha > 1

@@ -8,8 +8,8 @@ import networkx as nx
 import pytest
 from pydantic import ValidationError
 
-from analysis.graph_view import view_from_networkx, view_from_snapshot
-from analysis.report import (
+from kgweave.analysis.graph_view import view_from_networkx, view_from_snapshot
+from kgweave.analysis.report import (
     WRITE_BACK_METRICS,
     AnalysisOptions,
     AnalysisReport,
@@ -19,9 +19,9 @@ from analysis.report import (
     node_metrics_for_write_back,
     write_back_batches,
 )
-from graph_store.cypher import ENTITY_RESERVED_PROPERTIES, METRIC_NAME_PATTERN
-from graph_store.models import Entity, GraphDelta, Relation
-from graph_store.sqlite_store import SQLiteGraphStore
+from kgweave.graph_store.cypher import ENTITY_RESERVED_PROPERTIES, METRIC_NAME_PATTERN
+from kgweave.graph_store.models import Entity, GraphDelta, Relation
+from kgweave.graph_store.sqlite_store import SQLiteGraphStore
 
 
 def _karate_plus():  # type: ignore[no-untyped-def]

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import networkx as nx
 
-from analysis.graph_view import view_from_networkx
-from analysis.report import AnalysisOptions, AnalysisReport, analyze_graph
-from analysis.report_files import REPORT_FILES, report_markdown, write_report_dir
+from kgweave.analysis.graph_view import view_from_networkx
+from kgweave.analysis.report import AnalysisOptions, AnalysisReport, analyze_graph
+from kgweave.analysis.report_files import REPORT_FILES, report_markdown, write_report_dir
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

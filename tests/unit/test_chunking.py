@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from agents.chunking import chunk_document
-from graph_store.models import Document
+from kgweave.agents.chunking import chunk_document
+from kgweave.graph_store.models import Document
 
 
 def _doc(text: str) -> Document:

@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from agents.cooccurrence import (
+from kgweave.agents.cooccurrence import (
     ABBREVIATED_AS,
     CO_OCCURS_WITH,
     CONCEPT,
@@ -21,9 +21,9 @@ from agents.cooccurrence import (
     WINDOW_CHARS,
     CooccurrenceExtractor,
 )
-from agents.extractor import ChunkExtraction, Extractor, extraction_fingerprint
-from graph_store.ids import LABEL_PATTERN, RELATION_TYPE_PATTERN, entity_id, relation_id
-from graph_store.models import Chunk, Document
+from kgweave.agents.extractor import ChunkExtraction, Extractor, extraction_fingerprint
+from kgweave.graph_store.ids import LABEL_PATTERN, RELATION_TYPE_PATTERN, entity_id, relation_id
+from kgweave.graph_store.models import Chunk, Document
 from tests.conftest import SHARED_DATA, require
 
 DATA = SHARED_DATA

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from graph_store import cypher
+from kgweave.graph_store import cypher
 
 HOSTILE_LABELS = [
     "Person`) DETACH DELETE n //",

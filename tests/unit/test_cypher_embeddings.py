@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from graph_store import cypher
+from kgweave.graph_store import cypher
 
 
 def test_vector_index_is_cosine_with_the_dimension() -> None:

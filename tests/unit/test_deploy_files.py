@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import inspect
 import re
 import subprocess
@@ -11,11 +10,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from flows.deployments import DEPLOY_FILE, _job_variables, load_deploy_file
+from kgweave.flows.deployments import DEPLOY_FILE, _job_variables, load_deploy_file
 from tests.conftest import REPO
 
-FLOW_NAMES = {"flows/build_graph.py:build_graph": "build-graph", "flows/expand_graph.py:expand_graph": "expand-graph",
-              "flows/analyze_graph.py:analyze_graph": "analyze-graph", "flows/train_gnn.py:train_gnn": "train-gnn"}
+FLOW_NAMES = {"kgweave.flows.build_graph.build_graph": "build-graph", "kgweave.flows.expand_graph.expand_graph":
+              "expand-graph", "kgweave.flows.analyze_graph.analyze_graph": "analyze-graph",
+              "kgweave.flows.train_gnn.train_gnn": "train-gnn"}
 COMPOSE = REPO / "deploy" / "docker-compose.yml"
 DOCKERFILE = REPO / "deploy" / "Dockerfile"
 
@@ -43,34 +43,30 @@ def test_prefect_yaml_has_the_four_deployments_pools_and_cron_schedules() -> Non
     assert step["directory"] == "{{ $KGWEAVE_PROJECT_DIR }}"
 
 
-def test_every_existing_entrypoint_imports_a_flow_taking_its_parameters() -> None:
+def test_every_entrypoint_imports_a_flow_taking_its_parameters() -> None:
     from prefect import Flow
+    from prefect.flows import load_flow_from_entrypoint
 
-    deployments = load_deploy_file(DEPLOY_FILE).deployments
-    existing = [d for d in deployments if (REPO / d.path).is_file()]
-    # expand-graph and train-gnn land with their issues; kgweave deploy registers whatever exists
-    assert {"flows/build_graph.py:build_graph", "flows/analyze_graph.py:analyze_graph"} <= {
-        d.entrypoint for d in existing}
-    for deployment in existing:
-        func = deployment.entrypoint.split(":")[1]
-        spec = importlib.util.spec_from_file_location(f"_deploy_check_{func}", REPO / deployment.path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        flow = getattr(module, func)
+    for deployment in load_deploy_file(DEPLOY_FILE).deployments:
+        flow = load_flow_from_entrypoint(deployment.entrypoint)  # what a worker does with a module path
         assert isinstance(flow, Flow) and flow.name == FLOW_NAMES[deployment.entrypoint]
+        assert deployment.load_flow() is flow
         assert set(deployment.parameters) <= set(inspect.signature(flow.fn).parameters), deployment.entrypoint
+
+
+def test_the_deployments_file_is_package_data_of_kgweave() -> None:
+    assert DEPLOY_FILE.resolve() == (REPO / "deploy" / "prefect.yaml").resolve()  # editable install: the checkout's
 
 
 def test_secrets_are_block_references_and_missing_blocks_are_left_out() -> None:
     text = DEPLOY_FILE.read_text()
     assert "{{ prefect.blocks.secret.kgweave-neo4j-password }}" in text
     assert "{{ prefect.blocks.secret.kgweave-llm-api-key }}" in text
-    build = next(d for d in load_deploy_file(DEPLOY_FILE).deployments if d.entrypoint.startswith("flows/build"))
+    build = next(d for d in load_deploy_file(DEPLOY_FILE).deployments if d.entrypoint.endswith(".build_graph"))
     env = _job_variables(build, secret_blocks=["kgweave-llm-api-key"])["env"]
     assert env["KGWEAVE_LLM_API_KEY"] == "{{ prefect.blocks.secret.kgweave-llm-api-key }}"
     assert "KGWEAVE_NEO4J_PASSWORD" not in env  # no block: the worker's own environment decides
-    assert env["PREFECT_LOGGING_EXTRA_LOGGERS"] == "agents,graph_store,analysis"
+    assert env["PREFECT_LOGGING_EXTRA_LOGGERS"] == "kgweave"
 
 
 def test_compose_file_has_the_stack_with_health_checks_and_volumes() -> None:
@@ -133,8 +129,7 @@ def test_dockerfile_installs_kgweave_as_the_readme_does() -> None:
 def test_env_example_lists_every_setting_and_no_secret() -> None:
     from pydantic_settings import BaseSettings
 
-    import flows.settings as settings_module
-
+    import kgweave.flows.settings as settings_module
     text = (REPO / ".env.example").read_text()
     listed = set(re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=", text, re.M))
     for _, cls in inspect.getmembers(settings_module, inspect.isclass):
@@ -149,7 +144,7 @@ def test_env_example_lists_every_setting_and_no_secret() -> None:
 
 
 def test_deploy_bad_input_is_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from flows.cli import main
+    from kgweave.flows.cli import main
 
     assert main(["deploy", "--file", str(tmp_path / "missing.yaml")]) == 2
     assert capsys.readouterr().err.strip() == f"kgweave: error: no such file: {tmp_path / 'missing.yaml'}"

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from agents.pipeline import BatchResult, extract_documents
-from agents.record_graph import MENTIONS
-from agents.research_graph import AUTHORED, CITES, COLLABORATES_WITH, PAPER, RESEARCHER, REVIEW, REVIEWED
-from flows.domain_sources import _bibliography_title, load_domain_source
-from graph_store.models import Entity
+from kgweave.agents.pipeline import BatchResult, extract_documents
+from kgweave.agents.record_graph import MENTIONS
+from kgweave.agents.research_graph import AUTHORED, CITES, COLLABORATES_WITH, PAPER, RESEARCHER, REVIEW, REVIEWED
+from kgweave.flows.domain_sources import _bibliography_title, load_domain_source
+from kgweave.graph_store.models import Entity
 
 RT = "researchtown_agent_data"
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -97,7 +97,7 @@ def test_bad_records_are_reported_one_by_one(tmp_path: Path) -> None:
 def test_link_adds_mentions_from_the_owner_and_review_relation_ids() -> None:
     source = load_domain_source([DATA / "hobbit_reviews.jsonl"], "reviews")
     assert {f.source.rsplit(":", 1)[-1] for f in source.failures} == {"5", "7"}  # empty text, not JSON
-    from agents.cooccurrence import CooccurrenceExtractor
+    from kgweave.agents.cooccurrence import CooccurrenceExtractor
 
     result = source.graph.link(extract_documents(source.documents, CooccurrenceExtractor(), run_id="r",
                                                  fingerprint="f"))

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from agents.embeddings import MiniLMEmbedder, embed_store, minilm_available, node_text
-from graph_store.models import Entity, GraphDelta
-from graph_store.sqlite_store import SQLiteGraphStore
+from kgweave.agents.embeddings import MiniLMEmbedder, embed_store, minilm_available, node_text
+from kgweave.graph_store.models import Entity, GraphDelta
+from kgweave.graph_store.sqlite_store import SQLiteGraphStore
 from tests.conftest import require
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from agents.actants import name_key
-from analysis.evaluation import (
+from kgweave.agents.actants import name_key
+from kgweave.analysis.evaluation import (
     ConsensusEdge,
     ConsensusNode,
     GoldFormatError,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from agents.expansion import (
+from kgweave.agents.expansion import (
     EXPANSION_PROMPT_VERSION,
     ExpansionAnswer,
     Known,
@@ -13,13 +13,13 @@ from agents.expansion import (
     build_expansion_messages,
     seed_entity,
 )
-from agents.schemas import strict_json_schema
-from graph_store.ids import RELATION_TYPE_PATTERN, entity_id, relation_id
+from kgweave.agents.schemas import strict_json_schema
+from kgweave.graph_store.ids import RELATION_TYPE_PATTERN, entity_id, relation_id
 from tests.llm_server import HOSTILE_RELATION_TYPES
 
 
 def graph_lookup(*known: Known):  # type: ignore[no-untyped-def]
-    from graph_store.ids import normalize_name
+    from kgweave.graph_store.ids import normalize_name
 
     table = {normalize_name(k.name): k for k in known}
     return lambda name: table.get(normalize_name(name))

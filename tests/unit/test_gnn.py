@@ -9,10 +9,10 @@ import sys
 import numpy as np
 import pytest
 
-from analysis import gnn
-from analysis.gnn import GNNDataError, TrainConfig, graph_data
-from graph_store.ids import relation_id
-from graph_store.models import Entity, GraphSnapshot, SnapshotEdge, SnapshotNode
+from kgweave.analysis import gnn
+from kgweave.analysis.gnn import GNNDataError, TrainConfig, graph_data
+from kgweave.graph_store.ids import relation_id
+from kgweave.graph_store.models import Entity, GraphSnapshot, SnapshotEdge, SnapshotNode
 
 
 def two_communities(size: int = 12, bridges: int = 1) -> tuple[GraphSnapshot, dict[str, Entity]]:

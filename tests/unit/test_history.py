@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from graph_store.history import UnknownRunError, as_of, parse_run_ref
-from graph_store.models import Run
+from kgweave.graph_store.history import UnknownRunError, as_of, parse_run_ref
+from kgweave.graph_store.models import Run
 
 
 def test_parse_run_ref() -> None:

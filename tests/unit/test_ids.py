@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from graph_store.ids import entity_id, normalize_name, relation_id, to_label, to_relation_type
-from graph_store.models import Entity, Relation
+from kgweave.graph_store.ids import entity_id, normalize_name, relation_id, to_label, to_relation_type
+from kgweave.graph_store.models import Entity, Relation
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from agents.errors import BudgetExceededError
-from agents.llm_client import (
+from kgweave.agents.errors import BudgetExceededError
+from kgweave.agents.llm_client import (
     Budget,
     LLMConfig,
     LLMRequest,
@@ -22,8 +22,8 @@ from agents.llm_client import (
     request_messages,
     shared_budget,
 )
-from agents.prompts import ChatMessage, build_messages
-from agents.schemas import PapersExtraction, TextExtraction, strict_json_schema
+from kgweave.agents.prompts import ChatMessage, build_messages
+from kgweave.agents.schemas import PapersExtraction, TextExtraction, strict_json_schema
 
 
 def _config(tmp_path: Path, **kwargs: object) -> LLMConfig:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from agents.llm_extractor import ground_output
-from agents.schemas import PapersExtraction, ReviewsExtraction
-from graph_store.ids import LABEL_PATTERN, RELATION_TYPE_PATTERN, entity_id
-from graph_store.models import Chunk, Document
+from kgweave.agents.llm_extractor import ground_output
+from kgweave.agents.schemas import PapersExtraction, ReviewsExtraction
+from kgweave.graph_store.ids import LABEL_PATTERN, RELATION_TYPE_PATTERN, entity_id
+from kgweave.graph_store.models import Chunk, Document
 
 PREFIX = "Header paragraph that is not part of the chunk.\n\n"
 TEXT = (

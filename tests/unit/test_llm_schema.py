@@ -10,8 +10,8 @@ import jsonschema
 import pytest
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from agents.prompts import PROMPT_VERSIONS, PROMPTS, build_messages, document_block
-from agents.schemas import (
+from kgweave.agents.prompts import PROMPT_VERSIONS, PROMPTS, build_messages, document_block
+from kgweave.agents.schemas import (
     DOMAINS,
     ENTITY_TYPES,
     MAX_ENTITIES,

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from graph_store.errors import GraphStoreError
-from graph_store.neo4j_server import (
+from kgweave.graph_store.errors import GraphStoreError
+from kgweave.graph_store.neo4j_server import (
     APOC_VERSION,
     BROWSER_VERSION,
     DEFAULT_PASSWORD,

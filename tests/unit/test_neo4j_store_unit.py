@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from graph_store.errors import GraphStoreError  # noqa: E402
-from graph_store.models import Chunk, Document, Entity, GraphDelta, Mention, Relation  # noqa: E402
-from graph_store.neo4j_store import DanglingReferenceError, Neo4jGraphStore, _json_patch  # noqa: E402
+from kgweave.graph_store.errors import GraphStoreError  # noqa: E402
+from kgweave.graph_store.models import Chunk, Document, Entity, GraphDelta, Mention, Relation  # noqa: E402
+from kgweave.graph_store.neo4j_store import DanglingReferenceError, Neo4jGraphStore, _json_patch  # noqa: E402
 
 
 @dataclass

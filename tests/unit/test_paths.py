@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from analysis.paths import (
+from kgweave.analysis.paths import (
     NoPathError,
     UnknownNameError,
     path_graph_from_graphml,
     path_graph_from_snapshot,
     shortest_path,
 )
-from graph_store.models import GraphSnapshot, SnapshotEdge, SnapshotNode
+from kgweave.graph_store.models import GraphSnapshot, SnapshotEdge, SnapshotNode
 from tests.conftest import require
 
 

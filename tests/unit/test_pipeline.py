@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from agents.extractor import ChunkExtraction
-from agents.pipeline import extract_documents
-from graph_store.models import Chunk, Document, Entity, Mention
-from graph_store.sqlite_store import SQLiteGraphStore
+from kgweave.agents.extractor import ChunkExtraction
+from kgweave.agents.pipeline import extract_documents
+from kgweave.graph_store.models import Chunk, Document, Entity, Mention
+from kgweave.graph_store.sqlite_store import SQLiteGraphStore
 
 
 class FlakyExtractor:

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 import pytest
 
-from agents.embeddings import MiniLMEmbedder, minilm_available
-from agents.resolution import (
+from kgweave.agents.embeddings import MiniLMEmbedder, minilm_available
+from kgweave.agents.resolution import (
     CandidatePair,
     ResolutionConfig,
     acronym_of,
@@ -16,9 +16,9 @@ from agents.resolution import (
     resolve,
     resolve_report,
 )
-from graph_store.ids import entity_id
-from graph_store.merges import apply_merges, collapse
-from graph_store.models import EntityMerge, SnapshotEdge, SnapshotNode
+from kgweave.graph_store.ids import entity_id
+from kgweave.graph_store.merges import apply_merges, collapse
+from kgweave.graph_store.models import EntityMerge, SnapshotEdge, SnapshotNode
 from tests.conftest import require
 
 Row = tuple[str, str, str, int]
@@ -115,7 +115,7 @@ def test_exact_range_search_matches_hnsw() -> None:
     require(importlib.util.find_spec("faiss") is not None, "faiss-cpu (the ml extra) is not installed")
     import numpy as np
 
-    from agents.resolution import range_pairs
+    from kgweave.agents.resolution import range_pairs
 
     rng = np.random.default_rng(0)
     base = rng.normal(size=(300, 32)).astype(np.float32)

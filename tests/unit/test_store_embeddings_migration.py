@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from graph_store.models import Entity, GraphDelta
-from graph_store.sqlite_store import _SCHEMA_V1, _SCHEMA_V2, SCHEMA_VERSION, SQLiteGraphStore
-from graph_store.vectors import from_blob, model_property, text_hash, to_blob
+from kgweave.graph_store.models import Entity, GraphDelta
+from kgweave.graph_store.sqlite_store import _SCHEMA_V1, _SCHEMA_V2, SCHEMA_VERSION, SQLiteGraphStore
+from kgweave.graph_store.vectors import from_blob, model_property, text_hash, to_blob
 
 
 def test_v2_store_migrates_to_embeddings(tmp_path: Path) -> None:

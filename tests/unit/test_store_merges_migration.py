@@ -5,8 +5,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from graph_store.models import Entity, EntityMerge, GraphDelta
-from graph_store.sqlite_store import _SCHEMA_V1, SCHEMA_VERSION, SQLiteGraphStore
+from kgweave.graph_store.models import Entity, EntityMerge, GraphDelta
+from kgweave.graph_store.sqlite_store import _SCHEMA_V1, SCHEMA_VERSION, SQLiteGraphStore
 
 
 def test_v1_store_migrates_to_merges(tmp_path: Path) -> None:

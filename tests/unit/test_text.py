@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from agents.lexicon import ADJECTIVES, PARTICIPLES, STOPWORDS, VERB_TYPES, inflect
-from agents.text import (
+from kgweave.agents.lexicon import ADJECTIVES, PARTICIPLES, STOPWORDS, VERB_TYPES, inflect
+from kgweave.agents.text import (
     fold,
     is_acronym,
     is_adverb,
@@ -16,7 +16,7 @@ from agents.text import (
     split_sentences,
     tokenize,
 )
-from graph_store.ids import RELATION_TYPE_PATTERN
+from kgweave.graph_store.ids import RELATION_TYPE_PATTERN
 
 
 def sentences(text: str) -> list[str]:

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agents.cooccurrence import CooccurrenceExtractor
-from agents.pipeline import extract_documents
-from agents.research_graph import PAPER, PaperRecord, ResearcherRecord, research_graph
-from agents.text_gnn import nearest_neighbour_paper, node_messages, paper_neighbourhood, papers_with_text, select_masked
-from graph_store.models import Entity
-from graph_store.sqlite_store import SQLiteGraphStore
+from kgweave.agents.cooccurrence import CooccurrenceExtractor
+from kgweave.agents.pipeline import extract_documents
+from kgweave.agents.research_graph import PAPER, PaperRecord, ResearcherRecord, research_graph
+from kgweave.agents.text_gnn import (
+    nearest_neighbour_paper,
+    node_messages,
+    paper_neighbourhood,
+    papers_with_text,
+    select_masked,
+)
+from kgweave.graph_store.models import Entity
+from kgweave.graph_store.sqlite_store import SQLiteGraphStore
 
 TARGET = "Graph Transformers for Molecules"
 
