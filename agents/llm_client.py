@@ -29,13 +29,14 @@ from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Generic, Literal, TypeVar
+from typing import Generic, TypeVar
 
 import openai
 from openai.types.chat import ChatCompletion
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from kgweave.agents.errors import BudgetExceededError, LLMError, LLMRequestError, LLMUnavailableError
+from kgweave.agents.llm_options import DEFAULT_CACHE_DIR, LLMCallOptions
 from kgweave.agents.prompts import ChatMessage
 from kgweave.agents.schemas import strict_json_schema
 
@@ -58,7 +59,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_CACHE_DIR = Path(".kgweave/llm-cache")
 _PLACEHOLDER_API_KEY = "EMPTY"  # what a vLLM server started without --api-key accepts
 _RETRYABLE_STATUS = frozenset({408, 429})
 _MAX_BAD_OUTPUT_CHARS = 4000  # of an invalid answer echoed back in the re-ask
@@ -74,8 +74,12 @@ T = TypeVar("T", bound=BaseModel)
 _R = TypeVar("_R")
 
 
-class LLMConfig(BaseModel):
-    """Where the model is and how to call it; hashable, so it can be a Prefect task input."""
+class LLMConfig(LLMCallOptions):
+    """Where the model is and how to call it; hashable, so it can be a Prefect task input.
+
+    The call options (timeout, retries, concurrency, output mode, cache...) and their defaults are
+    :class:`~kgweave.agents.llm_options.LLMCallOptions`, the same fields ``KGWEAVE_LLM_*`` settings read.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -83,21 +87,6 @@ class LLMConfig(BaseModel):
     model: str = Field(min_length=1, description="Model name as the endpoint knows it (vllm serve MODEL).")
     api_key: SecretStr | None = Field(
         default=None, description="API key; None: OPENAI_API_KEY if set, else a placeholder (vLLM without auth)."
-    )
-    timeout_s: float = Field(default=60.0, gt=0, description="Per-request timeout in seconds.")
-    max_retries: int = Field(default=5, ge=0, le=50, description="Retries of a request after a transient error.")
-    concurrency: int = Field(default=16, ge=1, le=1000, description="Requests in flight at most (per client).")
-    structured_output: Literal["json_schema", "json_object"] = Field(
-        default="json_schema",
-        description="json_schema: strict schema in response_format (vLLM guided decoding, OpenAI structured "
-        "outputs); json_object: JSON mode with the schema in the system prompt.",
-    )
-    temperature: float = Field(default=0.0, ge=0.0, le=2.0, description="Sampling temperature.")
-    cache_dir: Path | None = Field(
-        default=DEFAULT_CACHE_DIR, description="Folder of the response cache; None disables the cache."
-    )
-    max_tokens_per_call: int | None = Field(
-        default=None, ge=1, description="Completion token limit of one request (max_completion_tokens)."
     )
     expected_completion_tokens: int = Field(
         default=800, ge=1, description="Completion tokens assumed per request for estimates when no limit is set."

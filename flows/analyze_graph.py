@@ -19,7 +19,8 @@ from kgweave.analysis.report import AnalysisOptions, AnalysisReport, GraphAnalys
 from kgweave.analysis.report_files import report_markdown, write_report_dir
 from kgweave.flows.monitoring import default_run_id, run_name, show_library_logs
 from kgweave.flows.stores import open_flow_store
-from kgweave.graph_store.models import Run, utc_now
+from kgweave.graph_store.models import Run
+from kgweave.graph_store.runs import recorded_run, scalar_summary
 
 __all__ = ["analyze_command", "analyze_file", "analyze_graph", "load_view"]
 
@@ -109,12 +110,10 @@ def analyze_graph(
     logger = get_run_logger()
     options = options or AnalysisOptions()
     run = Run(id=run_id, kind="analyze", parameters={
-        "source": store or graphml, "write_back": write_back, **_scalars(options.model_dump())})
-    if store is not None:
-        open_flow_store(store).record_run(run)
+        "source": store or graphml, "write_back": write_back, **scalar_summary(options.model_dump())})
     progress: UUID = create_progress_artifact(  # type: ignore[assignment]  # sync in a sync flow
         progress=0.0, key="analyze-graph-progress", description=f"Load, analyse, write back ({run_id})")
-    try:
+    with recorded_run(open_flow_store(store) if store is not None else None, run) as record:
         view = load_view_task(store, graphml)
         logger.info("graph %s: %d nodes, %d edges", view.source, view.nodes, view.edges)
         update_progress_artifact(progress, 20.0)
@@ -128,24 +127,12 @@ def analyze_graph(
             logger.info("metrics written to %d nodes", written)
         _publish_artifacts(run_id, report)
         update_progress_artifact(progress, 100.0)
-        if store is not None:
-            open_flow_store(store).record_run(run.model_copy(update={
-                "finished_at": utc_now(), "status": "completed", "summary": _summary(report)}))
+        record.finish(summary=_summary(report))
         return report
-    except BaseException as exc:
-        if store is not None:
-            open_flow_store(store).record_run(run.model_copy(update={
-                "finished_at": utc_now(), "status": "failed",
-                "summary": {"error": f"{type(exc).__name__}: {exc}"[:500]}}))
-        raise
-
-
-def _scalars(values: dict[str, object]) -> dict[str, str | int | float | bool | None]:
-    return {k: v for k, v in values.items() if v is None or isinstance(v, str | int | float | bool)}
 
 
 def _summary(report: AnalysisReport) -> dict[str, str | int | float | bool | None]:
-    summary = _scalars(report.model_dump(include={
+    summary = scalar_summary(report.model_dump(include={
         "nodes", "edges", "components", "largest_component_share", "communities", "modularity",
         "assortativity", "written_nodes"}))
     if report.power_law is not None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from collections import Counter, deque
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 from prefect import flow, get_run_logger, tags, task
 from prefect.artifacts import (
@@ -37,9 +36,10 @@ from kgweave.flows.progress import report_progress
 from kgweave.flows.settings import StoreSettings
 from kgweave.flows.stores import open_flow_store
 from kgweave.flows.task_runners import ConfiguredTaskRunner
-from kgweave.graph_store.models import Document, Run, WriteStats, utc_now
+from kgweave.graph_store.models import Document, Run, WriteStats
+from kgweave.graph_store.runs import recorded_run
 
-__all__ = ["BuildSummary", "build_graph", "new_run_id"]
+__all__ = ["BuildSummary", "build_graph"]
 
 EXTRACT_AHEAD = 3  # batches extracted ahead of the writer
 LLM_TAG = "llm"  # tag of task runs that call the LLM endpoint (for Prefect tag concurrency limits)
@@ -91,13 +91,6 @@ class BuildSummary(BaseModel):
     totals: dict[str, int] = Field(description="Store totals after the run.")
     labels: dict[str, int]
     relation_types: dict[str, int]
-
-
-def new_run_id(kind: str = "build") -> str:
-    """A readable, unique run id such as ``build-20261126T140203-3f9a``."""
-    import secrets
-
-    return f"{kind}-{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(2)}"
 
 
 @task(name="load-corpus", cache_policy=NO_CACHE)
@@ -161,8 +154,7 @@ def build_graph(
                   "force": force, "domain": extractor.domain, "prompt_version": extractor_obj.version,
                   "max_llm_calls": extractor.max_llm_calls, "max_tokens_total": extractor.max_tokens_total}
     run = Run(id=run_id, kind="build", extractor=extractor.name, model=extractor_obj.model, parameters=parameters)
-    graph.record_run(run)
-    try:
+    with recorded_run(graph, run) as record:
         options = LoadOptions(text_field=text_field, max_file_mb=max_file_mb)
         # --domain papers|profiles|reviews: structured records (flows/domain_sources.py), else plain documents
         source = load_domain_source_task(paths, extractor.domain, options) if extractor.domain in SOURCE_DOMAINS \
@@ -238,17 +230,10 @@ def build_graph(
         )
         _publish_artifacts(summary)
         _publish_top_entities(run_id, totals)
-        graph.record_run(run.model_copy(update={
-            "finished_at": utc_now(), "status": status,
-            "summary": {k: v for k, v in summary.model_dump().items() if isinstance(v, int | float | str)},
-        }))
+        record.finish(status, summary.model_dump())
         if verdict.exceeded:
             raise FailureRatioExceededError(f"build {run_id}: {verdict.reason}")
         return summary
-    except BaseException as exc:
-        graph.record_run(run.model_copy(update={"finished_at": utc_now(), "status": "failed",
-                                                "summary": {"error": f"{type(exc).__name__}: {exc}"[:500]}}))
-        raise
 
 
 class _Totals:

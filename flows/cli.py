@@ -23,6 +23,7 @@ from kgweave.flows.cli_common import (
     Parser,
     UsageError,
     json_arg,
+    llm_args,
     open_or_usage,
     print_json,
     quiet_prefect_defaults,
@@ -71,8 +72,9 @@ def cmd_build(args: argparse.Namespace) -> int:
     if args.dry_run:
         return _dry_run(args, settings, choice, store)
 
-    from kgweave.flows.build_graph import build_graph, new_run_id
+    from kgweave.flows.build_graph import build_graph
     from kgweave.flows.progress import progress_sink
+    from kgweave.graph_store.runs import new_run_id
 
     run_id = args.run_id or new_run_id("build")
     params = dict(
@@ -208,9 +210,9 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from kgweave.flows.build_graph import new_run_id
     from kgweave.graph_store.exchange import ImportFormatError, import_graphml
-    from kgweave.graph_store.models import Run, utc_now
+    from kgweave.graph_store.models import Run
+    from kgweave.graph_store.runs import new_run_id, recorded_run
 
     path = Path(args.file)
     if not path.is_file():
@@ -220,14 +222,12 @@ def cmd_import(args: argparse.Namespace) -> int:
     store = open_or_usage(store_url(args))
     run = Run(id=args.run_id or new_run_id("import"), kind="import", extractor="import:graphml",
               parameters={"file": str(path)})
-    store.record_run(run)  # type: ignore[attr-defined]
     try:
-        result = import_graphml(store, path, run.id)  # type: ignore[arg-type]
+        with recorded_run(store, run) as record:  # type: ignore[arg-type]
+            result = import_graphml(store, path, run.id)  # type: ignore[arg-type]
+            record.finish(summary=result)
     except ImportFormatError as exc:
-        store.record_run(run.model_copy(update={"status": "failed", "finished_at": utc_now()}))  # type: ignore[attr-defined]
         raise UsageError(str(exc)) from exc
-    store.record_run(run.model_copy(update={"status": "completed", "finished_at": utc_now(),  # type: ignore[attr-defined]
-                                            "summary": dict(result)}))
     result = {"run_id": run.id, **result}
     if args.json:
         print_json(result)
@@ -284,7 +284,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from kgweave.analysis.graph_view import GraphViewError
     from kgweave.analysis.report import AnalysisOptions
     from kgweave.flows.analyze_graph import analyze_command
-    from kgweave.flows.build_graph import new_run_id
+    from kgweave.graph_store.runs import new_run_id
 
     if args.compare:
         return _compare(args)
@@ -479,8 +479,7 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--domain", default=None,
                        help="auto|text|papers|reviews|profiles (LLM output schema; papers, profiles and reviews "
                        "also read structured records: ResearchTown profiles/papers, TAPE CiteSeer, book reviews)")
-    build.add_argument("--llm-base-url", default=None, help="OpenAI-compatible API root (env KGWEAVE_LLM_BASE_URL)")
-    build.add_argument("--llm-model", default=None, help="model name (env KGWEAVE_LLM_MODEL)")
+    llm_args(build)
     build.add_argument("--max-llm-calls", type=int, default=None, help="stop cleanly after this many requests")
     build.add_argument("--max-tokens-total", type=int, default=None, help="stop cleanly after this many tokens")
     build.add_argument("--dry-run", action="store_true", help="estimate LLM calls and tokens; extract nothing")
@@ -564,8 +563,7 @@ def _parser() -> argparse.ArgumentParser:
     resolve.add_argument("--no-embeddings", action="store_true", help="exact, acronym and typo layers only")
     resolve.add_argument("--undo", default=None, metavar="RUN_ID", help="remove the merges of this resolve run")
     resolve.add_argument("--llm-judge", action="store_true", help="let the LLM decide the ambiguous band")
-    resolve.add_argument("--llm-base-url", default=None, help="OpenAI-compatible API root (env KGWEAVE_LLM_BASE_URL)")
-    resolve.add_argument("--llm-model", default=None, help="model name (env KGWEAVE_LLM_MODEL)")
+    llm_args(resolve)
     resolve.add_argument("--run-id", default=None)
     store_arg(resolve)
     json_arg(resolve)

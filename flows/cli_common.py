@@ -56,6 +56,13 @@ def store_arg(parser: argparse.ArgumentParser) -> None:
                              "bolt://HOST:7687 for Neo4j")
 
 
+def llm_args(parser: argparse.ArgumentParser, used_for: str = "") -> None:
+    """``--llm-base-url`` and ``--llm-model`` (settings ``KGWEAVE_LLM_BASE_URL`` / ``KGWEAVE_LLM_MODEL`` otherwise)."""
+    parser.add_argument("--llm-base-url", default=None,
+                        help=f"{used_for}OpenAI-compatible API root (env KGWEAVE_LLM_BASE_URL)")
+    parser.add_argument("--llm-model", default=None, help=f"{used_for}model name (env KGWEAVE_LLM_MODEL)")
+
+
 def json_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 

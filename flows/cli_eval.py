@@ -11,6 +11,7 @@ from kgweave.flows.cli_common import (
     Parser,
     UsageError,
     json_arg,
+    llm_args,
     open_or_usage,
     print_json,
     store_arg,
@@ -24,8 +25,7 @@ __all__ = ["register"]
 
 
 def _llm_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--llm-base-url", default=None, help="OpenAI-compatible API root (env KGWEAVE_LLM_BASE_URL)")
-    parser.add_argument("--llm-model", default=None, help="model name (env KGWEAVE_LLM_MODEL)")
+    llm_args(parser)
     parser.add_argument("--max-llm-calls", type=int, default=None, help="stop after this many requests")
 
 
@@ -112,8 +112,8 @@ def _check_llm(args: argparse.Namespace) -> None:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from kgweave.flows.build_graph import new_run_id
     from kgweave.flows.evaluate import evaluate
+    from kgweave.graph_store.runs import new_run_id
 
     request = _request(args)
     url = store_url(args)

@@ -10,6 +10,7 @@ from kgweave.flows.cli_common import (
     EXIT_PARTIAL,
     UsageError,
     json_arg,
+    llm_args,
     open_or_usage,
     print_json,
     store_arg,
@@ -24,7 +25,6 @@ def cmd_expand(args: argparse.Namespace) -> int:
 
     from kgweave.analysis.evolution import MetricOptions
     from kgweave.analysis.expansion_policy import POLICIES
-    from kgweave.flows.build_graph import new_run_id
     from kgweave.flows.expand_graph import (
         ExpansionError,
         ExpansionLimits,
@@ -33,6 +33,7 @@ def cmd_expand(args: argparse.Namespace) -> int:
         resolve_settings,
     )
     from kgweave.flows.extractors import llm_config
+    from kgweave.graph_store.runs import new_run_id
 
     if args.resume and not args.run_id:
         raise UsageError("--resume needs --run-id ID of the run to continue")
@@ -152,8 +153,7 @@ def register(sub: Any) -> None:
     expand.add_argument("--policy", default=None, help="frontier (default), bridge, hub, path or random")
     expand.add_argument("--run-id", default=None, help="run id (default: generated)")
     expand.add_argument("--resume", action="store_true", help="continue --run-id from its last completed iteration")
-    expand.add_argument("--llm-base-url", default=None, help="OpenAI-compatible API root (env KGWEAVE_LLM_BASE_URL)")
-    expand.add_argument("--llm-model", default=None, help="model name (env KGWEAVE_LLM_MODEL)")
+    llm_args(expand)
     expand.add_argument("--max-llm-calls", type=int, default=None, help="stop cleanly after this many requests")
     expand.add_argument("--max-tokens-total", type=int, default=None, help="stop cleanly after this many tokens")
     expand.add_argument("--max-seconds", type=float, default=None, help="start no iteration after this wall time")

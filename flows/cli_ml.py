@@ -5,7 +5,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from kgweave.flows.cli_common import EXIT_OK, UsageError, json_arg, open_or_usage, print_json, store_arg, store_url
+from kgweave.flows.cli_common import (
+    EXIT_OK,
+    UsageError,
+    json_arg,
+    llm_args,
+    open_or_usage,
+    print_json,
+    store_arg,
+    store_url,
+)
 
 __all__ = ["register"]
 
@@ -85,8 +94,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                 class_names(opened, args.label, args.entity_label)  # type: ignore[arg-type]
             except ExplanationError as exc:
                 raise UsageError(f"--tape: {exc}") from exc
-    from kgweave.flows.build_graph import new_run_id
     from kgweave.flows.train_gnn import train_gnn
+    from kgweave.graph_store.runs import new_run_id
 
     try:
         summary = train_gnn(
@@ -144,9 +153,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     train.add_argument("--tape", action="store_true",
                        help="add TAPE features: the LLM predicts and explains each node's --label class from its "
                             "text; the MiniLM embedding of the explanation is appended (answers cached)")
-    train.add_argument("--llm-base-url", default=None, help="with --tape: OpenAI-compatible API root "
-                                                            "(env KGWEAVE_LLM_BASE_URL)")
-    train.add_argument("--llm-model", default=None, help="with --tape: model name (env KGWEAVE_LLM_MODEL)")
+    llm_args(train, "with --tape: ")
     train.add_argument("--max-llm-calls", type=int, default=None, help="with --tape: stop asking after this many "
                                                                        "requests (the rest get zero features)")
     train.add_argument("--train-per-class", type=int, default=None,

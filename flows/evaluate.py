@@ -49,9 +49,11 @@ from kgweave.analysis.evaluation import (
 from kgweave.flows.extractors import ExtractorChoice, build_extractor, llm_config
 from kgweave.flows.loaders import LoadOptions, load_corpus
 from kgweave.flows.monitoring import StageProgress, show_library_logs
+from kgweave.flows.settings import StoreSettings
 from kgweave.flows.stores import open_flow_store
 from kgweave.graph_store.ids import normalize_name
-from kgweave.graph_store.models import Document, Run, utc_now
+from kgweave.graph_store.models import Document, Run
+from kgweave.graph_store.runs import recorded_run
 
 __all__ = [
     "EvalRequest",
@@ -355,28 +357,23 @@ EvalReport = RelationsReport | MaskedNodesReport | ExtractorsReport
 
 
 @flow(name="evaluate", flow_run_name="evaluate-{run_id}", log_prints=False)
-def evaluate(request: EvalRequest, run_id: str, store: str = "kgweave.db") -> EvalReport:
-    """Run one evaluation against the store; recorded as an ``eval`` run, summarised in an artifact."""
+def evaluate(request: EvalRequest, run_id: str, store: str | None = None) -> EvalReport:
+    """Run one evaluation against the store (default: the configured one); an ``eval`` run with an artifact."""
+    store = store or StoreSettings().store
     logger = get_run_logger()
     show_library_logs()
     progress = StageProgress(f"evaluate-{request.kind}-progress", ("evaluate",), f"{request.kind} evaluation {run_id}")
     graph = open_flow_store(store)
     run = Run(id=run_id, kind="eval", parameters={"evaluation": request.kind})
-    graph.record_run(run)
-    try:
+    with recorded_run(graph, run) as record:
         if isinstance(request, RelationsEval):
             report: EvalReport = _relations(request, run_id, store)
         elif isinstance(request, MaskedNodesEval):
             report = _masked_nodes(request, run_id, store)
         else:
             report = _extractors(request, run_id, store)
-    except BaseException as exc:
-        graph.record_run(run.model_copy(update={"finished_at": utc_now(), "status": "failed",
-                                                "summary": {"error": f"{type(exc).__name__}: {exc}"[:500]}}))
-        raise
-    progress.done("evaluate")
-    summary = _flat(report.model_dump())
-    graph.record_run(run.model_copy(update={"finished_at": utc_now(), "status": "completed", "summary": summary}))
+        progress.done("evaluate")
+        record.finish(summary=_flat(report.model_dump()))
     create_markdown_artifact(_markdown(report), key=f"evaluate-{request.kind}",
                              description=f"{request.kind} evaluation {run_id}")
     logger.info("evaluation %s (%s) done", run_id, request.kind)

@@ -61,7 +61,8 @@ from kgweave.analysis.evolution import (
     step_seed,
 )
 from kgweave.analysis.expansion_policy import POLICIES, choose_focus
-from kgweave.graph_store.models import GraphDelta, GraphSnapshot, Iteration, Run, utc_now
+from kgweave.graph_store.models import GraphDelta, GraphSnapshot, Iteration, Run
+from kgweave.graph_store.runs import recorded_run
 
 if TYPE_CHECKING:
     from kgweave.agents.llm_client import LLMClient, LLMConfig
@@ -302,9 +303,8 @@ def _expand(
         id=run_id, kind="expand", extractor=EXTRACTOR_NAME, model=llm.model,
         parameters={"settings": settings.model_dump_json(), "seed": settings.seed, "policy": settings.policy,
                     "from_store": settings.from_store, "prompt_version": EXPANSION_PROMPT_VERSION})
-    store.record_run(run)
     loop = _Loop(store, run_id, settings, limits, llm)
-    try:
+    with recorded_run(store, run) as record:
         resumed_from = loop.load(resume)
         with _event_loop() as runner:
             client = LLMClient(llm, Budget(limits.max_llm_calls, limits.max_tokens_total))
@@ -312,22 +312,18 @@ def _expand(
                 stopped = loop.run(runner, client, started, on_iteration)
             finally:
                 runner.run(client.aclose())
-    except BaseException as exc:
-        store.record_run(run.model_copy(update={"finished_at": utc_now(), "status": "failed",
-                                                "summary": {"error": f"{type(exc).__name__}: {exc}"[:500]}}))
-        raise
-    status = "completed" if stopped in ("iterations", "saturation") else f"stopped_{stopped}"
-    summary = ExpansionSummary(
-        run_id=run_id, store=store.url, status=status, stopped_because=stopped, policy=settings.policy,
-        seed=settings.seed, from_store=settings.from_store, model=llm.model, resumed_from=resumed_from,
-        nodes=loop.graph.nodes, edges=loop.graph.edges, llm_calls=loop.llm_calls,
-        cached_llm_calls=loop.cached_llm_calls, tokens=loop.tokens, seconds=round(time.perf_counter() - started, 3),
-        iterations=loop.records,
-    )
-    store.record_run(run.model_copy(update={"finished_at": utc_now(), "status": status, "summary": {
-        "stopped_because": stopped, "iterations": loop.records[-1].iteration if loop.records else 0,
-        "nodes": summary.nodes, "edges": summary.edges, "llm_calls": summary.llm_calls,
-        "tokens": summary.tokens, "seconds": summary.seconds}}))
+        status = "completed" if stopped in ("iterations", "saturation") else f"stopped_{stopped}"
+        summary = ExpansionSummary(
+            run_id=run_id, store=store.url, status=status, stopped_because=stopped, policy=settings.policy,
+            seed=settings.seed, from_store=settings.from_store, model=llm.model, resumed_from=resumed_from,
+            nodes=loop.graph.nodes, edges=loop.graph.edges, llm_calls=loop.llm_calls,
+            cached_llm_calls=loop.cached_llm_calls, tokens=loop.tokens,
+            seconds=round(time.perf_counter() - started, 3), iterations=loop.records,
+        )
+        record.finish(status, {
+            "stopped_because": stopped, "iterations": loop.records[-1].iteration if loop.records else 0,
+            "nodes": summary.nodes, "edges": summary.edges, "llm_calls": summary.llm_calls,
+            "tokens": summary.tokens, "seconds": summary.seconds})
     return summary
 
 
@@ -579,7 +575,7 @@ def expand_graph(
     seed: str | None = None,
     iterations: int = 10,
     policy: str = "frontier",
-    store: str = "kgweave.db",
+    store: str | None = None,
     from_store: bool = False,
     resume: bool = False,
     llm_base_url: str | None = None,
@@ -590,7 +586,8 @@ def expand_graph(
 ) -> ExpansionSummary:
     """Grow a graph from a seed topic (or the store's graph) by agentic expansion; resumable.
 
-    ``run_id`` defaults to a new ``expand-...`` id (what a scheduled deployment gets); give the id
+    ``store`` defaults to the configured one (``KGWEAVE_STORE``). ``run_id`` defaults to a new ``expand-...``
+    id (what a scheduled deployment gets); give the id
     of an earlier run with ``resume`` to continue it.
 
     ``iterations``, ``seed``, ``policy`` and ``from_store`` override ``limits``/``settings``; the
@@ -598,11 +595,12 @@ def expand_graph(
     to a table artifact (key ``expand-graph-iteration``) and to the progress artifact; at the end a
     summary table, a markdown page and the plots (``report_dir``, default ``.kgweave/expand/RUN_ID``).
     """
-    from kgweave.flows.build_graph import new_run_id
     from kgweave.flows.extractors import llm_config
     from kgweave.flows.monitoring import show_library_logs
     from kgweave.flows.progress import report_progress
+    from kgweave.flows.settings import StoreSettings
     from kgweave.flows.stores import open_flow_store
+    from kgweave.graph_store.runs import new_run_id
 
     log = get_run_logger()
     show_library_logs()
@@ -611,7 +609,7 @@ def expand_graph(
     settings = (settings or ExpansionSettings()).model_copy(
         update={"seed": seed, "policy": policy, "from_store": from_store})
     config = llm_config(llm_base_url, llm_model, "expand-graph")
-    graph_store = open_flow_store(store)
+    graph_store = open_flow_store(store or StoreSettings().store)
     progress = create_progress_artifact(progress=0.0, key="expand-graph-progress",
                                         description=f"Iterations done ({run_id})")
     assert isinstance(progress, UUID)  # a sync flow gets the id, not a coroutine

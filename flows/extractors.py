@@ -51,9 +51,7 @@ def llm_config(base_url: str | None, model: str | None, needed_by: str) -> LLMCo
     if not base_url or not model:
         raise ValueError(f"{needed_by} needs --llm-base-url and --llm-model "
                          "(or KGWEAVE_LLM_BASE_URL and KGWEAVE_LLM_MODEL)")
-    return LLMConfig(
-        base_url=base_url, model=model, api_key=settings.api_key, timeout_s=settings.timeout_s,
-        max_retries=settings.max_retries, concurrency=settings.concurrency,
-        structured_output=settings.structured_output, temperature=settings.temperature,
-        cache_dir=settings.cache_dir,
-    )
+    from kgweave.agents.llm_options import LLMCallOptions
+
+    options = settings.model_dump(include=set(LLMCallOptions.model_fields))
+    return LLMConfig(base_url=base_url, model=model, api_key=settings.api_key, **options)

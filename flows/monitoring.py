@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict
 
 from kgweave.flows.settings import MonitoringSettings
+from kgweave.graph_store.runs import new_run_id
 
 __all__ = [
     "FailureRatioExceededError",
@@ -86,9 +86,7 @@ def default_run_id(kind: str) -> str:
     """``<kind>-<scheduled start>-<flow run id prefix>`` inside a flow run (scheduled runs pass no run id)."""
     from prefect.runtime import flow_run
 
-    when = flow_run.scheduled_start_time or datetime.now(UTC)
-    suffix = (flow_run.id or "")[:4] or "0000"
-    return f"{kind}-{when.astimezone(UTC):%Y%m%dT%H%M%S}-{suffix}"
+    return new_run_id(kind, flow_run.scheduled_start_time, (flow_run.id or "")[:4] or "0000")
 
 
 def run_name(flow_name: str, kind: str, parameter: str = "run_id") -> Callable[[], str]:

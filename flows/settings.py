@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, JsonValue, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from kgweave.agents.llm_options import LLMCallOptions
+
 __all__ = [
     "BuildSettings", "DeploySettings", "LLMSettings", "MonitoringSettings", "Neo4jSettings", "StoreSettings",
     "TaskRunnerSettings",
@@ -54,8 +56,12 @@ class BuildSettings(BaseSettings):
     text_field: str | None = Field(default=None, description="JSON/CSV field holding the text (default: auto).")
 
 
-class LLMSettings(BaseSettings):
-    """The OpenAI-compatible endpoint (vLLM, OpenAI, ...) that the ``llm`` extractor calls."""
+class LLMSettings(BaseSettings, LLMCallOptions):
+    """The OpenAI-compatible endpoint (vLLM, OpenAI, ...) that the ``llm`` extractor calls.
+
+    The call options (``KGWEAVE_LLM_TIMEOUT_S``, ``..._CONCURRENCY``, ...) are :class:`LLMCallOptions`'
+    fields, defaults included; ``flows.extractors.llm_config`` turns them into the client's ``LLMConfig``.
+    """
 
     model_config = SettingsConfigDict(env_prefix="KGWEAVE_LLM_", env_file=".env", extra="ignore")
 
@@ -65,16 +71,6 @@ class LLMSettings(BaseSettings):
         default=None,
         validation_alias=AliasChoices("KGWEAVE_LLM_API_KEY", "OPENAI_API_KEY"),
         description="API key (KGWEAVE_LLM_API_KEY, else OPENAI_API_KEY; none needed for a vLLM without --api-key).",
-    )
-    timeout_s: float = Field(default=120.0, gt=0, description="Per-request timeout in seconds.")
-    max_retries: int = Field(default=5, ge=0, description="Retries after a transient error (429, 5xx, timeout).")
-    concurrency: int = Field(default=32, ge=1, description="Requests in flight per extraction task.")
-    structured_output: Literal["json_schema", "json_object"] = Field(
-        default="json_schema", description="json_schema (strict; OpenAI, vLLM guided decoding) or json_object."
-    )
-    temperature: float = Field(default=0.0, ge=0, le=2, description="Sampling temperature.")
-    cache_dir: Path | None = Field(
-        default=Path(".kgweave/llm-cache"), description="Response cache folder; re-runs make no requests."
     )
 
 

@@ -43,7 +43,8 @@ from kgweave.analysis.gnn import (
 from kgweave.flows.embed import DEFAULT_EMBEDDING_MODEL, embed_nodes
 from kgweave.flows.monitoring import StageProgress, default_run_id, run_name, show_library_logs
 from kgweave.flows.stores import open_flow_store
-from kgweave.graph_store.models import Run, utc_now
+from kgweave.graph_store.models import Run
+from kgweave.graph_store.runs import recorded_run
 
 __all__ = ["TrainSummary", "curve_png", "train_gnn"]
 
@@ -206,12 +207,10 @@ def train_gnn(
         "epochs": epochs, "seed": seed, "features": features, "structural": structural, "tape": tape,
         "llm_model": llm_model if tape else None})
     target = open_flow_store(store) if planetoid is None and store is not None else None
-    if target is not None:
-        target.record_run(run)
     stages = [*(["explain"] if tape else []), *(["embed"] if target is not None and features == "text" else []),
               "prepare", "train", "write"]
     progress = StageProgress("train-gnn-progress", stages, f"Training stages ({run_id})")
-    try:
+    with recorded_run(target, run) as record:
         explained: TapeReport | None = None
         if tape:
             explained = explain_task(str(store), str(label), entity_label, llm_base_url, llm_model, max_llm_calls)
@@ -244,18 +243,12 @@ def train_gnn(
             tape=explained,
         )
         _publish_artifacts(summary, png)
-        if target is not None:
-            target.record_run(run.model_copy(update={"finished_at": utc_now(), "status": "completed", "summary": {
-                **{k: round(v, 6) for k, v in result.metrics.items()}, "best_epoch": result.best_epoch,
-                "seconds": result.seconds, "written": written, "class_names": "|".join(graph.class_names),
-                "metric_prefix": _metric_prefix(label) if task == "node-classification" else None,
-                "model_path": str(model_path), **_tape_summary(explained)}}))
+        record.finish(summary={
+            **{k: round(v, 6) for k, v in result.metrics.items()}, "best_epoch": result.best_epoch,
+            "seconds": result.seconds, "written": written, "class_names": "|".join(graph.class_names),
+            "metric_prefix": _metric_prefix(label) if task == "node-classification" else None,
+            "model_path": str(model_path), **_tape_summary(explained)})
         return summary
-    except BaseException as exc:
-        if target is not None:
-            target.record_run(run.model_copy(update={"finished_at": utc_now(), "status": "failed",
-                                                     "summary": {"error": f"{type(exc).__name__}: {exc}"[:500]}}))
-        raise
 
 
 def _tape_summary(report: TapeReport | None) -> dict[str, object]:

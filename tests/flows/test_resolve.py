@@ -61,3 +61,29 @@ def test_resolve_entities_flow_without_embeddings(sample_db: Path) -> None:
     assert published["resolve-entities-progress"].data == 100.0
     assert f"{summary['merges']} merges recorded" in str(published["resolve-entities-summary"].data)
     assert "exact" in str(published["resolve-entities-methods"].data)
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_resolve_entities_without_a_store_uses_the_configured_one_and_records_a_failure(
+    sample_db: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A deployment that passes no store resolves KGWEAVE_STORE (not ./kgweave.db); a crash is recorded."""
+    monkeypatch.setenv("KGWEAVE_STORE", str(sample_db))
+    monkeypatch.chdir(sample_db.parent)  # a ./kgweave.db here would be the wrong store
+    try:
+        resolve_entities(run_id="resolve-configured", use_embeddings=False)
+
+        def broken(*args: object, **kwargs: object) -> None:
+            raise RuntimeError("judge exploded")
+
+        monkeypatch.setattr("kgweave.flows.resolve.resolve_report", broken)
+        with pytest.raises(RuntimeError, match="judge exploded"):
+            resolve_entities(run_id="resolve-crashed", use_embeddings=False)
+    finally:
+        close_flow_stores()
+    assert not (sample_db.parent / "kgweave.db").exists()
+    with SQLiteGraphStore(sample_db) as store:
+        runs = {r.id: r for r in store.runs()}
+    assert runs["resolve-configured"].status == "completed"
+    assert runs["resolve-crashed"].status == "failed"
+    assert runs["resolve-crashed"].summary["error"] == "RuntimeError: judge exploded"

@@ -1,0 +1,81 @@
+"""One run lifecycle for every flow and command: a run id, and a run recorded running -> completed | failed.
+
+Examples
+--------
+>>> from kgweave.graph_store.sqlite_store import SQLiteGraphStore
+>>> store = SQLiteGraphStore(":memory:")
+>>> with recorded_run(store, Run(id=new_run_id("demo"), kind="demo")) as run:
+...     run.finish(summary={"entities": 3})
+>>> [(r.kind, r.status, r.summary["entities"]) for r in store.runs()]
+[('demo', 'completed', 3)]
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+from kgweave.graph_store.models import Run, Scalar, utc_now
+from kgweave.graph_store.protocol import GraphStore
+
+__all__ = ["RunRecord", "new_run_id", "recorded_run", "scalar_summary"]
+
+# the reason kept on a failed run: enough to read, bounded so a huge message cannot bloat the store
+_ERROR_CHARS = 500
+
+
+def new_run_id(kind: str, when: datetime | None = None, suffix: str | None = None) -> str:
+    """A readable, unique run id: ``<kind>-<UTC time>-<4 hex>``, e.g. ``build-20261126T140203-3f9a``.
+
+    ``when`` and ``suffix`` default to now and a random suffix; a scheduled flow run passes its scheduled
+    start and the first characters of its flow run id (``flows/monitoring.py``).
+    """
+    when = (when or datetime.now(UTC)).astimezone(UTC)
+    return f"{kind}-{when:%Y%m%dT%H%M%S}-{suffix or secrets.token_hex(2)}"
+
+
+def scalar_summary(values: Mapping[str, object]) -> dict[str, Scalar]:
+    """The entries of a summary a run record can hold (strings, numbers, booleans, None)."""
+    return {k: v for k, v in values.items() if v is None or isinstance(v, str | int | float | bool)}  # type: ignore[misc]
+
+
+class RunRecord:
+    """The run being recorded; ``finish`` sets how it ends when the block exits without an error."""
+
+    def __init__(self, run: Run) -> None:
+        self.run = run
+        self.status = "completed"
+        self.summary: dict[str, Scalar] = {}
+
+    def finish(self, status: str = "completed", summary: Mapping[str, object] | None = None) -> None:
+        """The status and summary recorded at the end (non-scalar summary values are left out)."""
+        self.status = status
+        self.summary = scalar_summary(summary or {})
+
+
+@contextmanager
+def recorded_run(store: GraphStore | None, run: Run) -> Iterator[RunRecord]:
+    """Record ``run`` as running, then completed (or what :meth:`RunRecord.finish` says), or failed.
+
+    ``store=None`` (a flow reading a GraphML file, say) records nothing; the block runs the same.
+
+    Any exception, KeyboardInterrupt included, records the run as failed with ``error`` (type and message)
+    added to the summary set so far, and is re-raised: a crashed run is never left "running" when the
+    process could still write, and re-running it is the recovery.
+    """
+    record = RunRecord(run)
+    if store is None:
+        yield record
+        return
+    store.record_run(run)
+    try:
+        yield record
+    except BaseException as exc:
+        error = f"{type(exc).__name__}: {exc}"[:_ERROR_CHARS]
+        store.record_run(run.model_copy(update={"finished_at": utc_now(), "status": "failed",
+                                                "summary": {**record.summary, "error": error}}))
+        raise
+    store.record_run(run.model_copy(update={"finished_at": utc_now(), "status": record.status,
+                                            "summary": record.summary}))
