@@ -6,8 +6,9 @@ components and a community membership that is re-optimised every few steps and e
 nodes in between. Nothing here is recomputed over the whole graph per step except what igraph does
 in C in O(n + m); everything quadratic is sampled with a stated sample size and an explicit seed.
 
-:func:`measure` turns the graph into one :class:`IterationMetrics`; the ``plot_*`` functions draw the
-evolution of a run from its records (matplotlib's object API, PNG).
+:func:`measure` turns the graph into one :class:`IterationMetrics` (the power-law fit is
+:func:`kgweave.analysis.powerlaw_fit.alpha_from_degrees`); ``analysis/report_files.py`` draws the
+evolution of a run from its records.
 """
 
 from __future__ import annotations
@@ -16,15 +17,15 @@ import heapq
 import math
 import random
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import igraph as ig
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from kgweave.analysis.communities import detect_communities
+from kgweave.analysis.powerlaw_fit import MIN_POWER_LAW_NODES, alpha_from_degrees
 from kgweave.graph_store.ids import normalize_name
 
 __all__ = [
@@ -35,12 +36,7 @@ __all__ = [
     "MetricOptions",
     "NamedDegree",
     "NamedScore",
-    "alpha_from_degrees",
     "measure",
-    "plot_degree_distributions",
-    "plot_hub_emergence",
-    "plot_modularity",
-    "plot_size",
     "step_seed",
 ]
 
@@ -48,7 +44,6 @@ COMMUNITY_EVERY = 10
 # Below this many edges Leiden from scratch takes a few ms, so communities are re-optimised every step.
 SMALL_EDGES = 20_000
 LEIDEN_TWO_PASSES_MAX_EDGES = 100_000
-MIN_POWER_LAW_NODES = 50
 
 
 def step_seed(seed: int, iteration: int, purpose: str) -> int:
@@ -341,54 +336,6 @@ class EvolvingGraph:
         return out
 
 
-def alpha_from_degrees(degrees: Sequence[int] | np.ndarray, min_tail: int = 10) -> tuple[float, int] | None:
-    """Discrete power-law fit of the degree tail (Clauset et al. 2009) from the degree histogram.
-
-    For every candidate xmin (distinct degrees), alpha = 1 + n / sum(ln(x / (xmin - 1/2))) (the
-    closed-form approximation of the discrete MLE, as ``powerlaw.Fit(discrete=True)``), and the
-    xmin whose tail has the smallest Kolmogorov-Smirnov distance to its fitted discrete power law
-    (Hurwitz zeta CDF) is kept.
-
-    Returns
-    -------
-    (alpha, xmin) or None
-        None with fewer than ``MIN_POWER_LAW_NODES`` non-zero degrees or fewer than 2 distinct ones.
-
-    Notes
-    -----
-    O(u^2) for u distinct degrees, independent of n: about a millisecond where
-    :func:`analysis.powerlaw_fit.fit_power_law` (O(u n)) takes a second at 100k nodes.
-    """
-    from scipy.special import zeta
-
-    values = np.asarray(degrees, dtype=np.int64)
-    values = values[values > 0]
-    if values.size < MIN_POWER_LAW_NODES:
-        return None
-    distinct, counts = np.unique(values, return_counts=True)
-    if distinct.size < 2:
-        return None
-    logs = np.log(distinct.astype(float))
-    best: tuple[float, float, int] | None = None
-    tail_counts = np.cumsum(counts[::-1])[::-1]
-    for k in range(distinct.size - 1):
-        n_tail = int(tail_counts[k])
-        if n_tail < min_tail:
-            break
-        xmin = float(distinct[k])
-        total = float(np.dot(counts[k:], logs[k:] - math.log(xmin - 0.5)))
-        if total <= 0:
-            continue
-        alpha = 1.0 + n_tail / total
-        x = distinct[k:].astype(float)
-        empirical = np.cumsum(counts[k:]) / n_tail
-        theory = 1.0 - zeta(alpha, x + 1) / zeta(alpha, xmin)
-        ks = float(np.max(np.abs(empirical - theory)))
-        if best is None or ks < best[0]:
-            best = (ks, alpha, int(xmin))
-    return None if best is None else (best[1], best[2])
-
-
 def measure(graph: EvolvingGraph, new_nodes: int, new_edges: int, iteration: int, refreshed: bool,
             options: MetricOptions) -> IterationMetrics:
     """Every per-iteration metric of the graph, sampled where exact would be quadratic.
@@ -463,80 +410,3 @@ def _sampled_path_length(g: ig.Graph, sources: int, seed: int) -> tuple[float | 
             total += depth * size
             pairs += size
     return (total / pairs if pairs else None), len(roots)
-
-
-# -- plots ---------------------------------------------------------------------------------------------
-
-def _figure(width: float = 6.4, height: float = 4.0):  # type: ignore[no-untyped-def]
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width, height), dpi=100)
-
-
-def plot_size(iterations: Sequence[int], nodes: Sequence[int], edges: Sequence[int], path: str | Path) -> Path:
-    """Nodes and edges against the iteration (PNG)."""
-    fig = _figure()
-    ax = fig.subplots()
-    ax.plot(iterations, nodes, label="nodes")
-    ax.plot(iterations, edges, label="edges")
-    ax.set_xlabel("iteration")
-    ax.set_ylabel("count")
-    ax.set_title("Graph size")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path)
-    return Path(path)
-
-
-def plot_modularity(iterations: Sequence[int], modularity: Sequence[float | None], communities: Sequence[int],
-                    path: str | Path) -> Path:
-    """Modularity (left axis) and number of communities (right axis) against the iteration (PNG)."""
-    fig = _figure()
-    ax = fig.subplots()
-    ax.plot(iterations, [math.nan if q is None else q for q in modularity], color="tab:blue")
-    ax.set_xlabel("iteration")
-    ax.set_ylabel("modularity", color="tab:blue")
-    right = ax.twinx()
-    right.plot(iterations, communities, color="tab:orange", alpha=0.6)
-    right.set_ylabel("communities", color="tab:orange")
-    ax.set_title("Modularity (Leiden)")
-    fig.tight_layout()
-    fig.savefig(path)
-    return Path(path)
-
-
-def plot_degree_distributions(distributions: Mapping[int, Sequence[int]], path: str | Path) -> Path:
-    """Degree distributions (fraction of nodes with each degree) on log-log axes, one per iteration (PNG)."""
-    fig = _figure()
-    ax = fig.subplots()
-    for iteration, degrees in sorted(distributions.items()):
-        counts = Counter(d for d in degrees if d > 0)
-        if not counts:
-            continue
-        xs = sorted(counts)
-        total = sum(counts.values())
-        ax.loglog(xs, [counts[x] / total for x in xs], marker="o", linestyle="none", markersize=3,
-                  label=f"iteration {iteration}")
-    ax.set_xlabel("degree")
-    ax.set_ylabel("fraction of nodes")
-    ax.set_title("Degree distribution")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path)
-    return Path(path)
-
-
-def plot_hub_emergence(iterations: Sequence[int], hub_degrees: Mapping[str, Sequence[int]], path: str | Path) -> Path:
-    """Degree of each final top hub against the iteration (PNG)."""
-    fig = _figure()
-    ax = fig.subplots()
-    for name, series in hub_degrees.items():
-        ax.plot(iterations, series, label=name[:30])
-    ax.set_xlabel("iteration")
-    ax.set_ylabel("degree")
-    ax.set_title("Hub emergence")
-    if hub_degrees:
-        ax.legend(fontsize="small")
-    fig.tight_layout()
-    fig.savefig(path)
-    return Path(path)

@@ -1,4 +1,6 @@
-"""Power-law fit of a degree distribution (Clauset, Shalizi & Newman 2009) with the ``powerlaw`` package.
+"""Power-law fit of a degree distribution (Clauset, Shalizi & Newman 2009): the ``powerlaw`` package, and
+:func:`alpha_from_degrees`, the same discrete fit's closed form over the degree histogram, fast enough to run
+after every iteration of an expansion run.
 
 The fit is the one the published BioGraph analysis used (``powerlaw.Fit(degrees, discrete=True)``
 over the non-zero degrees, compared with an exponential by a normalised log-likelihood ratio); on
@@ -17,10 +19,13 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["ALTERNATIVES", "PowerLawComparison", "PowerLawFit", "fit_power_law"]
+__all__ = ["ALTERNATIVES", "MIN_POWER_LAW_NODES", "PowerLawComparison", "PowerLawFit", "alpha_from_degrees",
+           "fit_power_law"]
 
 ALTERNATIVES = ("exponential", "lognormal")
 MIN_VALUES = 10  # below this a fit says nothing
+# below this many nodes the per-iteration fit of an expansion run (alpha_from_degrees) is not attempted
+MIN_POWER_LAW_NODES = 50
 
 
 class PowerLawComparison(BaseModel):
@@ -116,3 +121,50 @@ def fit_power_law(degrees: Sequence[int], estimate_discrete: bool = True) -> Pow
         scale_free=bool(vs_exponential and vs_exponential.loglikelihood_ratio > 0 and vs_exponential.p_value < 0.05),
     )
 
+
+def alpha_from_degrees(degrees: Sequence[int] | np.ndarray, min_tail: int = 10) -> tuple[float, int] | None:
+    """Discrete power-law fit of the degree tail (Clauset et al. 2009) from the degree histogram.
+
+    For every candidate xmin (distinct degrees), alpha = 1 + n / sum(ln(x / (xmin - 1/2))) (the
+    closed-form approximation of the discrete MLE, as ``powerlaw.Fit(discrete=True)``), and the
+    xmin whose tail has the smallest Kolmogorov-Smirnov distance to its fitted discrete power law
+    (Hurwitz zeta CDF) is kept.
+
+    Returns
+    -------
+    (alpha, xmin) or None
+        None with fewer than ``MIN_POWER_LAW_NODES`` non-zero degrees or fewer than 2 distinct ones.
+
+    Notes
+    -----
+    O(u^2) for u distinct degrees, independent of n: about a millisecond where
+    :func:`analysis.powerlaw_fit.fit_power_law` (O(u n)) takes a second at 100k nodes.
+    """
+    from scipy.special import zeta
+
+    values = np.asarray(degrees, dtype=np.int64)
+    values = values[values > 0]
+    if values.size < MIN_POWER_LAW_NODES:
+        return None
+    distinct, counts = np.unique(values, return_counts=True)
+    if distinct.size < 2:
+        return None
+    logs = np.log(distinct.astype(float))
+    best: tuple[float, float, int] | None = None
+    tail_counts = np.cumsum(counts[::-1])[::-1]
+    for k in range(distinct.size - 1):
+        n_tail = int(tail_counts[k])
+        if n_tail < min_tail:
+            break
+        xmin = float(distinct[k])
+        total = float(np.dot(counts[k:], logs[k:] - math.log(xmin - 0.5)))
+        if total <= 0:
+            continue
+        alpha = 1.0 + n_tail / total
+        x = distinct[k:].astype(float)
+        empirical = np.cumsum(counts[k:]) / n_tail
+        theory = 1.0 - zeta(alpha, x + 1) / zeta(alpha, xmin)
+        ks = float(np.max(np.abs(empirical - theory)))
+        if best is None or ks < best[0]:
+            best = (ks, alpha, int(xmin))
+    return None if best is None else (best[1], best[2])

@@ -3,12 +3,28 @@
 from __future__ import annotations
 
 import json
+import math
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from kgweave.analysis.evolution import IterationMetrics
 from kgweave.analysis.report import AnalysisReport
 
-__all__ = ["REPORT_FILES", "report_markdown", "write_report_dir"]
+__all__ = [
+    "EVOLUTION_FILES",
+    "REPORT_FILES",
+    "plot_degree_distributions",
+    "plot_hub_emergence",
+    "plot_modularity",
+    "plot_size",
+    "report_markdown",
+    "write_evolution_report",
+    "write_report_dir",
+]
 
+# an expansion run's plots (kgweave expand --report, kgweave report), then its records as iterations.json
+EVOLUTION_FILES = ("nodes_edges.png", "modularity.png", "degree_distribution.png", "hub_emergence.png")
 REPORT_FILES = ("analysis.md", "analysis.json", "degree_distribution.png", "community_sizes.png", "top_hubs.png")
 
 
@@ -122,3 +138,99 @@ def write_report_dir(report: AnalysisReport, folder: str | Path) -> list[Path]:
     ax.set_title("Top hubs")
     fig.savefig(paths[4], dpi=120, bbox_inches="tight")
     return paths
+
+
+# -- the evolution of an expansion run (kgweave expand --report, kgweave report) ----------------------------
+
+def _figure(width: float = 6.4, height: float = 4.0):  # type: ignore[no-untyped-def]
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), dpi=100)
+
+
+def plot_size(iterations: Sequence[int], nodes: Sequence[int], edges: Sequence[int], path: str | Path) -> Path:
+    """Nodes and edges against the iteration (PNG)."""
+    fig = _figure()
+    ax = fig.subplots()
+    ax.plot(iterations, nodes, label="nodes")
+    ax.plot(iterations, edges, label="edges")
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("count")
+    ax.set_title("Graph size")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    return Path(path)
+
+
+def plot_modularity(iterations: Sequence[int], modularity: Sequence[float | None], communities: Sequence[int],
+                    path: str | Path) -> Path:
+    """Modularity (left axis) and number of communities (right axis) against the iteration (PNG)."""
+    fig = _figure()
+    ax = fig.subplots()
+    ax.plot(iterations, [math.nan if q is None else q for q in modularity], color="tab:blue")
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("modularity", color="tab:blue")
+    right = ax.twinx()
+    right.plot(iterations, communities, color="tab:orange", alpha=0.6)
+    right.set_ylabel("communities", color="tab:orange")
+    ax.set_title("Modularity (Leiden)")
+    fig.tight_layout()
+    fig.savefig(path)
+    return Path(path)
+
+
+def plot_degree_distributions(distributions: Mapping[int, Sequence[int]], path: str | Path) -> Path:
+    """Degree distributions (fraction of nodes with each degree) on log-log axes, one per iteration (PNG)."""
+    fig = _figure()
+    ax = fig.subplots()
+    for iteration, degrees in sorted(distributions.items()):
+        counts = Counter(d for d in degrees if d > 0)
+        if not counts:
+            continue
+        xs = sorted(counts)
+        total = sum(counts.values())
+        ax.loglog(xs, [counts[x] / total for x in xs], marker="o", linestyle="none", markersize=3,
+                  label=f"iteration {iteration}")
+    ax.set_xlabel("degree")
+    ax.set_ylabel("fraction of nodes")
+    ax.set_title("Degree distribution")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    return Path(path)
+
+
+def plot_hub_emergence(iterations: Sequence[int], hub_degrees: Mapping[str, Sequence[int]], path: str | Path) -> Path:
+    """Degree of each final top hub against the iteration (PNG)."""
+    fig = _figure()
+    ax = fig.subplots()
+    for name, series in hub_degrees.items():
+        ax.plot(iterations, series, label=name[:30])
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("degree")
+    ax.set_title("Hub emergence")
+    if hub_degrees:
+        ax.legend(fontsize="small")
+    fig.tight_layout()
+    fig.savefig(path)
+    return Path(path)
+
+
+def write_evolution_report(
+    iterations: Sequence[int], records: Sequence[IterationMetrics], distributions: Mapping[int, Sequence[int]],
+    hub_degrees: Mapping[str, Sequence[int]], out: str | Path,
+) -> list[Path]:
+    """Write an expansion run's plots (``EVOLUTION_FILES``) and its records as ``iterations.json`` into ``out``."""
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [
+        plot_size(iterations, [r.nodes for r in records], [r.edges for r in records], folder / EVOLUTION_FILES[0]),
+        plot_modularity(iterations, [r.modularity for r in records], [r.communities for r in records],
+                        folder / EVOLUTION_FILES[1]),
+        plot_degree_distributions(distributions, folder / EVOLUTION_FILES[2]),
+        plot_hub_emergence(iterations, hub_degrees, folder / EVOLUTION_FILES[3]),
+    ]
+    data = folder / "iterations.json"
+    data.write_text(json.dumps([r.model_dump(mode="json") for r in records], ensure_ascii=False, indent=1), "utf-8")
+    return [*paths, data]

@@ -33,10 +33,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import igraph as ig  # noqa: E402
 
 from kgweave.agents.expansion import ExpansionAnswer  # noqa: E402
+from kgweave.agents.expansion_loop import ExpansionLimits, ExpansionSettings, _Loop, expand  # noqa: E402
 from kgweave.agents.llm_client import CallResult, LLMConfig  # noqa: E402
 from kgweave.agents.schemas import strict_json_schema  # noqa: E402
 from kgweave.analysis.evolution import EvolvingGraph  # noqa: E402
-from kgweave.flows.expand_graph import ExpansionLimits, ExpansionSettings, _Loop, expand  # noqa: E402
 from kgweave.graph_store.models import Entity, GraphDelta, Relation  # noqa: E402
 from kgweave.graph_store.sqlite_store import SQLiteGraphStore  # noqa: E402
 from tests.llm_server import LLMTestServer, answer  # noqa: E402

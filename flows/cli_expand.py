@@ -23,15 +23,10 @@ __all__ = ["cmd_expand", "cmd_report", "register"]
 def cmd_expand(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
+    from kgweave.agents.expansion_loop import ExpansionError, ExpansionLimits, ExpansionSettings, resolve_settings
     from kgweave.analysis.evolution import MetricOptions
     from kgweave.analysis.expansion_policy import POLICIES
-    from kgweave.flows.expand_graph import (
-        ExpansionError,
-        ExpansionLimits,
-        ExpansionSettings,
-        expand_graph,
-        resolve_settings,
-    )
+    from kgweave.flows.expand_graph import expand_graph
     from kgweave.flows.extractors import llm_config
     from kgweave.graph_store.runs import new_run_id
 
@@ -130,7 +125,7 @@ def _print_summary(summary: Any) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from kgweave.flows.expand_graph import ExpansionError, write_expansion_report
+    from kgweave.agents.expansion_loop import ExpansionError, write_expansion_report
 
     store = open_or_usage(store_url(args))
     try:

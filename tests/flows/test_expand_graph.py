@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from kgweave.flows.expand_graph import ExpansionLimits, ExpansionSettings, IterationRecord, expand, load_records
+from kgweave.agents.expansion_loop import ExpansionLimits, ExpansionSettings, IterationRecord, expand, load_records
 from kgweave.graph_store.ids import RELATION_TYPE_PATTERN
 from kgweave.graph_store.models import Iteration
 from kgweave.graph_store.sqlite_store import SQLiteGraphStore

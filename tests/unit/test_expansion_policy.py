@@ -5,9 +5,9 @@ from __future__ import annotations
 import networkx as nx
 import pytest
 
-from kgweave.analysis.evolution import EvolvingGraph, MetricOptions, alpha_from_degrees, measure
+from kgweave.analysis.evolution import EvolvingGraph, MetricOptions, measure
 from kgweave.analysis.expansion_policy import POLICIES, choose_focus
-from kgweave.analysis.powerlaw_fit import fit_power_law
+from kgweave.analysis.powerlaw_fit import alpha_from_degrees, fit_power_law
 
 
 def evolving(graph: nx.Graph, iteration_of: dict[int, int] | None = None) -> EvolvingGraph:
