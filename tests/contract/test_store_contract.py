@@ -394,6 +394,7 @@ def test_vector_search_answers_nearest_or_is_refused(store: GraphStore) -> None:
     store.upsert(_delta())
     alice, bob, paris = (Entity.named("Alice", "Person"), Entity.named("Bob", "Person"),
                          Entity.named("Paris", "Place"))
+    # a model no other test writes: clear() keeps Neo4j's vector index, and with it the index's dimension
     store.write_embeddings("nearest-3d", {alice.id: ("a", [1.0, 0.0, 0.0]), bob.id: ("b", [0.9, 0.1, 0.0]),
                                   paris.id: ("p", [0.0, 0.0, 1.0])})
     if Capability.VECTOR_SEARCH not in store.capabilities:

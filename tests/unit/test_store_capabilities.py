@@ -22,6 +22,7 @@ TABLE = {SQLiteGraphStore: {Capability.PUSH_SOURCE}, Neo4jGraphStore: {Capabilit
 def test_each_store_declares_its_capabilities() -> None:
     for store_class, expected in TABLE.items():
         assert store_class.capabilities == frozenset(expected), store_class.__name__
+    assert all(capability.task for capability in Capability)  # every refusal can say what was asked
 
 
 def test_readme_capability_table_matches_the_declarations() -> None:
