@@ -192,10 +192,7 @@ def _find_run(store: GraphStore, run_id: str) -> Run | None:
 
 
 def _base_snapshot(store: GraphStore, run_id: str) -> GraphSnapshot:
-    """The store's graph as it was when ``run_id`` began: at the end of the run recorded before it.
-
-    A store without history snapshots (``snapshot(run_id=...)``) gives today's graph instead.
-    """
+    """The store's graph as it was when ``run_id`` began: at the end of the run recorded before it."""
     earlier = None
     for run in store.runs():
         if run.id == run_id:
@@ -203,10 +200,7 @@ def _base_snapshot(store: GraphStore, run_id: str) -> GraphSnapshot:
         earlier = run.id
     if earlier is None:
         return GraphSnapshot(nodes=(), edges=())
-    try:
-        return store.snapshot(run_id=earlier)  # type: ignore[call-arg]
-    except TypeError:
-        return store.snapshot()
+    return store.snapshot(run_id=earlier)  # every store rebuilds past snapshots (GraphReads.snapshot)
 
 
 def _replay(base: GraphSnapshot | None, stored: Sequence[_Stored]) -> EvolvingGraph:

@@ -1,6 +1,13 @@
 """kgweave's graph: data model, store protocol, embedded SQLite and Neo4j stores."""
 
-from kgweave.graph_store.errors import GraphStoreError, SchemaVersionError, StoreUnavailableError, StoreURLError
+from kgweave.graph_store.capabilities import Capability
+from kgweave.graph_store.errors import (
+    GraphStoreError,
+    SchemaVersionError,
+    StoreUnavailableError,
+    StoreURLError,
+    UnsupportedCapabilityError,
+)
 from kgweave.graph_store.factory import DEFAULT_STORE_URL, open_store
 from kgweave.graph_store.models import (
     Chunk,
@@ -19,6 +26,7 @@ from kgweave.graph_store.protocol import GraphStore
 
 __all__ = [
     "DEFAULT_STORE_URL",
+    "Capability",
     "Chunk",
     "Document",
     "Entity",
@@ -34,6 +42,7 @@ __all__ = [
     "StoreCounts",
     "StoreURLError",
     "StoreUnavailableError",
+    "UnsupportedCapabilityError",
     "WriteStats",
     "open_store",
 ]

@@ -25,6 +25,8 @@ from __future__ import annotations
 import re
 
 from kgweave.graph_store.ids import LABEL_PATTERN, RELATION_TYPE_PATTERN
+from kgweave.graph_store.store_helpers import METRIC_NAME_PATTERN
+from kgweave.graph_store.store_helpers import check_metric_name as _check_metric_pattern
 
 __all__ = [
     "ENTITY_RESERVED_PROPERTIES",
@@ -78,7 +80,6 @@ __all__ = [
     "write_schema_version",
 ]
 
-METRIC_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 STRUCTURAL_RELATION_TYPES = ("HAS_CHUNK", "MENTIONED_IN")
 SCHEMA_META_ID = "kgweave-schema"
 # Entity properties the store owns; a node metric with one of these names would overwrite them.
@@ -108,9 +109,7 @@ def check_relation_type(rel_type: str) -> str:
 
 def check_metric_name(name: str) -> str:
     """Return ``name`` if it may be a node metric (stored as a node property), else raise ValueError."""
-    if not isinstance(name, str) or not METRIC_NAME_PATTERN.fullmatch(name):
-        raise ValueError(f"metric name {name!r} must match {METRIC_NAME_PATTERN.pattern}")
-    if name in ENTITY_RESERVED_PROPERTIES:
+    if _check_metric_pattern(name) in ENTITY_RESERVED_PROPERTIES:
         raise ValueError(f"metric name {name!r} is reserved for the entity's own properties")
     return name
 

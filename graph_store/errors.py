@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-__all__ = ["GraphStoreError", "SchemaVersionError", "StoreUnavailableError", "StoreURLError"]
+__all__ = [
+    "GraphStoreError",
+    "SchemaVersionError",
+    "StoreURLError",
+    "StoreUnavailableError",
+    "UnsupportedCapabilityError",
+]
 
 
 class GraphStoreError(Exception):
@@ -19,3 +25,7 @@ class SchemaVersionError(GraphStoreError):
 
 class StoreUnavailableError(GraphStoreError):
     """The store cannot be reached or opened (missing server, locked or unreadable file)."""
+
+
+class UnsupportedCapabilityError(GraphStoreError):
+    """The store was asked for a capability it does not declare (see :mod:`graph_store.capabilities`)."""

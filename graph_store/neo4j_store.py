@@ -13,7 +13,7 @@ reference to a missing node is rejected whole.
 from __future__ import annotations
 
 import json
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -24,10 +24,11 @@ from neo4j import GraphDatabase, ManagedTransaction
 from neo4j import exceptions as neo4j_errors
 
 from kgweave.graph_store import cypher
+from kgweave.graph_store.capabilities import Capability
 from kgweave.graph_store.errors import GraphStoreError, SchemaVersionError, StoreUnavailableError
-from kgweave.graph_store.history import as_of, snapshot_as_of
+from kgweave.graph_store.history import as_of
 from kgweave.graph_store.ids import normalize_name
-from kgweave.graph_store.merges import apply_merges, collapse
+from kgweave.graph_store.merges import collapse
 from kgweave.graph_store.models import (
     Entity,
     EntityMerge,
@@ -42,6 +43,14 @@ from kgweave.graph_store.models import (
     StoreCounts,
     WriteStats,
 )
+from kgweave.graph_store.store_helpers import (
+    changed_merges,
+    check_dimension,
+    collapsed_counts,
+    shown_ids,
+    snapshot_of_rows,
+    to_json,
+)
 from kgweave.graph_store.vectors import EmbeddingRows, Vector, check_model_name, model_property, validated_rows
 
 __all__ = ["SCHEMA_VERSION", "DanglingReferenceError", "Neo4jGraphStore"]
@@ -55,10 +64,6 @@ class DanglingReferenceError(GraphStoreError):
     """A batch refers to a node that is neither in the batch nor in the store; nothing was written."""
 
 
-def _json(value: Mapping[str, object]) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
-
-
 def _json_patch(current: str | None, new: Mapping[str, Scalar]) -> str:
     """RFC 7386 merge of flat objects, as SQLite's json_patch: new keys win, null removes a key."""
     merged: dict[str, object] = json.loads(current) if current else {}
@@ -67,7 +72,7 @@ def _json_patch(current: str | None, new: Mapping[str, Scalar]) -> str:
             merged.pop(key, None)
         else:
             merged[key] = value
-    return _json(merged)
+    return to_json(merged)
 
 
 def _slices(rows: Sequence[_T], size: int) -> Iterator[Sequence[_T]]:
@@ -89,6 +94,8 @@ class Neo4jGraphStore:
     batch_size
         Rows per ``UNWIND`` query; a larger batch is several queries in the same transaction.
     """
+
+    capabilities: frozenset[Capability] = frozenset({Capability.VECTOR_SEARCH})
 
     def __init__(
         self,
@@ -189,9 +196,8 @@ class Neo4jGraphStore:
             record = tx.run(cypher.missing_ids(label), ids=list(part)).single()
             missing += record["missing"] if record else []
         if missing:
-            shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
             raise DanglingReferenceError(
-                f"batch rejected: {what} refer to {len(missing)} {label} node(s) not in the store: {shown}"
+                f"batch rejected: {what} refer to {len(missing)} {label} node(s) not in the store: {shown_ids(missing)}"
             )
 
     def _upsert(self, tx: ManagedTransaction, delta: GraphDelta) -> WriteStats:
@@ -202,7 +208,7 @@ class Neo4jGraphStore:
         # Duplicates inside one batch: first row wins for insert-only rows, as INSERT OR IGNORE.
         docs = list({d.id: d for d in reversed(delta.documents)}.values())[::-1]
         _, new_docs = self._run_rows(tx, cypher.merge_documents(), [
-            {"id": d.id, "source": d.source, "title": d.title, "metadata": _json(d.metadata), "text": d.text}
+            {"id": d.id, "source": d.source, "title": d.title, "metadata": to_json(d.metadata), "text": d.text}
             for d in docs
         ], "nodes_created", **params)
 
@@ -314,8 +320,7 @@ class Neo4jGraphStore:
         def work(tx: ManagedTransaction) -> int:
             self._require(tx, "Entity", ids, "merges")
             current = {m.alias_id: m for m in self._merge_records(tx)}
-            table = apply_merges(current, merges)
-            changed = [m for alias, m in table.items() if current.get(alias) != m]
+            changed = changed_merges(current, merges)
             self._set_merges(tx, changed, current)
             return len(changed)
 
@@ -367,7 +372,7 @@ class Neo4jGraphStore:
         props = {
             "id": run.id, "kind": run.kind, "started_at": run.started_at, "finished_at": run.finished_at,
             "status": run.status, "extractor": run.extractor, "model": run.model,
-            "parameters": _json(run.parameters), "summary": _json(run.summary),
+            "parameters": to_json(run.parameters), "summary": to_json(run.summary),
         }
         self._write("record a run", lambda tx: tx.run(cypher.record_run(), props=props).consume())
 
@@ -375,7 +380,7 @@ class Neo4jGraphStore:
         """Insert or replace one iteration's state (an ``:Iteration`` node keyed by run and number)."""
         self._write("record an iteration", lambda tx: tx.run(
             cypher.record_iteration(), id=f"{iteration.run_id}#{iteration.iteration}",
-            run_id=iteration.run_id, iteration=iteration.iteration, metrics=_json(iteration.metrics),
+            run_id=iteration.run_id, iteration=iteration.iteration, metrics=to_json(iteration.metrics),
         ).consume())
 
     # -- reads ----------------------------------------------------------------------------------
@@ -446,9 +451,7 @@ class Neo4jGraphStore:
             edges = [(SnapshotEdge(id=r["id"], source=r["source"], target=r["target"], type=r["type"],
                                    support=r["support"]), r["first_run"], r["first_iteration"])
                      for r in tx.run(cypher.snapshot_edges())]
-            if point is None:
-                return collapse([row[0] for row in nodes], [row[0] for row in edges], self._merge_records(tx))
-            return snapshot_as_of(point, nodes, edges, self._merge_records(tx))
+            return snapshot_of_rows(nodes, edges, self._merge_records(tx), point)
 
         return self._read("read a snapshot", work)
 
@@ -472,13 +475,9 @@ class Neo4jGraphStore:
                          for r in tx.run(cypher.snapshot_nodes())]
                 edges = [SnapshotEdge(id=r["id"], source=r["source"], target=r["target"], type=r["type"],
                                       support=r["support"]) for r in tx.run(cypher.snapshot_edges())]
-                view = collapse(nodes, edges, self._merge_records(tx))
-                totals.update(entities=len(view.nodes), relations=len(view.edges))
-                labels = dict(sorted(Counter(n.label for n in view.nodes).items()))
-                types = dict(sorted(Counter(e.type for e in view.edges).items()))
-            else:
-                labels = {r["key"]: int(r["n"]) for r in tx.run(cypher.entity_label_counts())}
-                types = {r["key"]: int(r["n"]) for r in tx.run(cypher.relation_type_counts())}
+                return collapsed_counts(totals, collapse(nodes, edges, self._merge_records(tx)), merged)
+            labels = {r["key"]: int(r["n"]) for r in tx.run(cypher.entity_label_counts())}
+            types = {r["key"]: int(r["n"]) for r in tx.run(cypher.relation_type_counts())}
             return StoreCounts(**totals, labels=labels, relation_types=types, merged_entities=merged)
 
         return self._read("count the graph", work)
@@ -513,8 +512,7 @@ class Neo4jGraphStore:
             return 0
         prop, dim = model_property(model), rows[0][2].size
         stored = self._records("read an embedding", cypher.embedding_dimension(prop))
-        if stored and int(stored[0]["dim"]) != dim:
-            raise GraphStoreError(f"model {model!r} has {stored[0]['dim']}-dimensional embeddings here, got {dim}")
+        check_dimension(model, int(stored[0]["dim"]) if stored else None, dim)
         with self._translated("create a vector index"):
             self._driver.execute_query(cypher.vector_index(prop, dim), database_=self.database)
         payload: list[_Row] = [{"id": i, "hash": h, "vector": v.tolist()} for i, h, v in rows]

@@ -5,16 +5,15 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
+from kgweave.graph_store.capabilities import Capability
 from kgweave.graph_store.errors import GraphStoreError, SchemaVersionError, StoreUnavailableError
-from kgweave.graph_store.history import as_of, snapshot_as_of
+from kgweave.graph_store.history import as_of
 from kgweave.graph_store.ids import normalize_name
-from kgweave.graph_store.merges import apply_merges, collapse
 from kgweave.graph_store.models import (
     Chunk,
     Document,
@@ -31,12 +30,20 @@ from kgweave.graph_store.models import (
     StoreCounts,
     WriteStats,
 )
+from kgweave.graph_store.store_helpers import (
+    changed_merges,
+    check_dimension,
+    check_metric_name,
+    collapsed_counts,
+    shown_ids,
+    snapshot_of_rows,
+    to_json,
+)
 from kgweave.graph_store.vectors import EmbeddingRows, Vector, check_model_name, from_blob, to_blob, validated_rows
 
 __all__ = ["SCHEMA_VERSION", "SQLiteGraphStore"]
 
 SCHEMA_VERSION = 3
-_METRIC_NAME = "abcdefghijklmnopqrstuvwxyz0123456789_"
 
 _SCHEMA_V1 = """
 CREATE TABLE documents (
@@ -118,10 +125,6 @@ CREATE TABLE embeddings (
 _MIGRATIONS: dict[int, str] = {0: _SCHEMA_V1, 1: _SCHEMA_V2, 2: _SCHEMA_V3}
 
 
-def _json(value: Mapping[str, object]) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
-
-
 class SQLiteGraphStore:
     """A :class:`~graph_store.protocol.GraphStore` in one SQLite file.
 
@@ -129,6 +132,8 @@ class SQLiteGraphStore:
     threads of one process (calls are serialised by a lock); several processes may open the same
     file (writers wait up to ``busy_timeout_s``).
     """
+
+    capabilities: frozenset[Capability] = frozenset({Capability.PUSH_SOURCE})
 
     def __init__(self, path: str | Path, busy_timeout_s: float = 60.0) -> None:
         self.path = str(path)
@@ -201,7 +206,7 @@ class SQLiteGraphStore:
             with self._transaction() as conn:
                 docs = conn.executemany(
                     "INSERT OR IGNORE INTO documents VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [(d.id, d.source, d.title, _json(d.metadata), d.text, run, run) for d in delta.documents],
+                    [(d.id, d.source, d.title, to_json(d.metadata), d.text, run, run) for d in delta.documents],
                 ).rowcount
                 conn.executemany(
                     "UPDATE documents SET last_run = ? WHERE id = ?", [(run, d.id) for d in delta.documents]
@@ -246,7 +251,7 @@ class SQLiteGraphStore:
             "first_run, last_run, first_iteration, last_iteration, extractor, model) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                (e.id, e.name, normalize_name(e.name), e.label, e.description, _json(e.properties),
+                (e.id, e.name, normalize_name(e.name), e.label, e.description, to_json(e.properties),
                  run, run, it, it, delta.extractor, delta.model)
                 for e in rows
             ],
@@ -254,7 +259,7 @@ class SQLiteGraphStore:
         conn.executemany(
             "UPDATE entities SET last_run = ?, last_iteration = COALESCE(?, last_iteration), "
             "description = COALESCE(description, ?), properties = json_patch(properties, ?) WHERE id = ?",
-            [(run, it, e.description, _json(e.properties), e.id) for e in rows],
+            [(run, it, e.description, to_json(e.properties), e.id) for e in rows],
         )
         return max(created, 0)
 
@@ -266,7 +271,7 @@ class SQLiteGraphStore:
             "last_run, first_iteration, last_iteration, extractor, model) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                (r.id, r.source_id, r.target_id, r.type, _json(r.properties), run, run, it, it,
+                (r.id, r.source_id, r.target_id, r.type, to_json(r.properties), run, run, it, it,
                  delta.extractor, delta.model)
                 for r in rows
             ],
@@ -274,7 +279,7 @@ class SQLiteGraphStore:
         conn.executemany(
             "UPDATE relations SET last_run = ?, last_iteration = COALESCE(?, last_iteration), "
             "properties = json_patch(properties, ?) WHERE id = ?",
-            [(run, it, _json(r.properties), r.id) for r in rows],
+            [(run, it, to_json(r.properties), r.id) for r in rows],
         )
         conn.executemany(
             "INSERT OR IGNORE INTO relation_evidence VALUES (?, ?, ?, ?)",
@@ -292,9 +297,7 @@ class SQLiteGraphStore:
         rows = []
         for node_id, values in metrics.items():
             for name, value in values.items():
-                if not name or not name[0].isalpha() or set(name) - set(_METRIC_NAME) or len(name) > 64:
-                    raise ValueError(f"metric name {name!r} must match ^[a-z][a-z0-9_]{{0,63}}$")
-                rows.append((node_id, name, float(value)))
+                rows.append((node_id, check_metric_name(name), float(value)))
         with self._transaction() as conn:
             conn.executemany(
                 "INSERT INTO node_metrics SELECT ?1, ?2, ?3 WHERE EXISTS "
@@ -318,11 +321,9 @@ class SQLiteGraphStore:
                 "SELECT id FROM entities WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(ids),))}
             missing = [i for i in ids if i not in found]
             if missing:
-                shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
-                raise GraphStoreError(f"merges rejected: {len(missing)} entity id(s) not in the store: {shown}")
-            current = {m.alias_id: m for m in self._merge_rows(conn)}
-            table = apply_merges(current, merges)
-            changed = [m for alias, m in table.items() if current.get(alias) != m]
+                raise GraphStoreError(
+                    f"merges rejected: {len(missing)} entity id(s) not in the store: {shown_ids(missing)}")
+            changed = changed_merges({m.alias_id: m for m in self._merge_rows(conn)}, merges)
             conn.executemany(
                 "INSERT OR REPLACE INTO entity_merges VALUES (?, ?, ?, ?, ?)",
                 [(m.alias_id, m.canonical_id, m.score, m.method, m.run_id) for m in changed],
@@ -364,7 +365,7 @@ class SQLiteGraphStore:
                 (
                     run.id, run.kind, run.started_at.isoformat(),
                     run.finished_at.isoformat() if run.finished_at else None, run.status,
-                    run.extractor, run.model, _json(run.parameters), _json(run.summary),
+                    run.extractor, run.model, to_json(run.parameters), to_json(run.summary),
                 ),
             )
 
@@ -373,7 +374,7 @@ class SQLiteGraphStore:
         with self._transaction() as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO iterations VALUES (?, ?, ?)",
-                (iteration.run_id, iteration.iteration, _json(iteration.metrics)),
+                (iteration.run_id, iteration.iteration, to_json(iteration.metrics)),
             )
 
     # -- reads ----------------------------------------------------------------------------------
@@ -453,9 +454,8 @@ class SQLiteGraphStore:
         edges = [(SnapshotEdge(id=r[0], source=r[1], target=r[2], type=r[3], support=r[4]), r[5], r[6])
                  for r in self._query("SELECT id, source_id, target_id, type, support, first_run, first_iteration "
                                       "FROM relations ORDER BY id")]
-        if run_id is None:
-            return collapse([row[0] for row in nodes], [row[0] for row in edges], self.merges())
-        return snapshot_as_of(as_of(self.runs(), run_id, iteration), nodes, edges, self.merges())
+        point = None if run_id is None else as_of(self.runs(), run_id, iteration)
+        return snapshot_of_rows(nodes, edges, self.merges(), point)
 
     def node_metrics(self, entity_id: str) -> dict[str, float]:
         """Metrics stored for one node."""
@@ -470,14 +470,9 @@ class SQLiteGraphStore:
         }
         merged = int(self._query("SELECT COUNT(*) FROM entity_merges")[0][0])
         if merged:
-            # The collapsed view, as snapshot(): one pass over the edges.
-            view = self.snapshot()
-            total.update(entities=len(view.nodes), relations=len(view.edges))
-            labels = dict(sorted(Counter(n.label for n in view.nodes).items()))
-            types = dict(sorted(Counter(e.type for e in view.edges).items()))
-        else:
-            labels = dict(self._query("SELECT label, COUNT(*) FROM entities GROUP BY label ORDER BY label"))
-            types = dict(self._query("SELECT type, COUNT(*) FROM relations GROUP BY type ORDER BY type"))
+            return collapsed_counts(total, self.snapshot(), merged)  # the collapsed view, as snapshot()
+        labels = dict(self._query("SELECT label, COUNT(*) FROM entities GROUP BY label ORDER BY label"))
+        types = dict(self._query("SELECT type, COUNT(*) FROM relations GROUP BY type ORDER BY type"))
         return StoreCounts(**total, labels=labels, relation_types=types, merged_entities=merged)
 
     def runs(self) -> Iterator[Run]:
@@ -522,8 +517,7 @@ class SQLiteGraphStore:
         dim = rows[0][2].size
         with self._transaction() as conn:
             stored = conn.execute("SELECT dim FROM embeddings WHERE model = ? LIMIT 1", (model,)).fetchone()
-            if stored is not None and int(stored[0]) != dim:
-                raise GraphStoreError(f"model {model!r} has {stored[0]}-dimensional embeddings here, got {dim}")
+            check_dimension(model, None if stored is None else int(stored[0]), dim)
             written = conn.executemany(
                 "INSERT INTO embeddings SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM entities WHERE id = ?1) "
                 "ON CONFLICT (model, entity_id) DO UPDATE SET text_hash = excluded.text_hash, dim = excluded.dim, "

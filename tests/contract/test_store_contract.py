@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
-from kgweave.graph_store.errors import GraphStoreError
+from kgweave.graph_store.capabilities import Capability
+from kgweave.graph_store.errors import GraphStoreError, UnsupportedCapabilityError
 from kgweave.graph_store.models import (
     Chunk,
     Document,
@@ -18,7 +23,11 @@ from kgweave.graph_store.models import (
     Relation,
     Run,
 )
-from kgweave.graph_store.protocol import GraphStore
+from kgweave.graph_store.protocol import GraphStore, PushSource, VectorSearch, push_source, vector_search
+from kgweave.graph_store.sqlite_store import SQLiteGraphStore
+from kgweave.graph_store.transfer import push
+
+_T = TypeVar("_T")
 
 
 def _delta(run_id: str = "run-1", text: str = "Alice met Bob in Paris. Bob likes Paris.") -> GraphDelta:
@@ -353,3 +362,69 @@ def test_embeddings_are_deleted_by_id(store: GraphStore) -> None:
         store.delete_embeddings("bad model!", [bob.id])
     store.write_embeddings("m1", {alice.id: ("a2", np.array([0.5, 0.5]))})  # written again after a delete
     assert store.embedding_hashes("m1") == {alice.id: "a2", bob.id: "b"}
+
+
+# -- declared capabilities ----------------------------------------------------------------------------
+
+def test_store_declares_its_capabilities_and_has_their_roles(store: GraphStore) -> None:
+    assert isinstance(store.capabilities, frozenset)
+    assert all(isinstance(c, Capability) for c in store.capabilities)
+    # a declared capability has its role's methods, an undeclared one does not pretend to
+    assert isinstance(store, VectorSearch) == (Capability.VECTOR_SEARCH in store.capabilities)
+    assert isinstance(store, PushSource) == (Capability.PUSH_SOURCE in store.capabilities)
+
+
+def _eventually(read: Callable[[], _T], done: Callable[[_T], bool], seconds: float = 60.0) -> _T:
+    """``read()`` until ``done`` says yes (a new vector index comes online in the background)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            value = read()
+            if done(value) or time.monotonic() > deadline:
+                return value
+        except GraphStoreError:
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(0.2)
+
+
+def test_vector_search_answers_nearest_or_is_refused(store: GraphStore) -> None:
+    import numpy as np
+
+    store.upsert(_delta())
+    alice, bob, paris = (Entity.named("Alice", "Person"), Entity.named("Bob", "Person"),
+                         Entity.named("Paris", "Place"))
+    # a model no other test writes: clear() keeps Neo4j's vector index, and with it the index's dimension
+    store.write_embeddings("nearest-3d", {alice.id: ("a", [1.0, 0.0, 0.0]), bob.id: ("b", [0.9, 0.1, 0.0]),
+                                  paris.id: ("p", [0.0, 0.0, 1.0])})
+    if Capability.VECTOR_SEARCH not in store.capabilities:
+        with pytest.raises(UnsupportedCapabilityError, match="vector_search"):
+            vector_search(store)
+        return
+    search = vector_search(store)
+    query = np.array([1.0, 0.05, 0.0], dtype=np.float32)
+    found = _eventually(lambda: search.nearest("nearest-3d", query, k=2), lambda hits: len(hits) == 2)
+    assert [i for i, _ in found] == [alice.id, bob.id]
+    assert found[0][1] >= found[1][1]  # best first
+
+
+def test_push_source_rebuilds_itself_elsewhere_or_is_refused(store: GraphStore, tmp_path: Path) -> None:
+    store.upsert(_delta())
+    store.upsert(_ally_delta())
+    store.record_run(Run(id="run-1", kind="build"))
+    store.record_merges([_ally_merge()])
+    alice = Entity.named("Alice", "Person")
+    store.write_node_metrics({alice.id: {"degree": 2.0}})
+    with SQLiteGraphStore(tmp_path / "target.db") as target:
+        if Capability.PUSH_SOURCE not in store.capabilities:
+            with pytest.raises(UnsupportedCapabilityError, match="push_source"):
+                push_source(store)
+            with pytest.raises(UnsupportedCapabilityError):
+                push(store, target)
+            assert target.counts().entities == 0  # refused before any write
+            return
+        result = push(store, target)
+        assert (result["new_entities"], result["runs"], result["merges"]) == (4, 1, 1)
+        assert target.snapshot() == store.snapshot() and target.merges() == store.merges()
+        assert target.node_metrics(alice.id) == {"degree": 2.0}
+        assert [r.id for r in target.runs()] == ["run-1"]
