@@ -5,16 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
+from kgweave.agents.llm_options import LLMUsage
 from kgweave.graph_store.ids import content_id
 from kgweave.graph_store.models import Chunk, Entity, Mention, Relation
 
 __all__ = ["ChunkExtraction", "Extractor", "extraction_fingerprint"]
 
 
-class ChunkExtraction(BaseModel):
-    """What an extractor found in one chunk, or why it failed (``error`` set, lists empty)."""
+class ChunkExtraction(LLMUsage):
+    """What an extractor found in one chunk, or why it failed (``error`` set, lists empty), and its LLM cost."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -24,10 +25,6 @@ class ChunkExtraction(BaseModel):
     relations: tuple[Relation, ...] = ()
     error: str | None = None
     budget_exhausted: bool = False  # not attempted because the run's LLM budget ran out (resumable)
-    llm_calls: int = 0
-    cached_llm_calls: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
 
 
 @runtime_checkable

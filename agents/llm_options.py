@@ -1,4 +1,7 @@
-"""How kgweave calls an LLM endpoint: the options shared by settings (``KGWEAVE_LLM_*``) and :class:`LLMConfig`.
+"""How kgweave calls an LLM endpoint, and what the calls cost.
+
+:class:`LLMCallOptions` are the options shared by settings (``KGWEAVE_LLM_*``) and ``LLMConfig``;
+:class:`LLMUsage` is the cost of some calls, a value that adds itself up.
 
 One set of fields and defaults: ``flows/settings.py``'s ``LLMSettings`` reads them from the environment and
 ``agents/llm_client.py``'s ``LLMConfig`` carries them to the client, so neither copies the other field by field.
@@ -7,12 +10,13 @@ Kept apart from the client so that reading settings does not import ``openai``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["DEFAULT_CACHE_DIR", "LLMCallOptions"]
+__all__ = ["DEFAULT_CACHE_DIR", "LLMCallOptions", "LLMUsage"]
 
 DEFAULT_CACHE_DIR = Path(".kgweave/llm-cache")
 
@@ -37,3 +41,42 @@ class LLMCallOptions(BaseModel):
     max_tokens_per_call: int | None = Field(
         default=None, ge=1, description="Completion token limit of one request; None = the server's limit."
     )
+
+
+class LLMUsage(BaseModel):
+    """What some LLM calls cost; ``a + b`` and :meth:`total` add it up.
+
+    Results that carry a cost (a chunk's extraction, a batch) subclass it, so their counters keep their
+    names (``llm_calls``, ...) and add like any usage.
+
+    Examples
+    --------
+    >>> (LLMUsage(llm_calls=2, prompt_tokens=10) + LLMUsage(llm_calls=1, cached_llm_calls=1)).counts()
+    {'llm_calls': 3, 'cached_llm_calls': 1, 'prompt_tokens': 10, 'completion_tokens': 0}
+    >>> LLMUsage.total([LLMUsage(completion_tokens=5), LLMUsage(prompt_tokens=7)]).tokens
+    12
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    llm_calls: int = Field(default=0, ge=0, description="HTTP requests (retries and re-asks included).")
+    cached_llm_calls: int = Field(default=0, ge=0, description="Answers taken from the response cache.")
+    prompt_tokens: int = Field(default=0, ge=0)
+    completion_tokens: int = Field(default=0, ge=0)
+
+    @property
+    def tokens(self) -> int:
+        """Prompt plus completion tokens."""
+        return self.prompt_tokens + self.completion_tokens
+
+    def counts(self) -> dict[str, int]:
+        """The four counters by name (of this usage only, whatever subclass carries them)."""
+        return {name: getattr(self, name) for name in LLMUsage.model_fields}
+
+    def __add__(self, other: LLMUsage) -> LLMUsage:
+        return LLMUsage(**{name: getattr(self, name) + getattr(other, name) for name in LLMUsage.model_fields})
+
+    @classmethod
+    def total(cls, usages: Iterable[LLMUsage]) -> LLMUsage:
+        """The sum of ``usages`` (zero for none)."""
+        return sum(usages, start=LLMUsage())

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict
 
 from kgweave.agents.chunking import DEFAULT_CHUNK_CHARS, chunk_document
 from kgweave.agents.extractor import Extractor
+from kgweave.agents.llm_options import LLMUsage
 from kgweave.agents.resolution import canonical_entities
 from kgweave.graph_store.models import Chunk, Document, Entity, GraphDelta, Mention, Relation
 
@@ -28,17 +29,13 @@ class ChunkFailure(BaseModel):
     budget_exhausted: bool = False  # not attempted: the run's LLM budget ran out (not an error)
 
 
-class BatchResult(BaseModel):
-    """The delta of one batch plus what went wrong and what it cost."""
+class BatchResult(LLMUsage):
+    """The delta of one batch plus what went wrong and what it cost (the LLM usage of its chunks)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     delta: GraphDelta
     failures: tuple[ChunkFailure, ...] = ()
-    llm_calls: int = 0
-    cached_llm_calls: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
 
 
 def extract_documents(
@@ -94,10 +91,7 @@ def extract_documents(
     return BatchResult(
         delta=delta,
         failures=tuple(failures),
-        llm_calls=sum(r.llm_calls for r in results),
-        cached_llm_calls=sum(r.cached_llm_calls for r in results),
-        prompt_tokens=sum(r.prompt_tokens for r in results),
-        completion_tokens=sum(r.completion_tokens for r in results),
+        **LLMUsage.total(results).counts(),
     )
 
 

@@ -18,6 +18,7 @@ from prefect.futures import PrefectFuture
 from prefect.utilities.annotations import quote
 from pydantic import BaseModel, ConfigDict, Field
 
+from kgweave.agents.llm_options import LLMUsage
 from kgweave.agents.pipeline import BatchResult, extract_documents
 from kgweave.agents.registry import extractor_fingerprint
 from kgweave.flows.domain_sources import SOURCE_DOMAINS, domain_fingerprint, load_domain_source_task, write_records_task
@@ -219,11 +220,9 @@ def build_graph(
             new_entities=totals.new_entities, new_relations=totals.new_relations,
             failed_documents=len(load_failures), failed_chunks=len(totals.failures) - exhausted,
             budget_exhausted_chunks=exhausted, stopped_because=stopped_because,
-            llm_calls=totals.llm_calls, cached_llm_calls=totals.cached_llm_calls,
-            tokens=totals.prompt_tokens + totals.completion_tokens, prompt_tokens=totals.prompt_tokens,
-            completion_tokens=totals.completion_tokens, seconds=round(time.perf_counter() - started, 3),
+            **totals.usage.counts(), tokens=totals.usage.tokens, seconds=round(time.perf_counter() - started, 3),
             status=status, failures=failures, failure_reason=verdict.reason if verdict.exceeded else None,
-            cost_usd=cost_estimate_usd(totals.prompt_tokens, totals.completion_tokens),
+            cost_usd=cost_estimate_usd(totals.usage.prompt_tokens, totals.usage.completion_tokens),
             totals={"documents": counts.documents, "chunks": counts.chunks, "entities": counts.entities,
                     "relations": counts.relations, "mentions": counts.mentions},
             labels=counts.labels, relation_types=counts.relation_types,
@@ -241,7 +240,7 @@ class _Totals:
 
     def __init__(self) -> None:
         self.chunks = self.mentions = self.relation_observations = self.new_entities = self.new_relations = 0
-        self.llm_calls = self.cached_llm_calls = self.prompt_tokens = self.completion_tokens = 0
+        self.usage = LLMUsage()
         self.entity_ids: set[str] = set()
         self.relation_ids: set[str] = set()
         self.failures: list = []  # type: ignore[type-arg]
@@ -261,10 +260,7 @@ class _Totals:
         self.new_entities += stats.entities
         self.new_relations += stats.relations
         self.failures.extend(result.failures)
-        self.llm_calls += result.llm_calls
-        self.cached_llm_calls += result.cached_llm_calls
-        self.prompt_tokens += result.prompt_tokens
-        self.completion_tokens += result.completion_tokens
+        self.usage += result
 
 
 def _publish_top_entities(run_id: str, totals: _Totals, top: int = 25) -> None:
