@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from kgweave.agents.domains.research_records import bibliography_title
 from kgweave.agents.pipeline import BatchResult, extract_documents
 from kgweave.agents.record_graph import MENTIONS
 from kgweave.agents.research_graph import AUTHORED, CITES, COLLABORATES_WITH, PAPER, RESEARCHER, REVIEW, REVIEWED
-from kgweave.flows.domain_sources import _bibliography_title, load_domain_source
+from kgweave.flows.domain_sources import load_domain_source
 from kgweave.graph_store.models import Entity
 
 RT = "researchtown_agent_data"
@@ -61,8 +62,8 @@ def test_paperdb_bibliography_becomes_cites_by_title(shared_data: Path) -> None:
 
 def test_bibliography_title_is_the_third_block() -> None:
     entry = "\nChen (2016)\n\nTianqi Chen.\n\n\nXgboost: A scalable tree\nboosting system.\n\n\nIn KDD, 2016.\n"
-    assert _bibliography_title(entry) == "Xgboost: A scalable tree boosting system"
-    assert _bibliography_title("just one block") is None
+    assert bibliography_title(entry) == "Xgboost: A scalable tree boosting system"
+    assert bibliography_title("just one block") is None
 
 
 def test_teg_goodreads_textual_edges(shared_data: Path) -> None:
