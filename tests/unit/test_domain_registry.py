@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -20,6 +21,7 @@ from kgweave.agents.domains import (
     domain_names,
     get_domain,
     record_domains,
+    register,
     resolve_domain,
 )
 from kgweave.agents.schemas import strict_json_schema
@@ -72,3 +74,10 @@ def test_help_names_every_choice_and_what_each_record_domain_reads() -> None:
     for name in record_domains():
         records = get_domain(name).records
         assert records is not None and f"{name}: {records.describes}" in help_text
+
+
+@pytest.mark.parametrize("name", ["auto", "Patents", "two words", ""])
+def test_register_refuses_names_that_are_not_domain_names(name: str) -> None:
+    with pytest.raises(ValueError, match="bad domain name"):
+        register(replace(get_domain("text"), name=name))
+    assert domain_names() == ("text", "papers", "reviews", "profiles")

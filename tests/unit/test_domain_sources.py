@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from kgweave.agents.domains import get_domain, register, unregister
 from kgweave.agents.domains.research_records import bibliography_title
 from kgweave.agents.pipeline import BatchResult, extract_documents
 from kgweave.agents.record_graph import MENTIONS
@@ -133,3 +135,14 @@ def test_reviews_csv_with_titles_ratings_and_a_bad_row(tmp_path: Path) -> None:
     assert set(books) == {"The Hobbit", "Dune"} and books["Dune"].properties["book_id"] == "Dune"
     ratings = sorted(e.properties["rating"] for e in source.graph.entities if e.label == "Review")
     assert ratings == [4.0, 5.0]
+
+
+def test_a_domain_naming_an_unknown_folder_format_is_refused() -> None:
+    reviews = get_domain("reviews")
+    assert reviews.records is not None
+    register(replace(reviews, name="odd", records=replace(reviews.records, folders=("nope",))))
+    try:
+        with pytest.raises(ValueError, match="unknown folder formats"):
+            load_domain_source([DATA], "odd")
+    finally:
+        unregister("odd")
