@@ -26,11 +26,11 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from kgweave.agents.domains import get_domain
 from kgweave.agents.errors import BudgetExceededError, LLMError
 from kgweave.agents.extractor import ChunkExtraction
 from kgweave.agents.llm_client import Budget, LLMClient, LLMConfig, LLMEstimate, LLMRequest, estimate_requests, run_sync
-from kgweave.agents.prompts import PROMPTS, build_messages
-from kgweave.agents.schemas import MAX_EVIDENCE_CHARS, OUTPUT_SCHEMAS, ExtractionOutput, schema_name
+from kgweave.agents.schemas import MAX_EVIDENCE_CHARS, ExtractionOutput
 from kgweave.agents.text import iter_sentences
 from kgweave.graph_store.ids import normalize_name, to_label, to_relation_type
 from kgweave.graph_store.models import Chunk, Entity, Mention, Relation
@@ -64,7 +64,7 @@ class LLMExtractor:
     config : LLMConfig
         Endpoint, model and call settings.
     domain : str
-        Which prompt and schema: ``text``, ``papers``, ``reviews`` or ``profiles``.
+        Which registered domain's prompt and schema (:mod:`kgweave.agents.domains`), e.g. ``text`` or ``papers``.
     budget : Budget, optional
         Shared cap on requests and tokens; chunks it refuses come back ``budget_exhausted``.
     """
@@ -72,15 +72,14 @@ class LLMExtractor:
     name = "llm"
 
     def __init__(self, config: LLMConfig, domain: str = "text", budget: Budget | None = None) -> None:
-        if domain not in PROMPTS:
-            raise ValueError(f"unknown domain {domain!r}; choose one of: {', '.join(PROMPTS)}")
+        self._domain = get_domain(domain)  # UnknownDomainError (a ValueError) if none is registered
         self.config = config
         self.domain = domain
         self.budget = budget
-        self.version = PROMPTS[domain].version
+        self.version = self._domain.version
         self.model: str | None = config.model
-        self._schema = OUTPUT_SCHEMAS[domain]
-        self._schema_name = schema_name(domain)
+        self._schema = self._domain.schema
+        self._schema_name = self._domain.schema_name
         self._lock = threading.Lock()
         self._ungrounded = 0
 
@@ -115,14 +114,14 @@ class LLMExtractor:
     def estimate(self, chunks: Sequence[Chunk]) -> LLMEstimate:
         """Dry run: requests these chunks would need (cache misses) and their approximate tokens."""
         return estimate_requests(self.config, (
-            LLMRequest(build_messages(self.domain, chunk.text), self._schema, self._schema_name, self.version)
+            LLMRequest(self._domain.messages(chunk.text), self._schema, self._schema_name, self.version)
             for chunk in chunks
         ))
 
     async def _extract_chunk(self, client: LLMClient, chunk: Chunk) -> ChunkExtraction:
         try:
             result = await client.complete_json(
-                build_messages(self.domain, chunk.text), self._schema, self._schema_name, self.version
+                self._domain.messages(chunk.text), self._schema, self._schema_name, self.version
             )
         except BudgetExceededError as exc:
             return ChunkExtraction(

@@ -4,34 +4,26 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from kgweave.agents.domains import resolve_domain
 from kgweave.agents.errors import AgentError
 from kgweave.agents.extractor import Extractor, extraction_fingerprint
 
 if TYPE_CHECKING:
     from kgweave.agents.llm_client import Budget, LLMConfig
 
-__all__ = ["DOMAINS", "EXTRACTORS", "UnknownExtractorError", "extractor_fingerprint", "make_extractor",
-           "resolve_domain"]
+__all__ = ["EXTRACTORS", "UnknownExtractorError", "extractor_fingerprint", "make_extractor"]
 
 EXTRACTORS = ("cooccurrence", "llm")
-DOMAINS = ("auto", "text", "papers", "reviews", "profiles")
 
 
 class UnknownExtractorError(AgentError, ValueError):
     """No extractor has this name, or it lacks what it needs."""
 
 
-def resolve_domain(domain: str) -> str:
-    """The schema domain to use; ``auto`` is ``text`` (the general concept/relation schema)."""
-    if domain not in DOMAINS:
-        raise UnknownExtractorError(f"unknown domain {domain!r}; choose one of: {', '.join(DOMAINS)}")
-    return "text" if domain == "auto" else domain
-
-
 def make_extractor(
     name: str, *, llm_config: LLMConfig | None = None, domain: str = "auto", budget: Budget | None = None
 ) -> Extractor:
-    """The extractor called ``name``; ``llm`` needs ``llm_config`` (endpoint and model)."""
+    """The extractor called ``name``; ``llm`` needs ``llm_config`` (endpoint and model) and a registered ``domain``."""
     if name == "cooccurrence":
         from kgweave.agents.cooccurrence import CooccurrenceExtractor
 

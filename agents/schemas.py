@@ -1,4 +1,7 @@
-"""What an LLM must answer when it extracts a graph from one chunk: one pydantic schema per domain.
+"""What an LLM must answer when it extracts a graph from one chunk: the base every domain's schema extends.
+
+Each domain (:mod:`kgweave.agents.domains`) narrows :class:`EntityOutput`'s ``type`` to its own
+Literal of entity types and its answer's ``entities`` to that entity.
 
 Every schema is bounded (names, descriptions, evidence and list lengths have maximum sizes) so a
 hostile document cannot make a model hand us thousands of items, and ``extra="forbid"`` so an
@@ -10,32 +13,20 @@ strict structured outputs and vLLM's guided decoding accept.
 from __future__ import annotations
 
 import copy
-from typing import Any, Literal, get_args
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
-    "DOMAINS",
-    "ENTITY_TYPES",
     "MAX_DESCRIPTION_CHARS",
     "MAX_ENTITIES",
     "MAX_EVIDENCE_CHARS",
     "MAX_NAME_CHARS",
     "MAX_RELATIONS",
     "MAX_RELATION_TYPE_CHARS",
-    "OUTPUT_SCHEMAS",
     "EntityOutput",
     "ExtractionOutput",
-    "PapersEntity",
-    "PapersExtraction",
-    "ProfilesEntity",
-    "ProfilesExtraction",
     "RelationOutput",
-    "ReviewsEntity",
-    "ReviewsExtraction",
-    "TextEntity",
-    "TextExtraction",
-    "schema_name",
     "strict_json_schema",
 ]
 
@@ -96,100 +87,6 @@ class ExtractionOutput(_Output):
     relations: tuple[RelationOutput, ...] = Field(
         default=(), max_length=MAX_RELATIONS, description="Relations the document states between those entities."
     )
-
-
-class TextEntity(EntityOutput):
-    """An entity of general text."""
-
-    type: Literal["Concept", "Person", "Organization", "Place", "Event", "Object", "Work"] = Field(
-        description="Concept (idea, field, topic), Person, Organization, Place, Event, Object (a thing), "
-        "Work (a book, paper, film, law...)."
-    )
-
-
-class TextExtraction(ExtractionOutput):
-    """Concepts and relations of general text."""
-
-    entities: tuple[TextEntity, ...] = Field(
-        default=(), max_length=MAX_ENTITIES, description="Entities the document mentions, most important first."
-    )
-
-
-class PapersEntity(EntityOutput):
-    """An entity of a scientific abstract or paper."""
-
-    type: Literal[
-        "Concept", "Method", "Model", "Task", "Dataset", "Material", "Property", "Metric", "Phenomenon", "Tool"
-    ] = Field(
-        description="Concept (a general idea), Method (technique, algorithm), Model (a named model or "
-        "architecture), Task (problem addressed), Dataset, Material (substance, compound), Property (measured "
-        "or designed attribute), Metric (evaluation measure), Phenomenon (observed effect), Tool (software, "
-        "instrument)."
-    )
-
-
-class PapersExtraction(ExtractionOutput):
-    """Scientific entities and the relations a paper states between them."""
-
-    entities: tuple[PapersEntity, ...] = Field(
-        default=(), max_length=MAX_ENTITIES, description="Entities the document mentions, most important first."
-    )
-
-
-class ReviewsEntity(EntityOutput):
-    """An actant of a story, as readers' reviews describe it (the Goodreads narrative framework)."""
-
-    type: Literal["Character", "Place", "Object", "Group"] = Field(
-        description="Character (a person or being in the story), Place (a setting), Object (a thing that "
-        "matters to the plot), Group (a family, army, house, organisation of characters)."
-    )
-
-
-class ReviewsExtraction(ExtractionOutput):
-    """Actants of a story and the relations between them (loves, betrays, lives in, belongs to...)."""
-
-    entities: tuple[ReviewsEntity, ...] = Field(
-        default=(), max_length=MAX_ENTITIES, description="Actants the review mentions, most important first."
-    )
-
-
-class ProfilesEntity(EntityOutput):
-    """An entity of a researcher's profile."""
-
-    type: Literal["Person", "Organization", "ResearchTopic", "Paper", "Venue", "Method", "Dataset"] = Field(
-        description="Person (a researcher), Organization (university, lab, company), ResearchTopic, Paper "
-        "(a titled work), Venue (journal, conference), Method, Dataset."
-    )
-
-
-class ProfilesExtraction(ExtractionOutput):
-    """Researchers, their affiliations, topics and works."""
-
-    entities: tuple[ProfilesEntity, ...] = Field(
-        default=(), max_length=MAX_ENTITIES, description="Entities the profile mentions, most important first."
-    )
-
-
-OUTPUT_SCHEMAS: dict[str, type[ExtractionOutput]] = {
-    "text": TextExtraction,
-    "papers": PapersExtraction,
-    "reviews": ReviewsExtraction,
-    "profiles": ProfilesExtraction,
-}
-DOMAINS = tuple(OUTPUT_SCHEMAS)
-
-
-def _entity_types(schema: type[ExtractionOutput]) -> tuple[str, ...]:
-    entity = get_args(schema.model_fields["entities"].annotation)[0]
-    return get_args(entity.model_fields["type"].annotation)
-
-
-ENTITY_TYPES: dict[str, tuple[str, ...]] = {domain: _entity_types(schema) for domain, schema in OUTPUT_SCHEMAS.items()}
-
-
-def schema_name(domain: str) -> str:
-    """The ``json_schema.name`` sent with a domain's requests (letters, digits, ``_`` and ``-`` only)."""
-    return f"kgweave_{domain}_extraction"
 
 
 def strict_json_schema(model: type[BaseModel]) -> dict[str, object]:

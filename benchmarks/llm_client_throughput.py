@@ -36,9 +36,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from kgweave.agents.domains import build_messages, get_domain  # noqa: E402
+from kgweave.agents.domains.text import TextExtraction  # noqa: E402
 from kgweave.agents.llm_client import LLMClient, LLMConfig  # noqa: E402
-from kgweave.agents.prompts import build_messages  # noqa: E402
-from kgweave.agents.schemas import TextExtraction, schema_name, strict_json_schema  # noqa: E402
+from kgweave.agents.schemas import strict_json_schema  # noqa: E402
 from tests.llm_server import LLMTestServer  # noqa: E402
 
 TEXT = (
@@ -60,7 +61,7 @@ async def _run_level(config: LLMConfig, requests: int) -> tuple[float, int]:
         started = time.perf_counter()
         results = await asyncio.gather(*(
             client.complete_json(build_messages("text", f"Record {i}. {TEXT}"), TextExtraction,
-                                 schema_name("text"), "bench")
+                                 get_domain("text").schema_name, "bench")
             for i in range(requests)
         ))
         return time.perf_counter() - started, sum(r.ok for r in results)

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from kgweave.agents.llm_options import LLMUsage
 from kgweave.agents.pipeline import BatchResult, extract_documents
 from kgweave.agents.registry import extractor_fingerprint
-from kgweave.flows.domain_sources import SOURCE_DOMAINS, domain_fingerprint, load_domain_source_task, write_records_task
+from kgweave.flows.domain_sources import domain_fingerprint, load_domain_source_task, reads_records, write_records_task
 from kgweave.flows.extractors import ExtractorChoice, build_extractor
 from kgweave.flows.loaders import LoadFailure, LoadOptions, load_corpus
 from kgweave.flows.monitoring import (
@@ -157,8 +157,8 @@ def build_graph(
     run = Run(id=run_id, kind="build", extractor=extractor.name, model=extractor_obj.model, parameters=parameters)
     with recorded_run(graph, run) as record:
         options = LoadOptions(text_field=text_field, max_file_mb=max_file_mb)
-        # --domain papers|profiles|reviews: structured records (flows/domain_sources.py), else plain documents
-        source = load_domain_source_task(paths, extractor.domain, options) if extractor.domain in SOURCE_DOMAINS \
+        # a domain that reads records (agents/domains/): its structured records, else plain documents
+        source = load_domain_source_task(paths, extractor.domain, options) if reads_records(extractor.domain) \
             else None
         documents, load_failures = (source.documents, source.failures) if source else load_corpus_task(paths, options)
         if source is not None:

@@ -50,14 +50,15 @@ def cmd_build(args: argparse.Namespace) -> int:
     missing = [p for p in args.paths if not Path(p).exists()]
     if missing:
         raise UsageError(f"no such file or directory: {', '.join(missing)}")
-    from kgweave.agents.registry import DOMAINS, EXTRACTORS
+    from kgweave.agents.domains import domain_choices
+    from kgweave.agents.registry import EXTRACTORS
 
     extractor = args.extractor or settings.extractor
     if extractor not in EXTRACTORS:
         raise UsageError(f"unknown extractor {extractor!r}; choose one of: {', '.join(EXTRACTORS)}")
     domain = args.domain or settings.domain
-    if domain not in DOMAINS:
-        raise UsageError(f"unknown domain {domain!r}; choose one of: {', '.join(DOMAINS)}")
+    if domain not in domain_choices():
+        raise UsageError(f"unknown domain {domain!r}; choose one of: {', '.join(domain_choices())}")
     from kgweave.flows.extractors import ExtractorChoice, build_extractor
 
     choice = ExtractorChoice(name=extractor, domain=domain, llm_base_url=args.llm_base_url,
@@ -468,15 +469,15 @@ def cmd_neo4j(args: argparse.Namespace) -> int:
 # -- parser -------------------------------------------------------------------------------------------
 
 def _parser() -> argparse.ArgumentParser:
+    from kgweave.agents.domains import domain_help
+
     parser = Parser(prog="kgweave", description="Build, grow and analyse knowledge graphs from text.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     build = sub.add_parser("build", help="turn a corpus (files or folders) into a graph (Prefect flow build-graph)")
     build.add_argument("paths", nargs="+", help=".txt .md .json .jsonl .csv files, or folders (walked recursively)")
     build.add_argument("--extractor", default=None, help="cooccurrence (offline default) or llm")
-    build.add_argument("--domain", default=None,
-                       help="auto|text|papers|reviews|profiles (LLM output schema; papers, profiles and reviews "
-                       "also read structured records: ResearchTown profiles/papers, TAPE CiteSeer, book reviews)")
+    build.add_argument("--domain", default=None, help=domain_help())
     llm_args(build)
     build.add_argument("--max-llm-calls", type=int, default=None, help="stop cleanly after this many requests")
     build.add_argument("--max-tokens-total", type=int, default=None, help="stop cleanly after this many tokens")

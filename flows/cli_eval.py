@@ -31,6 +31,8 @@ def _llm_args(parser: argparse.ArgumentParser) -> None:
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add ``kgweave eval`` and its commands."""
+    from kgweave.agents.domains import domain_choices
+
     group = sub.add_parser("eval", help="evaluate graphs and extractors (Prefect flow evaluate)")
     commands = group.add_subparsers(dest="eval_command", required=True, parser_class=Parser)
 
@@ -48,7 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
     ext = commands.add_parser("extractors", help="co-occurrence vs LLM extractor on one corpus: sizes and overlap")
     ext.add_argument("paths", nargs="+", help="corpus files or folders (as for kgweave build)")
-    ext.add_argument("--domain", default="auto", help="LLM schema: auto|text|papers|reviews|profiles")
+    ext.add_argument("--domain", default="auto", help=f"LLM schema: {'|'.join(domain_choices())}")
     ext.add_argument("--max-documents", type=int, default=50, help="first N documents (50)")
     ext.add_argument("--chunk-chars", type=int, default=2000)
     _llm_args(ext)
@@ -87,13 +89,13 @@ def _request(args: argparse.Namespace) -> EvalRequest:
                 raise UsageError("eval masked-nodes needs the ml extra (pip install 'kgweave[ml]')")
             return MaskedNodesEval(nodes=args.nodes, seed=args.seed, llm_base_url=args.llm_base_url,
                                    llm_model=args.llm_model, max_llm_calls=args.max_llm_calls)
-        from kgweave.agents.registry import DOMAINS
+        from kgweave.agents.domains import domain_choices
 
         missing = [p for p in args.paths if not Path(p).exists()]
         if missing:
             raise UsageError(f"no such file or directory: {', '.join(missing)}")
-        if args.domain not in DOMAINS:
-            raise UsageError(f"unknown domain {args.domain!r}; choose one of: {', '.join(DOMAINS)}")
+        if args.domain not in domain_choices():
+            raise UsageError(f"unknown domain {args.domain!r}; choose one of: {', '.join(domain_choices())}")
         return ExtractorsEval(paths=tuple(args.paths), domain=args.domain, max_documents=args.max_documents,
                               chunk_chars=args.chunk_chars, llm_base_url=args.llm_base_url, llm_model=args.llm_model,
                               max_llm_calls=args.max_llm_calls)

@@ -1,19 +1,10 @@
-"""Structured sources for ``kgweave build --domain papers|profiles|reviews``: records -> a RecordGraph.
+"""Structured sources for ``kgweave build --domain D`` where domain D reads records: records -> a RecordGraph.
 
-Recognised records (JSON object-of-records, list, or one record; JSONL; CSV with ``;``-separated lists):
-
-- researcher profiles (ResearchTown ``ProfileDB.json``, ``agent_data_*.json``, ResearchBench profiles):
-  ``name`` plus ``bio`` or ``collaborators``; optional ``domain``, ``institute``, ``pub_titles`` /
-  ``pub_abstracts``;
-- papers (``PaperDB.json``, the ICLR-2023 review set, generic papers JSONL): ``title`` plus ``abstract``
-  or ``authors``; optional ``year`` (or ``timestamp``), ``url``, ``domain``, ``keywords``,
-  ``references`` (titles, or objects with ``title``), ``bibliography`` (ResearchTown's parsed entries),
-  ``real_all_scores`` / ``review_scores``, ``real_confidences``, ``real_decision`` / ``decision``;
-- TEG/TAPE's CiteSeer (``citeseer_texts.txt``: id, title and abstract, class; ``citeseer.cites``), for
-  ``--domain papers``: papers with ``category`` and ``citeseer_id``, and CITES between them;
-- book reviews (CSV/JSONL, and TEG-DB's textual-edge JSON ``user_id -> book_id`` with ``review_text``):
-  review text (``review_text``, ``review``, ``text``) and a book (``book_id`` or ``book_title``/``title``);
-  optional ``rating``, ``user_id``, ``genre``, ``description``.
+What a record of each domain looks like, and the graph it makes, is the domain's
+:class:`~kgweave.agents.domains.RecordSource` (``agents/domains/``). Here is the reading shared by
+every domain: files (JSON object-of-records, list, or one record; JSONL; CSV with ``;``-separated
+lists) and data-set folders a domain names (``citeseer``: TEG/TAPE's ``citeseer_texts.txt`` with
+``citeseer.cites``, read as papers with ``category`` and ``citeseer_id`` and CITES between them).
 
 A file whose first record is not of the domain's kind is read by the generic loader (its texts are
 extracted with the domain's schema, as before). A bad record is reported on its own (``file#key``)
@@ -26,8 +17,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -35,10 +25,9 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from kgweave.agents.book_reviews import ReviewRecord, review_graph
+from kgweave.agents.domains import RecordSource, get_domain, record_domains
 from kgweave.agents.pipeline import BatchResult
 from kgweave.agents.record_graph import RecordGraph, RecordGraphBuilder
-from kgweave.agents.research_graph import PaperRecord, ResearcherRecord, research_graph
 from kgweave.flows.loaders import InputPathError, LoadFailure, LoadOptions, _decode, _walk, load_corpus
 from kgweave.flows.stores import open_flow_store
 from kgweave.flows.tape_loader import TEXTS_FILE, citeseer_records
@@ -46,20 +35,15 @@ from kgweave.graph_store.ids import content_id
 from kgweave.graph_store.models import Document, WriteStats
 
 __all__ = [
-    "SOURCE_DOMAINS",
     "DomainSource",
     "domain_fingerprint",
     "load_domain_source",
     "load_domain_source_task",
+    "reads_records",
     "write_records_task",
 ]
 
-SOURCE_DOMAINS = ("papers", "profiles", "reviews")
-SOURCE_VERSION = "records-v1"  # part of the fingerprint: bump when the record graph's shape changes
 _AREA_FILE = re.compile(r"^(?:paper|agent_data)_(.+)$")
-_REVIEW_TEXT = ("review_text", "review", "text", "body")
-_BOOK_TITLE = ("book_title", "title")
-_Raw = Mapping[str, object]
 
 
 class DomainSource(BaseModel):
@@ -73,9 +57,14 @@ class DomainSource(BaseModel):
     records: int
 
 
+def reads_records(domain: str) -> bool:
+    """Whether a build of ``domain`` reads structured records (else it reads plain documents)."""
+    return domain in record_domains()
+
+
 def domain_fingerprint(fingerprint: str, domain: str) -> str:
     """The extraction fingerprint of a structured build (so a plain build's 'done' marks do not skip it)."""
-    return content_id("domain-source", fingerprint, domain, SOURCE_VERSION)
+    return content_id("domain-source", fingerprint, domain, _records_of(domain).version)
 
 
 @task(name="load-domain-source", cache_policy=NO_CACHE)
@@ -86,62 +75,67 @@ def load_domain_source_task(paths: list[str], domain: str, options: LoadOptions)
 
 def load_domain_source(paths: Sequence[str | Path], domain: str, options: LoadOptions | None = None) -> DomainSource:
     """Records of ``domain`` under ``paths`` as one RecordGraph; other files through the generic loader."""
-    if domain not in SOURCE_DOMAINS:
-        raise ValueError(f"no structured source for domain {domain!r}; one of {', '.join(SOURCE_DOMAINS)}")
+    reader = _records_of(domain)
     options = options or LoadOptions()
     missing = [str(p) for p in paths if not Path(p).exists()]
     if missing:
         raise InputPathError(f"no such file or directory: {', '.join(missing)}")
-    researchers: list[ResearcherRecord] = []
-    papers: list[PaperRecord] = []
-    reviews: list[ReviewRecord] = []
+    records: list[BaseModel] = []
     failures: list[LoadFailure] = []
     plain: list[Path] = []
     files = list(_walk(paths))
-    citeseer = _citeseer_graph(files) if domain == "papers" else None
-    if citeseer is not None:
-        files = [f for f in files if f.parent not in citeseer.folders]
-        failures.extend(citeseer.failures)
+    folders = [found for found in (_FOLDER_READERS[name](files) for name in reader.folders) if found is not None]
+    for found in folders:
+        files = [f for f in files if f.parent not in found.folders]
+        failures.extend(found.failures)
     for file in files:
         items = _records(file, options)
         if isinstance(items, LoadFailure):
             failures.append(items)
             continue
         first = next((raw for _, raw in items or () if not isinstance(raw, LoadFailure)), None)
-        if items is None or first is None or _kind(first, domain) is None:
+        if items is None or first is None or _kind(reader, first) is None:
             plain.append(file)
             continue
         area = _area(file)
         for source, raw in items:
-            record = _parse(raw, source, domain, area)
+            record = _parse(reader, raw, source, area)
             if isinstance(record, LoadFailure):
                 failures.append(record)
-            elif isinstance(record, ResearcherRecord):
-                researchers.append(record)
-            elif isinstance(record, PaperRecord):
-                papers.append(record)
             else:
-                reviews.append(record)
+                records.append(record)
     documents: list[Document] = []
     if plain:
         documents, plain_failures = load_corpus(plain, options)
         failures.extend(plain_failures)
-    graph = review_graph(reviews) if domain == "reviews" else research_graph(researchers, papers)
-    records = len(researchers) + len(papers) + len(reviews)
-    if citeseer is not None:
-        graph, records = graph.merged(citeseer.graph), records + citeseer.papers
+    graph, count = reader.graph(records), len(records)
+    for found in folders:
+        graph, count = graph.merged(found.graph), count + found.records
     unique = {d.id: d for d in (*graph.documents, *documents)}
-    return DomainSource(graph=graph, documents=list(unique.values()), failures=failures, records=records)
+    return DomainSource(graph=graph, documents=list(unique.values()), failures=failures, records=count)
 
 
-class _CiteSeer(NamedTuple):
+def _records_of(domain: str) -> RecordSource:
+    records = get_domain(domain).records if domain in record_domains() else None
+    if records is None:
+        raise ValueError(f"no structured source for domain {domain!r}; one of {', '.join(record_domains())}")
+    unknown = [name for name in records.folders if name not in _FOLDER_READERS]
+    if unknown:
+        raise ValueError(f"domain {domain!r} names unknown folder formats {unknown}; "
+                         f"known: {', '.join(_FOLDER_READERS)}")
+    return records
+
+
+class _FolderGraph(NamedTuple):
+    """A data set read as folders: its graph, failures, the folders it consumed, and its record count."""
+
     graph: RecordGraph
     failures: list[LoadFailure]
     folders: frozenset[Path]
-    papers: int
+    records: int
 
 
-def _citeseer_graph(files: Sequence[Path]) -> _CiteSeer | None:
+def _citeseer_graph(files: Sequence[Path]) -> _FolderGraph | None:
     """TAPE's CiteSeer folders among ``files`` (``citeseer_texts.txt`` with ``citeseer.cites``) as a graph.
 
     The folder is read as the data set: its papers (``category`` = the class), their citations, and
@@ -166,7 +160,11 @@ def _citeseer_graph(files: Sequence[Path]) -> _CiteSeer | None:
                 builder.text(document, node)
         for relation in relations:
             builder.relation(relation)
-    return _CiteSeer(builder.build(), failures, frozenset(f.parent for f in texts), papers)
+    return _FolderGraph(builder.build(), failures, frozenset(f.parent for f in texts), papers)
+
+
+# Data-set folder formats a domain can name in ``RecordSource.folders``.
+_FOLDER_READERS: dict[str, Callable[[Sequence[Path]], _FolderGraph | None]] = {"citeseer": _citeseer_graph}
 
 
 def _area(file: Path) -> str | None:
@@ -227,35 +225,19 @@ def _csv_records(text: str, source: str) -> list[tuple[str, object]]:
     return out
 
 
-def _kind(raw: object, domain: str) -> str | None:
-    if not isinstance(raw, Mapping):
-        return None
-    if domain == "reviews":
-        has_text = any(isinstance(raw.get(f), str) for f in _REVIEW_TEXT)
-        return "review" if has_text and ("book_id" in raw or any(f in raw for f in _BOOK_TITLE)) else None
-    if "name" in raw and ("bio" in raw or "collaborators" in raw):
-        return "researcher"
-    if "title" in raw and ("abstract" in raw or "authors" in raw):
-        return "paper"
-    return None
+def _kind(reader: RecordSource, raw: object) -> str | None:
+    return reader.kind(raw) if isinstance(raw, Mapping) else None
 
 
-def _parse(raw: object, source: str, domain: str, area: str | None
-           ) -> ResearcherRecord | PaperRecord | ReviewRecord | LoadFailure:
+def _parse(reader: RecordSource, raw: object, source: str, area: str | None) -> BaseModel | LoadFailure:
     if isinstance(raw, LoadFailure):
         return raw
-    kind = _kind(raw, domain)
+    kind = _kind(reader, raw)
     if kind is None:
-        expected = "a review (text and book_id/title)" if domain == "reviews" else \
-            "a paper (title, abstract/authors) or a researcher (name, bio/collaborators)"
-        return LoadFailure(source=source, reason=f"record is not {expected}")
+        return LoadFailure(source=source, reason=f"record is not {reader.expected}")
     assert isinstance(raw, Mapping)
     try:
-        if kind == "researcher":
-            return _researcher(raw, source, area)
-        if kind == "paper":
-            return _paper(raw, source, area)
-        return _review(raw, source)
+        return reader.parse(raw, kind, source, area)
     except (ValidationError, ValueError, TypeError) as exc:
         return LoadFailure(source=source, reason=f"bad {kind} record: {_reason(exc)}")
 
@@ -265,111 +247,6 @@ def _reason(exc: Exception) -> str:
         err = exc.errors()[0]
         return f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
     return str(exc)
-
-
-def _text(raw: _Raw, *fields: str) -> str | None:
-    for name in fields:
-        value = raw.get(name)
-        if value is None:
-            continue
-        if not isinstance(value, str | int | float):
-            raise TypeError(f"{name} must be text, not {type(value).__name__}")
-        if str(value).strip():
-            return str(value).strip()
-    return None
-
-
-def _names(raw: _Raw, name: str) -> tuple[str, ...]:
-    value = raw.get(name)
-    if value is None or value == "":
-        return ()
-    if isinstance(value, str):
-        return tuple(p.strip() for p in re.split(r"[;|]" if ";" in value or "|" in value else ",", value) if p.strip())
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return tuple(v.strip() for v in value if v.strip())
-    raise TypeError(f"{name} must be a list of strings")
-
-
-def _numbers(raw: _Raw, *fields: str) -> tuple[float, ...]:
-    for name in fields:
-        value = raw.get(name)
-        if isinstance(value, str):
-            value = [v for v in re.split(r"[;,| ]+", value) if v]
-        if isinstance(value, list):
-            return tuple(float(v) for v in value if not isinstance(v, bool))
-    return ()
-
-
-def _year(raw: _Raw) -> int | None:
-    year = raw.get("year")
-    if year not in (None, ""):
-        return int(str(year)[:4])
-    stamp = raw.get("timestamp")
-    if isinstance(stamp, int | float) and not isinstance(stamp, bool) and stamp > 0:
-        return datetime.fromtimestamp(stamp, UTC).year
-    return None
-
-
-def _references(raw: _Raw) -> tuple[str, ...]:
-    refs: list[str] = []
-    value = raw.get("references")
-    if isinstance(value, list):
-        for ref in value:
-            title = ref.get("title") if isinstance(ref, Mapping) else ref
-            if isinstance(title, str) and title.strip():
-                refs.append(title)
-    bibliography = raw.get("bibliography")
-    if isinstance(bibliography, Mapping):
-        refs.extend(t for t in (_bibliography_title(e) for e in bibliography.values()) if t)
-    return tuple(refs)
-
-
-def _bibliography_title(entry: object) -> str | None:
-    """The title block of a ResearchTown bibliography entry: key, authors, title, venue (blank-line separated)."""
-    if not isinstance(entry, str):
-        return None
-    blocks = [" ".join(b.split()) for b in re.split(r"\n\s*\n", entry) if b.strip()]
-    if len(blocks) < 3:
-        return None
-    title = blocks[2].rstrip(".")
-    return title if 10 <= len(title) <= 300 else None
-
-
-def _paper(raw: _Raw, source: str, area: str | None) -> PaperRecord:
-    topics = [*_names(raw, "keywords"), *(t for t in (_text(raw, "domain"), area) if t)]
-    return PaperRecord(
-        source=source, title=_text(raw, "title") or "", abstract=_text(raw, "abstract"),
-        authors=_names(raw, "authors"), year=_year(raw), url=_text(raw, "url"), venue=_text(raw, "venue"),
-        topics=tuple(dict.fromkeys(topics)), references=_references(raw),
-        review_scores=_numbers(raw, "real_all_scores", "review_scores", "scores"),
-        review_confidences=_numbers(raw, "real_confidences", "review_confidences", "confidences"),
-        decision=_text(raw, "real_decision", "decision"),
-    )
-
-
-def _researcher(raw: _Raw, source: str, area: str | None) -> ResearcherRecord:
-    domains = [*_names(raw, "domain"), *([area] if area else [])]
-    titles, abstracts = _names(raw, "pub_titles"), raw.get("pub_abstracts")
-    abstracts = abstracts if isinstance(abstracts, list) else []
-    publications = tuple(
-        PaperRecord(source=f"{source}/pub{i}", title=title,
-                    abstract=abstracts[i] if i < len(abstracts) and isinstance(abstracts[i], str) else None)
-        for i, title in enumerate(titles)
-    )
-    return ResearcherRecord(
-        source=source, name=_text(raw, "name") or "", bio=_text(raw, "bio"), collaborators=_names(raw, "collaborators"),
-        domains=tuple(dict.fromkeys(domains)), institute=_text(raw, "institute"), publications=publications,
-    )
-
-
-def _review(raw: _Raw, source: str) -> ReviewRecord:
-    rating = raw.get("rating", raw.get("stars"))
-    return ReviewRecord(
-        source=source, book_id=_text(raw, "book_id") or _text(raw, *_BOOK_TITLE) or "",
-        text=_text(raw, *_REVIEW_TEXT) or "", book_title=_text(raw, *_BOOK_TITLE),
-        rating=rating if rating not in (None, "") else None,  # type: ignore[arg-type]  # pydantic parses "4.5"
-        user_id=_text(raw, "user_id", "user"), genre=_text(raw, "genre"), book_description=_text(raw, "description"),
-    )
 
 
 @task(name="write-records", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)

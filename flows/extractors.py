@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kgweave.agents.domains import resolve_domain
 from kgweave.agents.extractor import Extractor
-from kgweave.agents.registry import make_extractor, resolve_domain
+from kgweave.agents.registry import make_extractor
 from kgweave.flows.settings import LLMSettings
 
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ class ExtractorChoice(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str = Field(default="cooccurrence", description="cooccurrence (offline) or llm.")
-    domain: str = Field(default="auto", description="auto, text, papers, reviews or profiles.")
+    domain: str = Field(default="auto", description="auto (text) or a registered domain (agents/domains/).")
     llm_base_url: str | None = Field(default=None, description="Overrides KGWEAVE_LLM_BASE_URL.")
     llm_model: str | None = Field(default=None, description="Overrides KGWEAVE_LLM_MODEL.")
     max_llm_calls: int | None = Field(default=None, ge=0, description="Stop the run after this many requests.")

@@ -47,7 +47,8 @@ class BuildSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="KGWEAVE_", env_file=".env", extra="ignore")
 
     extractor: str = Field(default="cooccurrence", description="Extractor: cooccurrence (offline) or llm.")
-    domain: str = Field(default="auto", description="auto, text, papers, reviews or profiles (LLM schema).")
+    domain: str = Field(default="auto", description="A registered domain (agents/domains): auto (= text), text, "
+                                                    "papers, reviews, profiles, or one you register.")
     chunk_chars: int = Field(default=2000, ge=200, description="Maximum characters per chunk.")
     batch_documents: int = Field(
         default=250, ge=1, description="Documents per extraction task (one Prefect task run per batch)."

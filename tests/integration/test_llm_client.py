@@ -12,10 +12,11 @@ from pathlib import Path
 import openai
 import pytest
 
+from kgweave.agents.domains import build_messages
+from kgweave.agents.domains.text import TEXT, TextExtraction
 from kgweave.agents.errors import BudgetExceededError, LLMRequestError, LLMUnavailableError
 from kgweave.agents.llm_client import Budget, CallResult, LLMClient, LLMConfig
-from kgweave.agents.prompts import ChatMessage, build_messages
-from kgweave.agents.schemas import TextExtraction, schema_name
+from kgweave.agents.prompts import ChatMessage
 from tests.llm_fixtures import client_config as _config
 from tests.llm_fixtures import llm_server_fixture  # noqa: F401 - provides the llm_server fixture
 from tests.llm_server import Fault, LLMTestServer
@@ -34,7 +35,7 @@ def _call(
     async def run() -> CallResult[TextExtraction]:
         async with LLMClient(config, budget) as client:
             return await client.complete_json(
-                messages or build_messages("text", DOC), TextExtraction, schema_name("text"), prompt_version
+                messages or build_messages("text", DOC), TextExtraction, TEXT.schema_name, prompt_version
             )
 
     return asyncio.run(run())

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from kgweave.agents.domains import get_domain
 from kgweave.agents.extractor import ChunkExtraction, Extractor
 from kgweave.agents.llm_client import Budget, LLMConfig
 from kgweave.agents.llm_extractor import BUDGET_EXHAUSTED, LLMExtractor
 from kgweave.agents.pipeline import extract_documents
 from kgweave.agents.registry import extractor_fingerprint
-from kgweave.agents.schemas import ENTITY_TYPES
 from kgweave.graph_store.ids import LABEL_PATTERN, RELATION_TYPE_PATTERN, normalize_name
 from kgweave.graph_store.models import Chunk, Document
 from kgweave.graph_store.sqlite_store import SQLiteGraphStore
@@ -53,7 +53,7 @@ def _assert_safe(result: ChunkExtraction, chunk: Chunk, domain: str = "reviews")
     assert result.error is None
     for entity in result.entities:
         assert HEX_ID.match(entity.id) and LABEL_PATTERN.match(entity.label)
-        assert entity.label in ENTITY_TYPES[domain]
+        assert entity.label in get_domain(domain).entity_types
         assert entity.name in " ".join(chunk.text.split())  # named by its surface form in the chunk
     for relation in result.relations:
         assert HEX_ID.match(relation.id) and RELATION_TYPE_PATTERN.match(relation.type)

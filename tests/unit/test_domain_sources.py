@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from kgweave.agents.domains import get_domain, register, unregister
+from kgweave.agents.domains.research_records import bibliography_title
 from kgweave.agents.pipeline import BatchResult, extract_documents
 from kgweave.agents.record_graph import MENTIONS
 from kgweave.agents.research_graph import AUTHORED, CITES, COLLABORATES_WITH, PAPER, RESEARCHER, REVIEW, REVIEWED
-from kgweave.flows.domain_sources import _bibliography_title, load_domain_source
+from kgweave.flows.domain_sources import load_domain_source
 from kgweave.graph_store.models import Entity
 
 RT = "researchtown_agent_data"
@@ -61,8 +64,8 @@ def test_paperdb_bibliography_becomes_cites_by_title(shared_data: Path) -> None:
 
 def test_bibliography_title_is_the_third_block() -> None:
     entry = "\nChen (2016)\n\nTianqi Chen.\n\n\nXgboost: A scalable tree\nboosting system.\n\n\nIn KDD, 2016.\n"
-    assert _bibliography_title(entry) == "Xgboost: A scalable tree boosting system"
-    assert _bibliography_title("just one block") is None
+    assert bibliography_title(entry) == "Xgboost: A scalable tree boosting system"
+    assert bibliography_title("just one block") is None
 
 
 def test_teg_goodreads_textual_edges(shared_data: Path) -> None:
@@ -132,3 +135,14 @@ def test_reviews_csv_with_titles_ratings_and_a_bad_row(tmp_path: Path) -> None:
     assert set(books) == {"The Hobbit", "Dune"} and books["Dune"].properties["book_id"] == "Dune"
     ratings = sorted(e.properties["rating"] for e in source.graph.entities if e.label == "Review")
     assert ratings == [4.0, 5.0]
+
+
+def test_a_domain_naming_an_unknown_folder_format_is_refused() -> None:
+    reviews = get_domain("reviews")
+    assert reviews.records is not None
+    register(replace(reviews, name="odd", records=replace(reviews.records, folders=("nope",))))
+    try:
+        with pytest.raises(ValueError, match="unknown folder formats"):
+            load_domain_source([DATA], "odd")
+    finally:
+        unregister("odd")

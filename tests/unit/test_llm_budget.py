@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from kgweave.agents.domains import build_messages
+from kgweave.agents.domains.papers import PapersExtraction
+from kgweave.agents.domains.text import TextExtraction
 from kgweave.agents.errors import BudgetExceededError
 from kgweave.agents.llm_client import (
     Budget,
@@ -22,8 +25,8 @@ from kgweave.agents.llm_client import (
     request_messages,
     shared_budget,
 )
-from kgweave.agents.prompts import ChatMessage, build_messages
-from kgweave.agents.schemas import PapersExtraction, TextExtraction, strict_json_schema
+from kgweave.agents.prompts import ChatMessage
+from kgweave.agents.schemas import strict_json_schema
 
 
 def _config(tmp_path: Path, **kwargs: object) -> LLMConfig:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from kgweave.agents.domains.papers import PapersExtraction
+from kgweave.agents.domains.reviews import ReviewsExtraction
 from kgweave.agents.llm_extractor import ground_output
-from kgweave.agents.schemas import PapersExtraction, ReviewsExtraction
 from kgweave.graph_store.ids import LABEL_PATTERN, RELATION_TYPE_PATTERN, entity_id
 from kgweave.graph_store.models import Chunk, Document
 
