@@ -129,7 +129,7 @@ def _print_summary(summary: Any) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from kgweave.flows.expand_graph import ExpansionError, write_expansion_report
+    from kgweave.flows.expansion_records import ExpansionError, write_expansion_report
 
     store = open_or_usage(store_url(args))
     try:

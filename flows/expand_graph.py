@@ -17,10 +17,9 @@ the cache).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -51,17 +50,24 @@ from kgweave.agents.expansion import (
 from kgweave.analysis.evolution import (
     SMALL_EDGES,
     EvolvingGraph,
-    IterationMetrics,
-    MetricOptions,
     measure,
-    plot_degree_distributions,
-    plot_hub_emergence,
-    plot_modularity,
-    plot_size,
     step_seed,
 )
 from kgweave.analysis.expansion_policy import POLICIES, choose_focus
-from kgweave.graph_store.models import GraphDelta, GraphSnapshot, Iteration, Run, utc_now
+from kgweave.flows.expansion_records import (
+    ExpansionError,
+    ExpansionSettings,
+    IterationRecord,
+    add_snapshot,
+    base_snapshot,
+    find_run,
+    from_iteration,
+    load_records,
+    settings_of,
+    to_iteration,
+    write_expansion_report,
+)
+from kgweave.graph_store.models import GraphDelta, Run, utc_now
 
 if TYPE_CHECKING:
     from kgweave.agents.llm_client import LLMClient, LLMConfig
@@ -83,25 +89,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 STOP_REASONS = ("iterations", "budget", "time", "saturation", "llm_errors")
-REPORT_FILES = ("nodes_edges.png", "modularity.png", "degree_distribution.png", "hub_emergence.png")
-
-
-class ExpansionError(ValueError):
-    """Bad expansion input: empty seed, unknown policy, unknown or foreign run to resume."""
-
-
-class ExpansionSettings(BaseModel):
-    """What defines a run's graph (kept in the run record; a resume reads them back)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    seed: str | None = Field(default=None, description="Topic the graph grows from (optional with from_store).")
-    policy: str = Field(default="frontier", description="frontier, bridge, hub, path or random.")
-    from_store: bool = Field(default=False, description="Start from the store's whole graph, not the seed alone.")
-    rng_seed: int = Field(default=0, description="Seed of the policy's random choices, samples and Leiden.")
-    hops: int = Field(default=2, ge=1, le=4, description="Neighbourhood shown in the prompt (hops from the focus).")
-    context_relations: int = Field(default=40, ge=0, le=400, description="Known relations shown at most.")
-    metrics: MetricOptions = Field(default_factory=MetricOptions, description="Sampling of per-iteration metrics.")
 
 
 class ExpansionLimits(BaseModel):
@@ -118,21 +105,6 @@ class ExpansionLimits(BaseModel):
     saturation_window: int = Field(default=10, ge=1, description="Iterations the saturation rate is averaged over.")
     max_failed_iterations: int = Field(default=3, ge=1,
                                        description="Consecutive failed LLM iterations before stopping.")
-
-
-class IterationRecord(IterationMetrics):
-    """One iteration as the run's JSON, the store and the artifacts show it."""
-
-    iteration: int
-    focus: list[str] = Field(description="Names of the focus nodes.")
-    llm_calls: int = 0
-    cached_llm_calls: int = 0
-    tokens: int = 0
-    dropped_concepts: int = 0
-    dropped_relations: int = 0
-    error: str | None = None
-    seconds: float = Field(default=0.0, description="Wall time of the iteration.")
-    overhead_seconds: float = Field(default=0.0, description="Wall time outside the LLM call.")
 
 
 class ExpansionSummary(BaseModel):
@@ -158,102 +130,17 @@ class ExpansionSummary(BaseModel):
     iterations: list[IterationRecord]
 
 
-# -- records in the store --------------------------------------------------------------------------
-
-_LIST_FIELDS = ("top_hubs", "top_bridges", "focus")
-
-
-def _to_iteration(
-    run_id: str, record: IterationRecord, delta: GraphDelta | None, focus_ids: Sequence[str]
-) -> Iteration:
-    metrics: dict[str, str | int | float | bool | None] = {}
-    for key, value in record.model_dump(mode="json").items():
-        metrics[key] = json.dumps(value, ensure_ascii=False) if key in _LIST_FIELDS else value
-    entities = [] if delta is None else [[e.id, e.name, e.label] for e in delta.entities]
-    relations = [] if delta is None else [[r.id, r.source_id, r.type, r.target_id] for r in delta.relations]
-    metrics["delta"] = json.dumps({"focus": list(focus_ids), "entities": entities, "relations": relations},
-                                  ensure_ascii=False, separators=(",", ":"))
-    return Iteration(run_id=run_id, iteration=record.iteration, metrics=metrics)
-
-
-class _Stored(BaseModel):
-    record: IterationRecord
-    focus_ids: list[str]
-    entities: list[tuple[str, str, str]]
-    relations: list[tuple[str, str, str, str]]
-
-
-def _from_iteration(row: Iteration) -> _Stored:
-    metrics = dict(row.metrics)
-    delta = json.loads(str(metrics.pop("delta", "{}")))
-    for key in _LIST_FIELDS:
-        metrics[key] = json.loads(str(metrics.get(key) or "[]"))  # type: ignore[assignment]
-    return _Stored(record=IterationRecord.model_validate(metrics), focus_ids=delta.get("focus", []),
-                   entities=[tuple(e) for e in delta.get("entities", [])],
-                   relations=[tuple(r) for r in delta.get("relations", [])])
-
-
-def load_records(store: GraphStore, run_id: str) -> list[IterationRecord]:
-    """A run's recorded iterations, in order."""
-    return [_from_iteration(row).record for row in store.iterations(run_id)]
-
-
-# -- the loop ----------------------------------------------------------------------------------------
-
-def _find_run(store: GraphStore, run_id: str) -> Run | None:
-    return next((run for run in store.runs() if run.id == run_id), None)
-
-
-def _base_snapshot(store: GraphStore, run_id: str) -> GraphSnapshot:
-    """The store's graph as it was when ``run_id`` began: at the end of the run recorded before it.
-
-    A store without history snapshots (``snapshot(run_id=...)``) gives today's graph instead.
-    """
-    earlier = None
-    for run in store.runs():
-        if run.id == run_id:
-            break
-        earlier = run.id
-    if earlier is None:
-        return GraphSnapshot(nodes=(), edges=())
-    try:
-        return store.snapshot(run_id=earlier)  # type: ignore[call-arg]
-    except TypeError:
-        return store.snapshot()
-
-
-def _replay(base: GraphSnapshot | None, stored: Sequence[_Stored]) -> EvolvingGraph:
-    graph = EvolvingGraph()
-    if base is not None:
-        _add_snapshot(graph, base)
-    for item in stored:
-        graph.add(item.entities, item.relations, item.record.iteration)
-    return graph
-
-
-def _add_snapshot(graph: EvolvingGraph, snapshot: GraphSnapshot) -> None:
-    graph.add(((n.id, n.name, n.label) for n in snapshot.nodes),
-              ((e.id, e.source, e.type, e.target) for e in snapshot.edges), 0)
-
-
-def _settings_of(run: Run) -> ExpansionSettings:
-    raw = run.parameters.get("settings")
-    if not isinstance(raw, str):
-        raise ExpansionError(f"run {run.id!r} has no recorded expansion settings")
-    return ExpansionSettings.model_validate_json(raw)
-
-
 def resolve_settings(store: GraphStore, run_id: str, resume: bool, settings: ExpansionSettings) -> ExpansionSettings:
     """The settings to run with: for a resume, the recorded ones. Raises ExpansionError on bad input."""
     if settings.policy not in POLICIES:
         raise ExpansionError(f"unknown policy {settings.policy!r}; choose one of: {', '.join(POLICIES)}")
-    run = _find_run(store, run_id)
+    run = find_run(store, run_id)
     if resume:
         if run is None:
             raise ExpansionError(f"no run {run_id!r} in {store.url} to resume")
         if run.kind != "expand":
             raise ExpansionError(f"run {run_id!r} is a {run.kind} run, not an expansion")
-        return _settings_of(run)
+        return settings_of(run)
     if run is not None:
         raise ExpansionError(f"run {run_id!r} already exists in {store.url}: use --resume to continue it")
     if not settings.from_store and not (settings.seed or "").strip():
@@ -297,7 +184,7 @@ def _expand(
 
     started = time.perf_counter()
     settings = resolve_settings(store, run_id, resume, settings)
-    existing = _find_run(store, run_id)
+    existing = find_run(store, run_id)
     run = existing.model_copy(update={"status": "running", "finished_at": None}) if existing else Run(
         id=run_id, kind="expand", extractor=EXTRACTOR_NAME, model=llm.model,
         parameters={"settings": settings.model_dump_json(), "seed": settings.seed, "policy": settings.policy,
@@ -348,7 +235,7 @@ class _Loop:
 
     def load(self, resume: bool) -> int | None:
         """Build the in-memory graph: base (store snapshot once, if from_store) + recorded iterations."""
-        stored = [_from_iteration(row) for row in self.store.iterations(self.run_id)] if resume else []
+        stored = [from_iteration(row) for row in self.store.iterations(self.run_id)] if resume else []
         if self.settings.from_store:
             self._load_base(as_of_start=bool(stored))
         if not stored:
@@ -370,7 +257,7 @@ class _Loop:
         return stored[-1].record.iteration
 
     def _load_base(self, as_of_start: bool) -> None:
-        _add_snapshot(self.graph, _base_snapshot(self.store, self.run_id) if as_of_start else self.store.snapshot())
+        add_snapshot(self.graph, base_snapshot(self.store, self.run_id) if as_of_start else self.store.snapshot())
 
     def _find_seed(self) -> None:
         if self.settings.seed:
@@ -394,7 +281,7 @@ class _Loop:
         refreshed = self._refresh(0)
         metrics = measure(self.graph, new_nodes, 0, 0, refreshed, self.settings.metrics)
         record = IterationRecord(iteration=0, focus=[], **metrics.model_dump())
-        self.store.record_iteration(_to_iteration(self.run_id, record, delta, []))
+        self.store.record_iteration(to_iteration(self.run_id, record, delta, []))
         self.records.append(record)
 
     def _refresh(self, iteration: int) -> bool:
@@ -494,7 +381,7 @@ class _Loop:
             tokens=tokens, dropped_concepts=dropped_concepts, dropped_relations=dropped_relations, error=error,
             seconds=round(seconds, 4), overhead_seconds=round(seconds - llm_seconds, 4), **metrics.model_dump(),
         )
-        self.store.record_iteration(_to_iteration(self.run_id, record, delta, [graph.ids[v] for v in focus]))
+        self.store.record_iteration(to_iteration(self.run_id, record, delta, [graph.ids[v] for v in focus]))
         self.records.append(record)
         self.previous = accepted
         return record
@@ -502,55 +389,6 @@ class _Loop:
     def _lookup(self, name: str) -> Known | None:
         v = self.graph.lookup(name)
         return None if v is None else Known(self.graph.ids[v], self.graph.names[v], self.graph.labels[v])
-
-
-# -- report ----------------------------------------------------------------------------------------
-
-def write_expansion_report(store: GraphStore, run_id: str, out: str | Path, snapshots: int = 4) -> list[Path]:
-    """Write the run's plots (``REPORT_FILES``) and ``iterations.json`` into ``out`` from its records.
-
-    Degree distributions (at ``snapshots`` evenly spaced iterations) and hub emergence (degree of
-    the final top hubs at every iteration) come from replaying the recorded deltas. Raises
-    ExpansionError for an unknown run or one with no records.
-    """
-    run = _find_run(store, run_id)
-    if run is None or run.kind != "expand":
-        raise ExpansionError(f"no expansion run {run_id!r} in {store.url}")
-    stored = [_from_iteration(row) for row in store.iterations(run_id)]
-    if not stored:
-        raise ExpansionError(f"run {run_id!r} recorded no iterations")
-    settings = _settings_of(run)
-    base = _base_snapshot(store, run_id) if settings.from_store else None
-    iterations = [s.record.iteration for s in stored]
-    wanted = {iterations[round(k * (len(iterations) - 1) / max(snapshots - 1, 1))] for k in range(snapshots)}
-    final = _replay(base, stored)  # first pass: which nodes end up the top hubs
-    final_degrees = final.graph.degree()
-    top_ids = [final.ids[v] for v in sorted(range(final.nodes), key=lambda v: (-final_degrees[v], v))[:5]]
-    graph = EvolvingGraph()
-    if base is not None:
-        _add_snapshot(graph, base)
-    distributions: dict[int, list[int]] = {}
-    hubs: dict[str, list[int]] = {final.names[final.index[i]]: [] for i in top_ids}
-    for item in stored:  # second pass: their degrees over time, and the distributions asked for
-        graph.add(item.entities, item.relations, item.record.iteration)
-        for node_id, series in zip(top_ids, hubs.values(), strict=True):
-            v = graph.index.get(node_id)
-            series.append(0 if v is None else graph.graph.degree(v))
-        if item.record.iteration in wanted:
-            distributions[item.record.iteration] = graph.graph.degree()
-    records = [s.record for s in stored]
-    folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = [
-        plot_size(iterations, [r.nodes for r in records], [r.edges for r in records], folder / REPORT_FILES[0]),
-        plot_modularity(iterations, [r.modularity for r in records], [r.communities for r in records],
-                        folder / REPORT_FILES[1]),
-        plot_degree_distributions(distributions, folder / REPORT_FILES[2]),
-        plot_hub_emergence(iterations, hubs, folder / REPORT_FILES[3]),
-    ]
-    data = folder / "iterations.json"
-    data.write_text(json.dumps([r.model_dump(mode="json") for r in records], ensure_ascii=False, indent=1), "utf-8")
-    return [*paths, data]
 
 
 # -- the Prefect flow ---------------------------------------------------------------------------------
