@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 import os
+from typing import TYPE_CHECKING
 
 from kgweave.flows.cli_common import EXIT_FAILURE, EXIT_OK, json_arg, print_json
+
+if TYPE_CHECKING:
+    from kgweave.flows.local_stack import ServiceStatus
 
 __all__ = ["register"]
 
@@ -40,7 +44,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     return _report(args, stack_status(StackSettings()), wanted=set())
 
 
-def _report(args: argparse.Namespace, services: list, wanted: set[str]) -> int:  # type: ignore[type-arg]
+def _report(args: argparse.Namespace, services: list[ServiceStatus], wanted: set[str]) -> int:
     """Print the services (table or JSON); exit 1 if a wanted one does not answer."""
     from kgweave.flows.local_stack import use_prefect_api
     from kgweave.flows.settings import StackSettings

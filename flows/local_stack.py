@@ -217,7 +217,9 @@ def up(settings: StackSettings, neo4j: bool = False) -> list[ServiceStatus]:
 
 def down(settings: StackSettings) -> list[ServiceStatus]:
     """Stop the processes stack.json records (and nothing else); returns what was stopped."""
-    stopped = []
+    stopped: list[ServiceStatus] = []
+    if not state_path(settings).is_file():
+        return stopped
     with _locked(settings):
         path = state_path(settings)
         state = read_state(path)
@@ -270,14 +272,12 @@ def configured_prefect_api_url(environ: MutableMapping[str, str], cwd: Path | No
     dotenv = folder / ".env"
     if dotenv.is_file() and (value := dotenv_values(dotenv).get("PREFECT_API_URL")):
         return value
-    prefect_toml = _toml(folder / "prefect.toml")
-    if isinstance(url := prefect_toml.get("api", {}).get("url"), str) and url:
+    if url := _toml_string(folder / "prefect.toml", "api", "url"):
         return url
     home = Path(environ.get("PREFECT_HOME") or Path.home() / ".prefect").expanduser()
-    profiles = _toml(Path(environ.get("PREFECT_PROFILES_PATH") or home / "profiles.toml").expanduser())
-    active = environ.get("PREFECT_PROFILE") or profiles.get("active") or "ephemeral"
-    url = profiles.get("profiles", {}).get(active, {}).get("PREFECT_API_URL")
-    return url if isinstance(url, str) and url else None
+    profiles = Path(environ.get("PREFECT_PROFILES_PATH") or home / "profiles.toml").expanduser()
+    active = environ.get("PREFECT_PROFILE") or _toml_string(profiles, "active") or "ephemeral"
+    return _toml_string(profiles, "profiles", active, "PREFECT_API_URL")
 
 
 def use_prefect_api(settings: StackSettings, environ: MutableMapping[str, str] | None = None) -> PrefectApi:
@@ -311,9 +311,13 @@ def prefect_start_failure(exc: BaseException, environ: MutableMapping[str, str] 
             "it and start in seconds), or raise KGWEAVE_PREFECT_START_TIMEOUT_S")
 
 
-def _toml(path: Path) -> dict[str, dict[str, object]]:
+def _toml_string(path: Path, *keys: str) -> str | None:
+    """The non-empty string at ``keys`` in a TOML file; None if the file, a key or the string is missing."""
     try:
         with path.open("rb") as fh:
-            return tomllib.load(fh)  # type: ignore[return-value]
+            value: object = tomllib.load(fh)
     except (OSError, tomllib.TOMLDecodeError):
-        return {}
+        return None
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value if isinstance(value, str) and value else None

@@ -75,34 +75,32 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     return {"PREFECT_HOME": str(tmp_path / "prefect-home"), **extra}
 
 
-def test_a_running_recorded_server_is_exported_as_the_api(
-        tmp_path: Path, settings: StackSettings, health_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def recorded_server(tmp_path: Path, settings: StackSettings, health_url: str,
+                    monkeypatch: pytest.MonkeyPatch) -> Iterator[subprocess.Popen[bytes]]:
+    """A stand-in ``prefect server start`` process recorded in stack.json, answering on ``health_url``."""
     monkeypatch.chdir(tmp_path)
     server = _sleeper("prefect", "server", "start")
-    try:
-        _record(settings, server.pid, health_url)
-        env = _env(tmp_path)
-        api = use_prefect_api(settings, env)
-        assert (api.source, api.url) == ("local", health_url)
-        assert env["PREFECT_API_URL"] == health_url and EPHEMERAL_TIMEOUT_ENV not in env
-    finally:
-        server.kill()
-        server.wait()
+    _record(settings, server.pid, health_url)
+    yield server
+    server.kill()
+    server.wait()
+
+
+def test_a_running_recorded_server_is_exported_as_the_api(
+        tmp_path: Path, settings: StackSettings, health_url: str, recorded_server: subprocess.Popen[bytes]) -> None:
+    env = _env(tmp_path)
+    api = use_prefect_api(settings, env)
+    assert (api.source, api.url) == ("local", health_url)
+    assert env["PREFECT_API_URL"] == health_url and EPHEMERAL_TIMEOUT_ENV not in env
 
 
 def test_a_configured_url_wins_over_the_stack(
-        tmp_path: Path, settings: StackSettings, health_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    server = _sleeper("prefect", "server", "start")
-    try:
-        _record(settings, server.pid, health_url)
-        env = _env(tmp_path, PREFECT_API_URL="http://prefect.example:4200/api")
-        api = use_prefect_api(settings, env)
-        assert (api.source, api.url) == ("configured", "http://prefect.example:4200/api")
-        assert env["PREFECT_API_URL"] == "http://prefect.example:4200/api"
-    finally:
-        server.kill()
-        server.wait()
+        tmp_path: Path, settings: StackSettings, recorded_server: subprocess.Popen[bytes]) -> None:
+    env = _env(tmp_path, PREFECT_API_URL="http://prefect.example:4200/api")
+    api = use_prefect_api(settings, env)
+    assert (api.source, api.url) == ("configured", "http://prefect.example:4200/api")
+    assert env["PREFECT_API_URL"] == "http://prefect.example:4200/api"
 
 
 def test_configured_url_sources_in_prefect_order(tmp_path: Path) -> None:
@@ -152,14 +150,12 @@ def test_a_recycled_pid_is_neither_used_nor_stopped(
 
 
 def test_down_stops_the_recorded_process_group_and_forgets_it(
-        tmp_path: Path, settings: StackSettings, health_url: str) -> None:
-    server = _sleeper("prefect", "server", "start")
-    _record(settings, server.pid, health_url)
+        settings: StackSettings, recorded_server: subprocess.Popen[bytes]) -> None:
     assert [s.name for s in stack_status(settings) if s.running and s.healthy] == ["prefect"]
     stopped = down(settings)
-    assert [(s.name, s.pid) for s in stopped] == [("prefect", server.pid)]
-    server.wait(timeout=10)
-    assert not pid_alive(server.pid)
+    assert [(s.name, s.pid) for s in stopped] == [("prefect", recorded_server.pid)]
+    recorded_server.wait(timeout=10)
+    assert not pid_alive(recorded_server.pid)
     assert read_state(state_path(settings)).services == {}
     assert down(settings) == []  # twice is harmless
 
