@@ -203,3 +203,30 @@ def test_status_json_names_each_service(tmp_path: Path, settings: StackSettings)
     assert [s["name"] for s in services] == ["prefect", "neo4j"]
     assert all({"url", "pid", "healthy", "running", "started_by_up"} <= s.keys() for s in services)
     json.dumps(services)
+
+
+def _fake_neo4j(home: Path) -> subprocess.Popen[bytes]:
+    """A process the Neo4j launcher takes for its server under ``home`` (entry point and home on its command line)."""
+    process = _sleeper("org.neo4j.server.CommunityEntryPoint", f"--home-dir={home.resolve()}")
+    (home / "run").mkdir(parents=True)
+    (home / "run" / "kgweave-neo4j.pid").write_text(f"{process.pid}\n")
+    return process
+
+
+def test_down_stops_a_neo4j_that_up_recorded_and_leaves_one_started_elsewhere(
+        tmp_path: Path, settings: StackSettings) -> None:
+    ours, theirs = _fake_neo4j(tmp_path / "ours"), _fake_neo4j(tmp_path / "theirs")
+    try:
+        path = state_path(settings)
+        path.parent.mkdir(parents=True)
+        path.write_text(StackState(services={"neo4j": RecordedService(
+            pid=ours.pid, url="bolt://127.0.0.1:7687", home=str((tmp_path / "ours").resolve()),
+            started_at="2026-12-02T00:00:00")}).model_dump_json())
+        assert [s.started_by_up for s in stack_status(settings) if s.name == "neo4j"] == [True]
+        assert [(s.name, s.pid) for s in down(settings)] == [("neo4j", ours.pid)]
+        ours.wait(timeout=30)
+        assert theirs.poll() is None, "down stopped a Neo4j that kgweave up did not start"
+    finally:
+        for process in (ours, theirs):
+            process.kill()
+            process.wait()
