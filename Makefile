@@ -24,6 +24,7 @@ install: $(VENV)/.base
 demo: $(VENV)/.base  ## the main job: sample corpus -> ./kgweave.db (embedded store, offline extractor)
 	$(BIN)/kgweave build examples/abstracts/iclr2023_gnn_abstracts.jsonl
 	$(BIN)/kgweave stats
+	@echo "Tip: $(BIN)/kgweave up starts a local Prefect server (UI http://127.0.0.1:4200); later commands start in seconds."
 
 test: $(VENV)/.test  ## the whole test suite (CI runs exactly this)
 	$(BIN)/python -m pytest -q

@@ -39,7 +39,8 @@ __all__ = ["COMMAND_MODULES", "main"]
 
 # Command groups kept in their own modules; each has ``register(subparsers)``.
 COMMAND_MODULES: tuple[str, ...] = (
-    "kgweave.flows.cli_ops", "kgweave.flows.cli_expand", "kgweave.flows.cli_eval", "kgweave.flows.cli_ml")
+    "kgweave.flows.cli_ops", "kgweave.flows.cli_expand", "kgweave.flows.cli_eval", "kgweave.flows.cli_ml",
+    "kgweave.flows.cli_stack")
 
 # -- build ------------------------------------------------------------------------------------------
 
@@ -472,6 +473,7 @@ def _parser() -> argparse.ArgumentParser:
     from kgweave.agents.domains import domain_help
 
     parser = Parser(prog="kgweave", description="Build, grow and analyse knowledge graphs from text.")
+    parser.set_defaults(uses_prefect=True)  # commands that run no flow set False: they never look for an API
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     build = sub.add_parser("build", help="turn a corpus (files or folders) into a graph (Prefect flow build-graph)")
@@ -495,14 +497,14 @@ def _parser() -> argparse.ArgumentParser:
     stats = sub.add_parser("stats", help="totals, per-label and per-relation-type counts")
     store_arg(stats)
     json_arg(stats)
-    stats.set_defaults(func=cmd_stats)
+    stats.set_defaults(func=cmd_stats, uses_prefect=False)
 
     export = sub.add_parser("export", help="write the entity graph as GraphML, JSON or neo4j-admin CSV")
     export.add_argument("--format", required=True, choices=("graphml", "json", "csv"))
     export.add_argument("out", help="output file (graphml, json) or folder (csv)")
     store_arg(export)
     json_arg(export)
-    export.set_defaults(func=cmd_export)
+    export.set_defaults(func=cmd_export, uses_prefect=False)
 
     imp = sub.add_parser("import", help="merge an external GraphML graph into the store")
     imp.add_argument("file", help="a .graphml file")
@@ -523,7 +525,7 @@ def _parser() -> argparse.ArgumentParser:
     clear.add_argument("--yes", action="store_true", help="confirm")
     store_arg(clear)
     json_arg(clear)
-    clear.set_defaults(func=cmd_store_clear)
+    clear.set_defaults(func=cmd_store_clear, uses_prefect=False)
 
     analyze = sub.add_parser("analyze", help="hubs, bridges, communities, power law... (Prefect flow analyze-graph)")
     analyze.add_argument("--graphml", default=None, help="analyse a GraphML file instead of a store")
@@ -554,7 +556,7 @@ def _parser() -> argparse.ArgumentParser:
                       help="match names that are not found exactly by MiniLM similarity (ml extra)")
     store_arg(path)
     json_arg(path)
-    path.set_defaults(func=cmd_path)
+    path.set_defaults(func=cmd_path, uses_prefect=False)
 
     resolve = sub.add_parser("resolve", help="merge duplicate entities (reversible; Prefect flow resolve-entities)")
     resolve.add_argument("--threshold", type=float, default=None, help="cosine to merge on (default 0.90)")
@@ -574,7 +576,7 @@ def _parser() -> argparse.ArgumentParser:
     neo4j.add_argument("--http-port", type=int, default=7474)
     neo4j.add_argument("--wait", type=float, default=180.0, help="seconds to wait for Bolt on start")
     json_arg(neo4j)
-    neo4j.set_defaults(func=cmd_neo4j)
+    neo4j.set_defaults(func=cmd_neo4j, uses_prefect=False)
 
     for module in COMMAND_MODULES:
         importlib.import_module(module).register(sub)
@@ -586,14 +588,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     quiet_prefect_defaults()
     args = _parser().parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
+    from kgweave.flows.local_stack import StackError, prefect_start_failure, use_prefect_api
+    from kgweave.flows.settings import StackSettings
     from kgweave.graph_store.errors import StoreUnavailableError, UnsupportedCapabilityError
 
+    if args.uses_prefect:  # before Prefect is imported: the local stack's server, if `kgweave up` started one
+        use_prefect_api(StackSettings())
     try:
         return func(args)
     except (UsageError, UnsupportedCapabilityError) as exc:  # asking a store for what it cannot do is bad input
         print(f"kgweave: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except StoreUnavailableError as exc:
+    except (StoreUnavailableError, StackError) as exc:
         print(f"kgweave: error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:
@@ -602,7 +608,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # one line for people; KGWEAVE_DEBUG=1 shows the traceback
         if os.environ.get("KGWEAVE_DEBUG"):
             raise
-        print(f"kgweave: failed: {type(exc).__name__}: {exc} (KGWEAVE_DEBUG=1 for the traceback)", file=sys.stderr)
+        reason = prefect_start_failure(exc) or f"{type(exc).__name__}: {exc} (KGWEAVE_DEBUG=1 for the traceback)"
+        print(f"kgweave: failed: {reason}", file=sys.stderr)
         return EXIT_FAILURE
     finally:
         from kgweave.flows.stores import close_flow_stores

@@ -167,4 +167,4 @@ def register(sub: Any) -> None:
     report.add_argument("--out", required=True, metavar="DIR", help="folder for the PNG plots and iterations.json")
     store_arg(report)
     json_arg(report)
-    report.set_defaults(func=cmd_report)
+    report.set_defaults(func=cmd_report, uses_prefect=False)

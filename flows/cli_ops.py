@@ -31,7 +31,8 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     if args.json:
         print_json(result.model_dump())
         return EXIT_OK
-    print(f"Prefect API {result.api_url or '(ephemeral: set PREFECT_API_URL to keep these)'}; "
+    ephemeral = "(ephemeral: run `kgweave up` first, or set PREFECT_API_URL, to keep these)"
+    print(f"Prefect API {result.api_url or ephemeral}; "
           f"work pools {', '.join(result.work_pools)}; tag limit llm={result.concurrency_limits['llm']}; "
           f"Secret blocks: {', '.join(result.secret_blocks) or 'none'}")
     for item in result.deployments:

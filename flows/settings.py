@@ -11,8 +11,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from kgweave.agents.llm_options import LLMCallOptions
 
 __all__ = [
-    "BuildSettings", "DeploySettings", "LLMSettings", "MonitoringSettings", "Neo4jSettings", "StoreSettings",
-    "TaskRunnerSettings",
+    "BuildSettings", "DeploySettings", "LLMSettings", "MonitoringSettings", "Neo4jSettings", "StackSettings",
+    "StoreSettings", "TaskRunnerSettings",
 ]
 
 
@@ -145,4 +145,24 @@ class DeploySettings(BaseSettings):
     )
     llm_api_key_block: str = Field(
         default="kgweave-llm-api-key", description="Prefect Secret block holding the LLM API key."
+    )
+
+
+class StackSettings(BaseSettings):
+    """The local stack ``kgweave up`` starts, and how a command finds a Prefect API without one."""
+
+    model_config = SettingsConfigDict(env_prefix="KGWEAVE_", env_file=".env", extra="ignore")
+
+    stack_dir: Path = Field(
+        default=Path(".kgweave"),
+        description="Folder of the local stack: stack.json (what kgweave up started), server logs, the Prefect "
+                    "SQLite database (prefect/prefect.db); commands run from this folder's parent find the stack.",
+    )
+    prefect_port: int = Field(default=4200, ge=1, le=65535, description="Port of the Prefect server kgweave up starts "
+                              "on 127.0.0.1 (API /api, UI /).")
+    prefect_start_timeout_s: int = Field(
+        default=180, ge=1,
+        description="Seconds to wait for a Prefect server to answer: the one kgweave up starts, and the temporary one "
+                    "a command starts without a stack (sets PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, "
+                    "Prefect's default 20, unless that is set).",
     )

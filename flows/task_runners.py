@@ -65,7 +65,8 @@ def missing_api_warning(settings: TaskRunnerSettings, api_url: str | None) -> st
     # Found with Ray: the flow's temporary API is not passed on, so every worker process starts its own
     # temporary server (slow; on another machine its task runs land in that machine's database).
     return (f"KGWEAVE_TASK_RUNNER={settings.task_runner} without PREFECT_API_URL: each worker process starts its "
-            "own temporary Prefect server; set PREFECT_API_URL to a running server (prefect server start)")
+            "own temporary Prefect server; start one with `kgweave up` (commands export its URL) or set "
+            "PREFECT_API_URL")
 
 
 class ConfiguredTaskRunner(TaskRunner[PrefectFuture[Any]]):

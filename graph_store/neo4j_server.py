@@ -21,17 +21,14 @@ import json
 import logging
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from kgweave.graph_store.errors import GraphStoreError
+from kgweave.graph_store.processes import cmdline, http_ok, pid_alive, port_open, rss_bytes, terminate_group
 
 __all__ = [
     "APOC_VERSION",
@@ -383,7 +380,7 @@ class Neo4jServer:
             raise Neo4jServerError(f"Java ({self.java!r}) is not on PATH; Neo4j {self.version} needs Java 17")
         self.install()
         for port in (self.bolt_port, self.http_port):
-            if _port_open(port):
+            if port_open(port):
                 raise Neo4jServerError(f"port {port} on 127.0.0.1 is already in use by another process")
         for sub in ("conf", "data", "logs", "run", "import"):
             (self.home / sub).mkdir(parents=True, exist_ok=True)
@@ -449,7 +446,7 @@ class Neo4jServer:
             running=pid is not None, pid=pid, home=str(self.home), version=version,
             bolt_port=bolt_port, http_port=http_port, bolt_url=f"bolt://127.0.0.1:{bolt_port}",
             browser_url=f"http://127.0.0.1:{http_port}/browser/", user=DEFAULT_USER,
-            rss_bytes=_rss_bytes(pid) if pid is not None else None, log_file=str(self.log_file),
+            rss_bytes=rss_bytes(pid) if pid is not None else None, log_file=str(self.log_file),
         )
 
     def log_tail(self, lines: int = _LOG_TAIL_LINES) -> str:
@@ -490,7 +487,7 @@ class Neo4jServer:
                     f"Neo4j exited with code {code} while starting; {self.log_file} ends with:\n"
                     f"{self.log_tail()}"
                 )
-            if _port_open(self.bolt_port) and _http_ok(self.http_url):
+            if port_open(self.bolt_port) and http_ok(self.http_url):
                 return
             if time.monotonic() > deadline:
                 raise Neo4jServerError(
@@ -506,33 +503,20 @@ class Neo4jServer:
             return None
         if not self._alive(pid):
             return None
-        cmdline = _cmdline(pid)
+        command = cmdline(pid)
         # A recycled pid belongs to some other program: only our entry point for this home counts.
-        if cmdline is not None and (_ENTRY_POINT not in cmdline or str(self.home) not in cmdline):
+        if command is not None and (_ENTRY_POINT not in command or str(self.home) not in command):
             return None
         return pid
 
     def _alive(self, pid: int) -> bool:
         if self._proc is not None and self._proc.pid == pid:
             return self._proc.poll() is None
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return _proc_state(pid) not in ("Z", "X")
+        return pid_alive(pid)
 
     def _terminate(self, pid: int, timeout_s: float) -> None:
-        _signal_group(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout_s
-        while self._alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        if self._alive(pid):
-            log.warning("Neo4j (pid %d) ignored SIGTERM for %.0f s; killing it", pid, timeout_s)
-            _signal_group(pid, signal.SIGKILL)
-            while self._alive(pid):
-                time.sleep(0.1)
+        if not terminate_group(pid, timeout_s, alive=self._alive):
+            log.warning("Neo4j (pid %d) ignored SIGTERM for %.0f s; killed it", pid, timeout_s)
         if self._proc is not None and self._proc.pid == pid:
             self._proc.wait()
             self._proc = None
@@ -540,53 +524,3 @@ class Neo4jServer:
     def _clear_run_files(self) -> None:
         for path in (self.pid_file, self.state_file):
             path.unlink(missing_ok=True)
-
-
-def _signal_group(pid: int, sig: signal.Signals) -> None:
-    try:
-        os.killpg(pid, sig)  # the server leads its own process group (start_new_session)
-    except ProcessLookupError:
-        pass
-    except PermissionError:
-        os.kill(pid, sig)
-
-
-def _port_open(port: int, host: str = "127.0.0.1") -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-def _http_ok(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2.0) as resp:  # noqa: S310 (loopback URL we built)
-            return 200 <= resp.status < 300
-    except (urllib.error.URLError, OSError, ValueError):
-        return False
-
-
-def _cmdline(pid: int) -> str | None:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
-    except OSError:
-        return None  # not Linux, or gone: trust the pid file
-
-
-def _proc_state(pid: int) -> str | None:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return stat.rpartition(")")[2].split()[0]
-
-
-def _rss_bytes(pid: int) -> int | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        return None
-    return None

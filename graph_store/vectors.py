@@ -9,10 +9,11 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
-import numpy as np
-import numpy.typing as npt
+if TYPE_CHECKING:  # numpy is imported where vectors are packed: every kgweave command imports this module
+    import numpy as np
+    import numpy.typing as npt
 
 __all__ = [
     "MODEL_NAME_PATTERN",
@@ -55,16 +56,22 @@ def text_hash(text: str) -> str:
 
 def to_blob(vector: Sequence[float] | npt.NDArray[np.floating]) -> bytes:
     """Little-endian float32 bytes of a 1-d vector."""
+    import numpy as np
+
     return np.asarray(vector, dtype="<f4").reshape(-1).tobytes()
 
 
 def from_blob(blob: bytes) -> Vector:
     """The float32 vector packed by :func:`to_blob`."""
+    import numpy as np
+
     return np.frombuffer(blob, dtype="<f4").astype(np.float32)
 
 
 def validated_rows(model: str, rows: EmbeddingRows) -> list[tuple[str, str, Vector]]:
     """``(entity id, text hash, vector)`` rows, checked: one dimension, finite, non-empty."""
+    import numpy as np
+
     check_model_name(model)
     out: list[tuple[str, str, Vector]] = []
     dims: set[int] = set()

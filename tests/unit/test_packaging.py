@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -18,8 +19,11 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
+    had_build = (REPO / "build").exists()
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
                     "--wheel-dir", str(out), str(REPO)], check=True, capture_output=True, text=True, timeout=300)
+    if not had_build:  # setuptools builds in the source tree; leave the checkout as it was
+        shutil.rmtree(REPO / "build", ignore_errors=True)
     (found,) = out.glob("kgweave-*.whl")
     return found
 
