@@ -5,7 +5,6 @@ from __future__ import annotations
 __all__ = [
     "AgentError",
     "BudgetExceededError",
-    "ExtractionError",
     "LLMError",
     "LLMRequestError",
     "LLMUnavailableError",
@@ -14,10 +13,6 @@ __all__ = [
 
 class AgentError(Exception):
     """Base class of every agents error."""
-
-
-class ExtractionError(AgentError):
-    """One chunk could not be turned into entities and relations."""
 
 
 class LLMError(AgentError):

@@ -25,9 +25,9 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from kgweave.agents.errors import BudgetExceededError, LLMError
 from kgweave.agents.expansion import (
@@ -48,7 +48,7 @@ from kgweave.analysis.evolution import (
     measure,
     step_seed,
 )
-from kgweave.analysis.expansion_policy import POLICIES, choose_focus
+from kgweave.analysis.expansion_policy import check_policy, choose_focus
 from kgweave.analysis.report_files import write_evolution_report
 from kgweave.graph_store.models import GraphDelta, GraphSnapshot, Iteration, Run
 from kgweave.graph_store.runs import recorded_run
@@ -83,7 +83,8 @@ class ExpansionSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     seed: str | None = Field(default=None, description="Topic the graph grows from (optional with from_store).")
-    policy: str = Field(default="frontier", description="frontier, bridge, hub, path or random.")
+    policy: Annotated[str, AfterValidator(check_policy)] = Field(
+        default="frontier", description="frontier, bridge, hub, path or random.")
     from_store: bool = Field(default=False, description="Start from the store's whole graph, not the seed alone.")
     rng_seed: int = Field(default=0, description="Seed of the policy's random choices, samples and Leiden.")
     hops: int = Field(default=2, ge=1, le=4, description="Neighbourhood shown in the prompt (hops from the focus).")
@@ -226,8 +227,6 @@ def _settings_of(run: Run) -> ExpansionSettings:
 
 def resolve_settings(store: GraphStore, run_id: str, resume: bool, settings: ExpansionSettings) -> ExpansionSettings:
     """The settings to run with: for a resume, the recorded ones. Raises ExpansionError on bad input."""
-    if settings.policy not in POLICIES:
-        raise ExpansionError(f"unknown policy {settings.policy!r}; choose one of: {', '.join(POLICIES)}")
     run = _find_run(store, run_id)
     if resume:
         if run is None:

@@ -10,16 +10,21 @@ sampled betweenness.
 from __future__ import annotations
 
 import random
-from typing import Literal
 
 import numpy as np
 
 from kgweave.analysis.evolution import EvolvingGraph, step_seed
 
-__all__ = ["POLICIES", "Policy", "choose_focus"]
+__all__ = ["POLICIES", "check_policy", "choose_focus"]
 
-Policy = Literal["frontier", "bridge", "hub", "path", "random"]
 POLICIES: tuple[str, ...] = ("frontier", "bridge", "hub", "path", "random")
+
+
+def check_policy(policy: str) -> str:
+    """``policy`` if it is one of :data:`POLICIES`; raises ValueError naming the choices otherwise."""
+    if policy not in POLICIES:
+        raise ValueError(f"unknown policy {policy!r}; choose one of: {', '.join(POLICIES)}")
+    return policy
 
 
 def choose_focus(graph: EvolvingGraph, policy: str, iteration: int, seed: int = 0,
@@ -71,7 +76,8 @@ def choose_focus(graph: EvolvingGraph, policy: str, iteration: int, seed: int = 
         return _path_ends(graph, rng.randrange(n))
     if policy == "random":
         return [rng.randrange(n)]
-    raise ValueError(f"unknown policy {policy!r}; choose one of: {', '.join(POLICIES)}")
+    check_policy(policy)
+    raise AssertionError(f"policy {policy!r} has no focus rule")  # a name in POLICIES without a branch above
 
 
 def _damped(scores: np.ndarray, graph: EvolvingGraph) -> np.ndarray:

@@ -53,8 +53,8 @@ def cora(shared: Path, seeds: list[int]) -> dict[str, object]:
 
 def citeseer(shared: Path, store_path: Path, seeds: list[int]) -> dict[str, object]:
     from kgweave.agents.embeddings import MiniLMEmbedder, embed_store
+    from kgweave.agents.sources.citeseer import citeseer_delta
     from kgweave.analysis.gnn import TrainConfig, store_graph_data, train
-    from kgweave.flows.tape_loader import citeseer_delta
     from kgweave.graph_store.sqlite_store import SQLiteGraphStore
 
     store_path.parent.mkdir(parents=True, exist_ok=True)

@@ -32,6 +32,7 @@ sys.path.insert(0, str(REPO))
 from kgweave.agents.cooccurrence import CooccurrenceExtractor  # noqa: E402
 from kgweave.agents.embeddings import MiniLMEmbedder  # noqa: E402
 from kgweave.agents.pipeline import extract_documents  # noqa: E402
+from kgweave.agents.sources.records import load_domain_source  # noqa: E402
 from kgweave.agents.text_gnn import (  # noqa: E402
     nearest_neighbour_paper,
     paper_neighbourhood,
@@ -39,7 +40,6 @@ from kgweave.agents.text_gnn import (  # noqa: E402
     select_masked,
 )
 from kgweave.analysis.evaluation import distribution  # noqa: E402
-from kgweave.flows.domain_sources import load_domain_source  # noqa: E402
 from kgweave.graph_store.sqlite_store import SQLiteGraphStore  # noqa: E402
 
 

@@ -18,7 +18,7 @@ relations as the sample corpus has):
   once more with a trivial ``UNWIND $rows AS row RETURN count(row)`` (client packing, transfer and
   server decoding) and packed without sending (client packing alone).
 
-The server is started by the launcher (graph_store/neo4j_server.py) in a temporary home on free
+The server is started by the launcher (deploy/neo4j_server.py) in a temporary home on free
 ports with the jars of ``$KGWEAVE_NEO4J_HOME`` or ``<repo>/.kgweave/neo4j``, and stopped at the end.
 Documents and chunks are loaded before timing; entities are deleted between measurements. The
 queries are compiled once before timing (a small warm-up graph with every label and type; its
@@ -58,9 +58,9 @@ from types import SimpleNamespace
 
 import neo4j
 
+from kgweave.deploy.neo4j_server import Neo4jServer
 from kgweave.graph_store import cypher
 from kgweave.graph_store.models import Chunk, Document, Entity, GraphDelta, Relation
-from kgweave.graph_store.neo4j_server import Neo4jServer
 from kgweave.graph_store.neo4j_store import Neo4jGraphStore
 
 REPO = Path(__file__).resolve().parents[1]

@@ -32,7 +32,7 @@ sys.path.insert(0, str(REPO))
 from kgweave.agents.embeddings import MiniLMEmbedder  # noqa: E402
 from kgweave.agents.explanations import TapeReport, explain_store  # noqa: E402
 from kgweave.agents.llm_client import LLMConfig  # noqa: E402
-from kgweave.flows.tape_loader import citeseer_delta  # noqa: E402
+from kgweave.agents.sources.citeseer import citeseer_delta  # noqa: E402
 from kgweave.graph_store.models import GraphDelta  # noqa: E402
 from kgweave.graph_store.sqlite_store import SQLiteGraphStore  # noqa: E402
 from tests.llm_server import LLMTestServer  # noqa: E402

@@ -21,9 +21,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from kgweave.agents.llm_options import LLMUsage
 from kgweave.agents.pipeline import BatchResult, extract_documents
 from kgweave.agents.registry import extractor_fingerprint
-from kgweave.flows.domain_sources import domain_fingerprint, load_domain_source_task, reads_records, write_records_task
+from kgweave.agents.sources.files import LoadFailure, LoadOptions, load_corpus
+from kgweave.agents.sources.records import DomainSource, domain_fingerprint, load_domain_source, reads_records
+from kgweave.deploy.task_runners import ConfiguredTaskRunner
 from kgweave.flows.extractors import ExtractorChoice, build_extractor
-from kgweave.flows.loaders import LoadFailure, LoadOptions, load_corpus
 from kgweave.flows.monitoring import (
     FailureRatioExceededError,
     browser_queries_markdown,
@@ -36,7 +37,6 @@ from kgweave.flows.monitoring import (
 from kgweave.flows.progress import report_progress
 from kgweave.flows.settings import StoreSettings
 from kgweave.flows.stores import open_flow_store
-from kgweave.flows.task_runners import ConfiguredTaskRunner
 from kgweave.graph_store.models import Document, Run, WriteStats
 from kgweave.graph_store.runs import recorded_run
 
@@ -98,6 +98,19 @@ class BuildSummary(BaseModel):
 def load_corpus_task(paths: list[str], options: LoadOptions) -> tuple[list[Document], list[LoadFailure]]:
     """Read every document under the paths."""
     return load_corpus(paths, options)
+
+
+@task(name="load-domain-source", cache_policy=NO_CACHE)
+def load_domain_source_task(paths: list[str], domain: str, options: LoadOptions) -> DomainSource:
+    """Read the structured records (and any plain documents) under the paths."""
+    return load_domain_source(paths, domain, options)
+
+
+@task(name="write-records", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
+def write_records_task(store_url: str, run_id: str, source: DomainSource) -> tuple[BatchResult, WriteStats]:
+    """Merge the nodes and edges the records state (idempotent), before the texts that link to them."""
+    result = BatchResult(delta=source.graph.delta(run_id))
+    return result, open_flow_store(store_url).upsert(result.delta)
 
 
 @task(name="extract-batch", task_run_name="extract-batch-{index}", cache_policy=NO_CACHE)

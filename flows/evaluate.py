@@ -26,6 +26,7 @@ from kgweave.agents.actants import ConsensusGraph, consensus_graph, name_key
 from kgweave.agents.book_reviews import find_book, review_graphs_of_book
 from kgweave.agents.pipeline import BatchResult, extract_documents
 from kgweave.agents.registry import extractor_fingerprint
+from kgweave.agents.sources.files import LoadOptions, load_corpus
 from kgweave.agents.text_gnn import (
     Neighbourhood,
     TextGNNWriter,
@@ -47,7 +48,6 @@ from kgweave.analysis.evaluation import (
     score_relations,
 )
 from kgweave.flows.extractors import ExtractorChoice, build_extractor, llm_config
-from kgweave.flows.loaders import LoadOptions, load_corpus
 from kgweave.flows.monitoring import StageProgress, show_library_logs
 from kgweave.flows.settings import StoreSettings
 from kgweave.flows.stores import open_flow_store

@@ -17,8 +17,10 @@ from prefect.artifacts import (
     create_table_artifact,
     update_progress_artifact,
 )
+from pydantic import ValidationError
 
 from kgweave.agents.expansion_loop import (
+    ExpansionError,
     ExpansionLimits,
     ExpansionSettings,
     ExpansionSummary,
@@ -86,9 +88,13 @@ def expand_graph(
     log = get_run_logger()
     show_library_logs()
     run_id = run_id or new_run_id("expand")
-    limits = (limits or ExpansionLimits()).model_copy(update={"iterations": iterations})
-    settings = (settings or ExpansionSettings()).model_copy(
-        update={"seed": seed, "policy": policy, "from_store": from_store})
+    try:  # validated like any input (model_copy(update=) would not check the policy or the iterations)
+        limits = ExpansionLimits.model_validate({**(limits or ExpansionLimits()).model_dump(),
+                                                 "iterations": iterations})
+        settings = ExpansionSettings.model_validate({**(settings or ExpansionSettings()).model_dump(),
+                                                     "seed": seed, "policy": policy, "from_store": from_store})
+    except ValidationError as exc:
+        raise ExpansionError(f"{exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}") from exc
     config = llm_config(llm_base_url, llm_model, "expand-graph")
     graph_store = open_flow_store(store or StoreSettings().store)
     progress = create_progress_artifact(progress=0.0, key="expand-graph-progress",

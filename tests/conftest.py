@@ -62,7 +62,7 @@ def sample_db(tmp_path: Path) -> Path:
     """A SQLite store holding the sample corpus, built with the plain pipeline (offline extractor)."""
     from kgweave.agents.cooccurrence import CooccurrenceExtractor
     from kgweave.agents.pipeline import extract_documents
-    from kgweave.flows.loaders import load_corpus
+    from kgweave.agents.sources.files import load_corpus
     from kgweave.graph_store.sqlite_store import SQLiteGraphStore
 
     documents, failures = load_corpus([SAMPLE_CORPUS])

@@ -25,8 +25,8 @@ SEEDS = (0, 1, 2)
 def citeseer_store(request: pytest.FixtureRequest) -> Iterator[str]:
     """A SQLite store with CiteSeer's papers and citations, every paper embedded with MiniLM."""
     from kgweave.agents.embeddings import minilm_available
+    from kgweave.agents.sources.citeseer import citeseer_delta
     from kgweave.flows.embed import embed_nodes
-    from kgweave.flows.tape_loader import citeseer_delta
     from kgweave.graph_store.sqlite_store import SQLiteGraphStore
 
     folder = SHARED_DATA / "citeseer_tape_text"

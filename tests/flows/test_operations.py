@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from kgweave.deploy.task_runners import ConfiguredTaskRunner, make_task_runner, missing_api_warning
 from kgweave.flows.build_graph import build_graph
 from kgweave.flows.settings import TaskRunnerSettings
-from kgweave.flows.task_runners import ConfiguredTaskRunner, make_task_runner, missing_api_warning
 from kgweave.graph_store.sqlite_store import SQLiteGraphStore
 from tests.conftest import SAMPLE_CORPUS
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from kgweave.graph_store.neo4j_server import Neo4jServer, Neo4jServerError
+from kgweave.deploy.neo4j_server import Neo4jServer, Neo4jServerError
 from tests.conftest import REPO, require
 
 TEST_PASSWORD = "kgweave-test-password"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from kgweave.graph_store.processes import group_pids, pid_alive, port_open
+from kgweave.deploy.processes import group_pids, pid_alive, port_open
 from tests.conftest import SAMPLE_CORPUS
 
 

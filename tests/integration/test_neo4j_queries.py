@@ -23,7 +23,7 @@ import pytest
 
 from kgweave.agents.cooccurrence import CooccurrenceExtractor
 from kgweave.agents.pipeline import extract_documents
-from kgweave.flows.loaders import load_corpus
+from kgweave.agents.sources.files import load_corpus
 from kgweave.graph_store.ids import normalize_name
 from kgweave.graph_store.models import GraphDelta, Run
 from kgweave.graph_store.neo4j_store import Neo4jGraphStore  # noqa: E402

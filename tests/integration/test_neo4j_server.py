@@ -10,7 +10,7 @@ from pathlib import Path
 import neo4j
 import pytest
 
-from kgweave.graph_store.neo4j_server import DEFAULT_VERSION, Neo4jServer, Neo4jServerError
+from kgweave.deploy.neo4j_server import DEFAULT_VERSION, Neo4jServer, Neo4jServerError
 from tests.integration.neo4j_fixture import TEST_PASSWORD, free_port, launcher_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kgweave.flows.deployments import DEPLOY_FILE, _job_variables, load_deploy_file
+from kgweave.deploy.deployments import DEPLOY_FILE, _job_variables, load_deploy_file
 from tests.conftest import REPO
 
 FLOW_NAMES = {"kgweave.flows.build_graph.build_graph": "build-graph", "kgweave.flows.expand_graph.expand_graph":

@@ -1,7 +1,7 @@
 """The built-in domains in the registry: same choices, schemas, prompts and fingerprints as before it existed.
 
 The pinned digests were computed from the four parallel registries the domain registry replaced
-(``agents/schemas.py`` OUTPUT_SCHEMAS, ``agents/prompts.py`` PROMPTS, ``flows/domain_sources.py``):
+(``agents/schemas.py`` OUTPUT_SCHEMAS, ``agents/prompts.py`` PROMPTS, ``agents/sources/records.py``):
 the LLM cache key and the extraction fingerprints depend on exactly these bytes. Change a domain's
 wording or schema only with a new prompt version, and re-pin its digest in the same commit.
 """
@@ -25,7 +25,7 @@ from kgweave.agents.domains import (
     resolve_domain,
 )
 from kgweave.agents.schemas import strict_json_schema
-from kgweave.flows.domain_sources import domain_fingerprint
+from kgweave.agents.sources.records import domain_fingerprint
 
 PINNED = {
     "text": ("text-v1", "a94df880022cf4a3"),

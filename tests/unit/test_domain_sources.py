@@ -14,7 +14,7 @@ from kgweave.agents.domains.research_records import bibliography_title
 from kgweave.agents.pipeline import BatchResult, extract_documents
 from kgweave.agents.record_graph import MENTIONS
 from kgweave.agents.research_graph import AUTHORED, CITES, COLLABORATES_WITH, PAPER, RESEARCHER, REVIEW, REVIEWED
-from kgweave.flows.domain_sources import load_domain_source
+from kgweave.agents.sources.records import load_domain_source
 from kgweave.graph_store.models import Entity
 
 RT = "researchtown_agent_data"

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from kgweave.flows.loaders import InputPathError, LoadOptions, load_corpus
+from kgweave.agents.sources.files import InputPathError, LoadOptions, load_corpus
 
 
 def _reasons(failures: list) -> dict[str, str]:  # type: ignore[type-arg]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from kgweave.flows.local_stack import (
+from kgweave.deploy.local_stack import (
     EPHEMERAL_TIMEOUT_ENV,
     RecordedService,
     StackState,
@@ -25,8 +25,8 @@ from kgweave.flows.local_stack import (
     state_path,
     use_prefect_api,
 )
+from kgweave.deploy.processes import pid_alive
 from kgweave.flows.settings import StackSettings
-from kgweave.graph_store.processes import pid_alive
 from tests.conftest import SAMPLE_CORPUS
 
 # what Prefect 3.9 raises when its ephemeral server does not answer in time (prefect/server/api/server.py)

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kgweave.graph_store.errors import GraphStoreError
-from kgweave.graph_store.neo4j_server import (
+from kgweave.deploy.neo4j_server import (
     APOC_VERSION,
     BROWSER_VERSION,
     DEFAULT_PASSWORD,
@@ -21,6 +20,7 @@ from kgweave.graph_store.neo4j_server import (
     render_conf,
     render_pom,
 )
+from kgweave.graph_store.errors import GraphStoreError
 
 
 def _conf_dict(text: str) -> dict[str, str]:

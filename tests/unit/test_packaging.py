@@ -28,12 +28,15 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return found
 
 
-def test_the_wheel_has_kgweave_as_its_only_top_level_name(wheel: Path) -> None:
+def test_the_wheel_has_kgweave_as_its_only_top_level_name_and_every_package(wheel: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
+    packages = {f"kgweave/{init.relative_to(REPO).as_posix()}" for folder in ("flows", "agents", "graph_store",
+                "analysis", "deploy") for init in (REPO / folder).rglob("__init__.py")}
+    assert packages <= set(names), packages - set(names)  # a subpackage left out of pyproject's list
     top = {name.split("/", 1)[0] for name in names if not name.split("/", 1)[0].endswith((".dist-info", ".data"))}
     assert top == {"kgweave"}
     assert "kgweave/__init__.py" not in names  # a namespace package: the folders are mapped into it
-    assert {"kgweave/flows/cli.py", "kgweave/agents/cooccurrence.py", "kgweave/graph_store/sqlite_store.py",
+    assert {"kgweave/flows/cli/__init__.py", "kgweave/agents/cooccurrence.py", "kgweave/graph_store/sqlite_store.py",
             "kgweave/analysis/metrics.py", "kgweave/deploy/prefect.yaml"} <= set(names)
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     assert "kgweave = kgweave.flows.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
@@ -50,13 +53,19 @@ def test_kgweave_imports_beside_a_package_that_owns_top_level_agents(wheel: Path
         (target / generic).mkdir()
         (target / generic / "__init__.py").write_text("OTHER = True\n")
     script = (
+        # the editable install's finder would quietly fill in from the checkout what the wheel lacks
+        "import sys\n"
+        "sys.meta_path[:] = [f for f in sys.meta_path if 'editable' not in getattr(f, '__module__', '')]\n"
+        "sys.path_hooks[:] = [h for h in sys.path_hooks if 'editable' not in getattr(h, '__module__', '')]\n"
+        "sys.path_importer_cache.clear()\n"
         "import agents, analysis, flows, graph_store\n"
         "from agents import Agent, Runner\n"
-        "import kgweave.agents.cooccurrence as c, kgweave.flows.cli as cli, kgweave.flows.deployments as d\n"
+        "import kgweave.agents.cooccurrence as c, kgweave.flows.cli as cli, kgweave.deploy.deployments as d\n"
         "assert analysis.OTHER and flows.OTHER and graph_store.OTHER\n"
         f"assert c.__file__.startswith({str(target)!r}), c.__file__\n"
         "assert d.DEPLOY_FILE.is_file(), d.DEPLOY_FILE\n"
         "assert len(d.load_deploy_file().deployments) == 4\n"
+        "import kgweave.agents.domains, kgweave.agents.sources.records, kgweave.deploy.local_stack\n"
         "raise SystemExit(cli.main(['stats', '--store', 'x.db', '--json']))\n"
     )
     env = {**os.environ, "PYTHONPATH": str(target)}

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from kgweave.flows.tape_loader import citeseer_delta, split_title
+from kgweave.agents.sources.citeseer import citeseer_delta, split_title
 from tests.conftest import SHARED_DATA, require
 
 
@@ -59,7 +59,7 @@ def test_real_citeseer_counts() -> None:
 
 
 def test_real_citeseer_folder_is_a_papers_domain_source() -> None:
-    from kgweave.flows.domain_sources import load_domain_source
+    from kgweave.agents.sources.records import load_domain_source
 
     folder = SHARED_DATA / "citeseer_tape_text"
     require(folder.is_dir(), f"{folder} is missing")

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kgweave.flows.cli_common import (
+from kgweave.flows.cli._common import (
     EXIT_OK,
     Parser,
     UsageError,

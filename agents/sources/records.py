@@ -21,26 +21,20 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from kgweave.agents.domains import RecordSource, get_domain, record_domains
-from kgweave.agents.pipeline import BatchResult
 from kgweave.agents.record_graph import RecordGraph, RecordGraphBuilder
-from kgweave.flows.loaders import InputPathError, LoadFailure, LoadOptions, _decode, _walk, load_corpus
-from kgweave.flows.stores import open_flow_store
-from kgweave.flows.tape_loader import TEXTS_FILE, citeseer_records
+from kgweave.agents.sources.citeseer import TEXTS_FILE, citeseer_records
+from kgweave.agents.sources.files import InputPathError, LoadFailure, LoadOptions, decode_text, load_corpus, walk_inputs
 from kgweave.graph_store.ids import content_id
-from kgweave.graph_store.models import Document, WriteStats
+from kgweave.graph_store.models import Document
 
 __all__ = [
     "DomainSource",
     "domain_fingerprint",
     "load_domain_source",
-    "load_domain_source_task",
     "reads_records",
-    "write_records_task",
 ]
 
 _AREA_FILE = re.compile(r"^(?:paper|agent_data)_(.+)$")
@@ -67,12 +61,6 @@ def domain_fingerprint(fingerprint: str, domain: str) -> str:
     return content_id("domain-source", fingerprint, domain, _records_of(domain).version)
 
 
-@task(name="load-domain-source", cache_policy=NO_CACHE)
-def load_domain_source_task(paths: list[str], domain: str, options: LoadOptions) -> DomainSource:
-    """Read the structured records (and any plain documents) under the paths."""
-    return load_domain_source(paths, domain, options)
-
-
 def load_domain_source(paths: Sequence[str | Path], domain: str, options: LoadOptions | None = None) -> DomainSource:
     """Records of ``domain`` under ``paths`` as one RecordGraph; other files through the generic loader."""
     reader = _records_of(domain)
@@ -83,7 +71,7 @@ def load_domain_source(paths: Sequence[str | Path], domain: str, options: LoadOp
     records: list[BaseModel] = []
     failures: list[LoadFailure] = []
     plain: list[Path] = []
-    files = list(_walk(paths))
+    files = list(walk_inputs(paths))
     folders = [found for found in (_FOLDER_READERS[name](files) for name in reader.folders) if found is not None]
     for found in folders:
         files = [f for f in files if f.parent not in found.folders]
@@ -181,7 +169,7 @@ def _records(file: Path, options: LoadOptions) -> list[tuple[str, object]] | Loa
         size = file.stat().st_size
         if size > options.max_file_mb * 1024 * 1024:
             return None  # the generic loader reports it, with the limit
-        text = _decode(file.read_bytes())
+        text = decode_text(file.read_bytes())
     except OSError as exc:
         return LoadFailure(source=source, reason=f"cannot read: {exc.strerror or exc}")
     if isinstance(text, LoadFailure) or not text.strip():
@@ -248,9 +236,3 @@ def _reason(exc: Exception) -> str:
         return f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
     return str(exc)
 
-
-@task(name="write-records", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
-def write_records_task(store_url: str, run_id: str, source: DomainSource) -> tuple[BatchResult, WriteStats]:
-    """Merge the nodes and edges the records state (idempotent), before the texts that link to them."""
-    result = BatchResult(delta=source.graph.delta(run_id))
-    return result, open_flow_store(store_url).upsert(result.delta)

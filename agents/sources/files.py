@@ -27,7 +27,9 @@ __all__ = [
     "InputPathError",
     "LoadFailure",
     "LoadOptions",
+    "decode_text",
     "load_corpus",
+    "walk_inputs",
 ]
 
 TEXT_FIELDS = ("text", "abstract", "review", "review_text", "body", "content")
@@ -78,7 +80,7 @@ def load_corpus(
     documents: list[Document] = []
     failures: list[LoadFailure] = []
     seen: set[str] = set()
-    for file in _walk(paths):
+    for file in walk_inputs(paths):
         for item in _load_file(file, options):
             if isinstance(item, LoadFailure):
                 failures.append(item)
@@ -88,7 +90,8 @@ def load_corpus(
     return documents, failures
 
 
-def _walk(paths: Sequence[str | Path]) -> Iterator[Path]:
+def walk_inputs(paths: Sequence[str | Path]) -> Iterator[Path]:
+    """Every file under ``paths`` (folders walked recursively, in sorted order, hidden entries skipped)."""
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
@@ -123,7 +126,7 @@ def _load_file(path: Path, options: LoadOptions) -> Iterator[Document | LoadFail
     except OSError as exc:
         yield LoadFailure(source=source, reason=f"cannot read: {exc.strerror or exc}")
         return
-    text = _decode(raw)
+    text = decode_text(raw)
     if isinstance(text, LoadFailure):
         yield LoadFailure(source=source, reason=text.reason)
         return
@@ -137,7 +140,8 @@ def _load_file(path: Path, options: LoadOptions) -> Iterator[Document | LoadFail
         yield from _load_csv(text, source, options)
 
 
-def _decode(raw: bytes) -> str | LoadFailure:
+def decode_text(raw: bytes) -> str | LoadFailure:
+    """UTF-8 text (UTF-8/UTF-16 byte-order marks honoured), or why the bytes are not text."""
     for bom, encoding in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
                           (codecs.BOM_UTF16_BE, "utf-16")):
         if raw.startswith(bom):

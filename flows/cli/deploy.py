@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from kgweave.flows.cli_common import EXIT_OK, UsageError, json_arg, print_json, store_arg
+from kgweave.flows.cli._common import EXIT_OK, UsageError, json_arg, print_json, store_arg
 
 __all__ = ["register"]
 
@@ -21,7 +21,7 @@ def _settings(args: argparse.Namespace) -> object:
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
-    from kgweave.flows.deployments import DeployError, register_deployments
+    from kgweave.deploy.deployments import DeployError, register_deployments
 
     settings = _settings(args)
     try:
@@ -44,7 +44,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from kgweave.flows.deployments import DeployError, serve_deployments
+    from kgweave.deploy.deployments import DeployError, serve_deployments
 
     settings = _settings(args)
     try:

@@ -6,16 +6,16 @@ import argparse
 import os
 from typing import TYPE_CHECKING
 
-from kgweave.flows.cli_common import EXIT_FAILURE, EXIT_OK, json_arg, print_json
+from kgweave.flows.cli._common import EXIT_FAILURE, EXIT_OK, json_arg, print_json
 
 if TYPE_CHECKING:
-    from kgweave.flows.local_stack import ServiceStatus
+    from kgweave.deploy.local_stack import ServiceStatus
 
 __all__ = ["register"]
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    from kgweave.flows.local_stack import up
+    from kgweave.deploy.local_stack import up
     from kgweave.flows.settings import StackSettings
 
     services = up(StackSettings(), neo4j=args.neo4j)
@@ -23,7 +23,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def cmd_down(args: argparse.Namespace) -> int:
-    from kgweave.flows.local_stack import down
+    from kgweave.deploy.local_stack import down
     from kgweave.flows.settings import StackSettings
 
     stopped = down(StackSettings())
@@ -38,7 +38,7 @@ def cmd_down(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from kgweave.flows.local_stack import stack_status
+    from kgweave.deploy.local_stack import stack_status
     from kgweave.flows.settings import StackSettings
 
     return _report(args, stack_status(StackSettings()), wanted=set())
@@ -46,7 +46,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace, services: list[ServiceStatus], wanted: set[str]) -> int:
     """Print the services (table or JSON); exit 1 if a wanted one does not answer."""
-    from kgweave.flows.local_stack import use_prefect_api
+    from kgweave.deploy.local_stack import use_prefect_api
     from kgweave.flows.settings import StackSettings
 
     api = use_prefect_api(StackSettings(), environ=dict(os.environ))  # what a command started now would use

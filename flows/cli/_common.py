@@ -1,7 +1,7 @@
 """What every ``kgweave`` subcommand module shares: exit codes, the usage error, common arguments.
 
-A command group lives in its own module (``flows/cli_<group>.py``) with a ``register(sub)`` function
-that adds its parsers; :mod:`flows.cli` lists the modules and runs the chosen command. A command that
+A command group lives in its own module (``flows/cli/<group>.py``) with a ``register(sub)`` function
+that adds its parsers; :mod:`kgweave.flows.cli` lists the modules and runs the chosen command. A command that
 runs no flow sets ``uses_prefect=False`` in its defaults: it then neither looks for a Prefect API nor
 imports Prefect (``kgweave up``'s server is found only for the commands that need one).
 """

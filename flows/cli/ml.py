@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from kgweave.flows.cli_common import (
+from kgweave.flows.cli._common import (
     EXIT_OK,
     UsageError,
     json_arg,

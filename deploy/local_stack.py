@@ -27,9 +27,9 @@ from typing import Literal
 from dotenv import dotenv_values
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from kgweave.deploy.neo4j_server import Neo4jServer
+from kgweave.deploy.processes import cmdline, http_ok, pid_alive, port_open, terminate_group
 from kgweave.flows.settings import StackSettings
-from kgweave.graph_store.neo4j_server import Neo4jServer
-from kgweave.graph_store.processes import cmdline, http_ok, pid_alive, port_open, terminate_group
 
 __all__ = [
     "EPHEMERAL_TIMEOUT_ENV", "PrefectApi", "RecordedService", "ServiceStatus", "StackError", "StackState",

@@ -27,8 +27,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from kgweave.deploy.processes import cmdline, http_ok, pid_alive, port_open, rss_bytes, terminate_group
 from kgweave.graph_store.errors import GraphStoreError
-from kgweave.graph_store.processes import cmdline, http_ok, pid_alive, port_open, rss_bytes, terminate_group
 
 __all__ = [
     "APOC_VERSION",
@@ -141,7 +141,7 @@ def render_pom(version: str = DEFAULT_VERSION, apoc_version: str | None = APOC_V
         for g, a, v in deps
     )
     return f"""<?xml version="1.0" encoding="UTF-8"?>
-<!-- Written by kgweave (graph_store/neo4j_server.py): the jars of a Neo4j {version} Community server. -->
+<!-- Written by kgweave (deploy/neo4j_server.py): the jars of a Neo4j {version} Community server. -->
 <project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>
   <groupId>dev.kgweave.local</groupId>
@@ -203,7 +203,7 @@ def render_conf(
         settings["dbms.memory.transaction.total.max"] = tx_memory_max
     settings.update(extra or {})
     lines = [
-        "# Written by kgweave (graph_store/neo4j_server.py) at every start; edits here are overwritten.",
+        "# Written by kgweave (deploy/neo4j_server.py) at every start; edits here are overwritten.",
         "# Pass extra settings with Neo4jServer(extra_conf={...}).",
     ]
     lines += [f"{key}={value}" for key, value in settings.items()]

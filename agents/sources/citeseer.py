@@ -19,7 +19,7 @@ import logging
 import re
 from pathlib import Path
 
-from kgweave.flows.loaders import LoadFailure
+from kgweave.agents.sources.files import LoadFailure
 from kgweave.graph_store.ids import entity_id
 from kgweave.graph_store.models import Entity, GraphDelta, Relation
 

@@ -16,7 +16,7 @@ import os
 import re
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
@@ -266,7 +266,7 @@ def _runner_deployment(spec: DeploymentSpec, root: Path, work_pool: bool, secret
     if work_pool:
         kwargs.update(work_pool_name=spec.work_pool.name, work_queue_name=spec.work_pool.work_queue_name,
                       job_variables=_job_variables(spec, secret_blocks))
-    deployment = spec.load_flow().to_deployment(**kwargs)
+    deployment = cast("RunnerDeployment", spec.load_flow().to_deployment(**kwargs))  # called sync: no coroutine
     unknown = set(spec.parameters) - set(deployment._parameter_openapi_schema.properties or {})
     if unknown:
         raise DeployError(f"{spec.entrypoint}: unknown parameters in prefect.yaml: {', '.join(sorted(unknown))}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from kgweave.flows.cli_common import (
+from kgweave.flows.cli._common import (
     EXIT_OK,
     EXIT_PARTIAL,
     UsageError,
@@ -25,18 +25,13 @@ def cmd_expand(args: argparse.Namespace) -> int:
 
     from kgweave.agents.expansion_loop import ExpansionError, ExpansionLimits, ExpansionSettings, resolve_settings
     from kgweave.analysis.evolution import MetricOptions
-    from kgweave.analysis.expansion_policy import POLICIES
     from kgweave.flows.expand_graph import expand_graph
     from kgweave.flows.extractors import llm_config
     from kgweave.graph_store.runs import new_run_id
 
     if args.resume and not args.run_id:
         raise UsageError("--resume needs --run-id ID of the run to continue")
-    if args.iterations < 1:
-        raise UsageError(f"--iterations must be at least 1, got {args.iterations}")
-    policy = args.policy or "frontier"
-    if policy not in POLICIES:
-        raise UsageError(f"unknown policy {policy!r}; choose one of: {', '.join(POLICIES)}")
+    policy = args.policy or "frontier"  # checked, with the other options, by the models below
     if not args.resume and not args.from_store and not (args.seed or "").strip():
         raise UsageError("the seed is empty: give --seed TEXT (or --from-store)")
     try:
@@ -52,7 +47,7 @@ def cmd_expand(args: argparse.Namespace) -> int:
                                      metrics=MetricOptions(seed=args.rng_seed))
     except ValidationError as exc:
         error = exc.errors()[0]
-        raise UsageError(f"bad option {error['loc'][0]}: {error['msg']}") from exc
+        raise UsageError(f"bad option --{str(error['loc'][0]).replace('_', '-')}: {error['msg']}") from exc
     url = store_url(args)
     store = open_or_usage(url)
     run_id = args.run_id or new_run_id("expand")
