@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
 from typing import NoReturn
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "UsageError",
     "json_arg",
     "open_or_usage",
+    "graph_source",
     "print_json",
     "quiet_prefect_defaults",
     "store_arg",
@@ -67,6 +69,15 @@ def llm_args(parser: argparse.ArgumentParser, used_for: str = "") -> None:
 
 def json_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+
+
+def graph_source(args: argparse.Namespace) -> tuple[str | None, str | None]:
+    """``(store URL, None)`` or ``(None, GraphML file)`` from ``--store``/``--graphml`` (not both; file exists)."""
+    if args.graphml and args.store:
+        raise UsageError("give --store or --graphml, not both")
+    if args.graphml and not Path(args.graphml).is_file():
+        raise UsageError(f"no such file: {args.graphml}")
+    return (None, args.graphml) if args.graphml else (store_url(args), None)
 
 
 def store_url(args: argparse.Namespace) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 from kgweave.flows.cli._common import (
     EXIT_OK,
     UsageError,
+    graph_source,
     json_arg,
     open_or_usage,
     print_json,
@@ -29,13 +30,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
     if args.compare:
         return _compare(args)
-    if args.graphml and args.store:
-        raise UsageError("give --store or --graphml, not both")
-    if args.graphml and not Path(args.graphml).is_file():
-        raise UsageError(f"no such file: {args.graphml}")
-    if args.graphml and args.write_back:
+    url, graphml = graph_source(args)
+    if graphml and args.write_back:
         raise UsageError("--write-back needs a store (--store), not a GraphML file")
-    url = None if args.graphml else store_url(args)
     if url:
         open_or_usage(url)
     try:
@@ -71,15 +68,12 @@ def cmd_path(args: argparse.Namespace) -> int:
         shortest_path,
     )
 
-    if args.graphml and args.store:
-        raise UsageError("give --store or --graphml, not both")
+    url, graphml = graph_source(args)
     store = None
-    if args.graphml:
-        if not Path(args.graphml).is_file():
-            raise UsageError(f"no such file: {args.graphml}")
-        graph = path_graph_from_graphml(args.graphml)
+    if graphml:
+        graph = path_graph_from_graphml(graphml)
     else:
-        store = open_or_usage(store_url(args))
+        store = open_or_usage(str(url))
         graph = path_graph_from_snapshot(store.snapshot())  # type: ignore[attr-defined]
     embed, vectors = None, None
     if args.embeddings:
