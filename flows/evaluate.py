@@ -6,6 +6,9 @@
   with the TextGNN writer (:mod:`agents.text_gnn`), score regenerated vs real abstract by MiniLM
   cosine, next to two baselines (the nearest neighbour paper's abstract; a random paper's abstract).
 - ``extractors``: the co-occurrence and LLM extractors on the same documents: sizes and overlap.
+- ``extraction``: build a gold set's texts with one extractor into the store, read the predictions back
+  and score them against the gold spans (:mod:`analysis.extraction_scores`, gold from
+  :mod:`agents.sources.gold`).
 
 Each evaluation is recorded as a run (kind ``eval``) in the store, and publishes a markdown artifact.
 """
@@ -15,6 +18,7 @@ from __future__ import annotations
 import random
 import time
 from collections import Counter
+from pathlib import Path
 from typing import Annotated, Literal
 
 from prefect import flow, get_run_logger, task
@@ -27,6 +31,7 @@ from kgweave.agents.book_reviews import find_book, review_graphs_of_book
 from kgweave.agents.pipeline import BatchResult, extract_documents
 from kgweave.agents.registry import extractor_fingerprint
 from kgweave.agents.sources.files import LoadOptions, load_corpus
+from kgweave.agents.sources.gold import GoldLineError, GoldSet, parse_gold
 from kgweave.agents.text_gnn import (
     Neighbourhood,
     TextGNNWriter,
@@ -47,16 +52,29 @@ from kgweave.analysis.evaluation import (
     graph_overlap,
     score_relations,
 )
+from kgweave.analysis.extraction_scores import (
+    CONVENTIONS,
+    SCIER_RELATION_TYPES,
+    EntityScores,
+    ExtractionScores,
+    Prf,
+    predicted_documents,
+    score_extraction,
+)
+from kgweave.analysis.extraction_scores import RelationScores as SpanRelationScores
 from kgweave.flows.extractors import ExtractorChoice, build_extractor, llm_config
 from kgweave.flows.monitoring import StageProgress, show_library_logs
 from kgweave.flows.settings import StoreSettings
 from kgweave.flows.stores import open_flow_store
 from kgweave.graph_store.ids import normalize_name
-from kgweave.graph_store.models import Document, Run
+from kgweave.graph_store.models import Chunk, Document, Entity, Mention, Relation, Run
+from kgweave.graph_store.protocol import push_source
 from kgweave.graph_store.runs import recorded_run
 
 __all__ = [
     "EvalRequest",
+    "ExtractionEval",
+    "ExtractionReport",
     "ExtractorsEval",
     "ExtractorsReport",
     "MaskedNodesEval",
@@ -106,7 +124,24 @@ class ExtractorsEval(_Frozen):
     max_llm_calls: int | None = Field(default=None, ge=0)
 
 
-EvalRequest = Annotated[RelationsEval | MaskedNodesEval | ExtractorsEval, Field(discriminator="kind")]
+class ExtractionEval(_Frozen):
+    """Build a gold set's texts with one extractor and score the graph against the gold spans."""
+
+    kind: Literal["extraction"] = "extraction"
+    gold_file: str = Field(description="The gold file (agents/sources/gold.py).")
+    format: Literal["dygie", "triples"] = "dygie"
+    extractor: Literal["cooccurrence", "llm"] = "cooccurrence"
+    domain: str = "auto"
+    chunk_chars: int = Field(default=2000, ge=100)
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    max_llm_calls: int | None = Field(default=None, ge=0)
+    relation_types: dict[str, str] = Field(default_factory=lambda: dict(SCIER_RELATION_TYPES),
+                                           description="kgweave relation type -> gold relation type.")
+
+
+EvalRequest = Annotated[RelationsEval | MaskedNodesEval | ExtractorsEval | ExtractionEval,
+                        Field(discriminator="kind")]
 
 
 class RelationsReport(_Frozen):
@@ -175,6 +210,33 @@ class ExtractorsReport(_Frozen):
     overlap: GraphOverlap = Field(description="a = co-occurrence, b = LLM; entities by normalised name.")
     llm_only_examples: list[str] = Field(description="Entities only the LLM found, most mentioned first.")
     cooccurrence_only_examples: list[str]
+
+
+class ExtractionReport(_Frozen):
+    kind: Literal["extraction"] = "extraction"
+    run_id: str
+    store: str
+    gold_file: str
+    format: str
+    extractor: str
+    model: str | None
+    documents: int
+    gold_entities: int
+    gold_relations: int
+    predicted_entities: int = Field(description="Distinct mention spans.")
+    predicted_relations: int = Field(description="Distinct unordered mention-span pairs.")
+    entities: EntityScores
+    relations: SpanRelationScores
+    graph_pairs: Prf
+    llm_calls: int
+    tokens: int
+    tokens_per_gold_relation_found: float | None
+    failed_chunks: int
+    seconds: float = Field(description="Extraction and writing of the gold texts.")
+    documents_per_second: float
+    skipped_gold_lines: list[GoldLineError]
+    relation_types: dict[str, str]
+    conventions: dict[str, str]
 
 
 # -- relations ---------------------------------------------------------------------------------------
@@ -351,9 +413,86 @@ def _extractors(request: ExtractorsEval, run_id: str, store: str) -> ExtractorsR
     )
 
 
+# -- extraction against gold spans ----------------------------------------------------------------------
+
+class _Built(_Frozen):
+    extractor: str
+    model: str | None
+    llm_calls: int
+    tokens: int
+    failed_chunks: int
+    seconds: float
+
+
+@task(name="load-gold", cache_policy=NO_CACHE)
+def load_gold_task(gold_file: str, fmt: str) -> GoldSet:
+    """The gold documents and the lines that could not be read."""
+    return parse_gold(Path(gold_file).read_text(encoding="utf-8"), fmt, name=gold_file)
+
+
+def gold_texts(gold: GoldSet, gold_file: str) -> list[Document]:
+    """The gold texts as documents (source ``<file>#<key>``), in gold order."""
+    return [Document.from_text(d.text, source=f"{gold_file}#{d.key}", title=d.key) for d in gold.documents]
+
+
+@task(name="extract-gold-texts", cache_policy=NO_CACHE)
+def extract_gold_task(documents: list[Document], choice: ExtractorChoice, run_id: str, chunk_chars: int,
+                      store: str) -> _Built:
+    """Extract the gold texts with one extractor and write the graph into the store."""
+    started = time.perf_counter()
+    extractor = build_extractor(choice, run_id)
+    result = extract_documents(documents, extractor, run_id=run_id, fingerprint=extractor_fingerprint(extractor),
+                               chunk_chars=chunk_chars)
+    open_flow_store(store).upsert(result.delta)
+    return _Built(extractor=result.delta.extractor, model=result.delta.model, llm_calls=result.llm_calls,
+                  tokens=result.prompt_tokens + result.completion_tokens, failed_chunks=len(result.failures),
+                  seconds=round(time.perf_counter() - started, 3))
+
+
+@task(name="score-extraction", cache_policy=NO_CACHE)
+def score_extraction_task(store: str, gold: GoldSet, document_ids: list[str], relation_types: dict[str, str]
+                          ) -> ExtractionScores:
+    """Read the gold documents' chunks, mentions and relation evidence back from the store and score them."""
+    wanted = set(document_ids)
+    chunks: list[Chunk] = []
+    mentions: list[Mention] = []
+    relations: list[Relation] = []
+    entities: list[Entity] = []
+    for delta in push_source(open_flow_store(store)).export_deltas():
+        mine = {c.id for c in delta.chunks if c.document_id in wanted}
+        if not mine:
+            continue
+        chunks.extend(c for c in delta.chunks if c.id in mine)
+        mentions.extend(m for m in delta.mentions if m.chunk_id in mine)
+        relations.extend(r for r in delta.relations if r.chunk_id in mine)
+        entities.extend(delta.entities)
+    by_id = predicted_documents(chunks, mentions, relations, entities)
+    predicted = {g.key: by_id[i] for g, i in zip(gold.documents, document_ids, strict=True) if i in by_id}
+    return score_extraction(gold.documents, predicted, relation_types)
+
+
+def _extraction(request: ExtractionEval, run_id: str, store: str) -> ExtractionReport:
+    gold = load_gold_task(request.gold_file, request.format)
+    documents = gold_texts(gold, request.gold_file)
+    choice = ExtractorChoice(name=request.extractor, domain=request.domain, llm_base_url=request.llm_base_url,
+                             llm_model=request.llm_model, max_llm_calls=request.max_llm_calls)
+    built = extract_gold_task(documents, choice, run_id, request.chunk_chars, store)
+    scores = score_extraction_task(store, gold, [d.id for d in documents], request.relation_types)
+    found = scores.relations.overlap.found_gold
+    return ExtractionReport(
+        run_id=run_id, store=store, gold_file=request.gold_file, format=request.format, extractor=built.extractor,
+        model=built.model, **scores.model_dump(exclude={"documents"}),
+        documents=len(documents), llm_calls=built.llm_calls, tokens=built.tokens,
+        tokens_per_gold_relation_found=round(built.tokens / found, 2) if found else None,
+        failed_chunks=built.failed_chunks, seconds=built.seconds,
+        documents_per_second=round(len(documents) / built.seconds, 2) if built.seconds else 0.0,
+        skipped_gold_lines=list(gold.errors), relation_types=request.relation_types, conventions=dict(CONVENTIONS),
+    )
+
+
 # -- the flow ----------------------------------------------------------------------------------------
 
-EvalReport = RelationsReport | MaskedNodesReport | ExtractorsReport
+EvalReport = RelationsReport | MaskedNodesReport | ExtractorsReport | ExtractionReport
 
 
 @flow(name="evaluate", flow_run_name="evaluate-{run_id}", log_prints=False)
@@ -370,6 +509,8 @@ def evaluate(request: EvalRequest, run_id: str, store: str | None = None) -> Eva
             report: EvalReport = _relations(request, run_id, store)
         elif isinstance(request, MaskedNodesEval):
             report = _masked_nodes(request, run_id, store)
+        elif isinstance(request, ExtractionEval):
+            report = _extraction(request, run_id, store)
         else:
             report = _extractors(request, run_id, store)
         progress.done("evaluate")
@@ -392,5 +533,26 @@ def _flat(data: dict[str, object], prefix: str = "") -> dict[str, str | int | fl
 
 
 def _markdown(report: EvalReport) -> str:
+    if isinstance(report, ExtractionReport):
+        return _extraction_markdown(report)
     rows = "\n".join(f"| {k} | {v} |" for k, v in _flat(report.model_dump()).items())
     return f"# {report.kind} evaluation {report.run_id}\n\n| measure | value |\n|---|---|\n{rows}\n"
+
+
+def _extraction_markdown(report: ExtractionReport) -> str:
+    rows = [("entities, exact span", report.entities.exact), ("entities, overlap", report.entities.overlap),
+            ("relations, exact ends", report.relations.exact),
+            ("relations, overlapping ends", report.relations.overlap),
+            ("relations, typed (overlap)", report.relations.typed), ("graph pairs (names)", report.graph_pairs)]
+    table = "\n".join(f"| {name} | {s.precision:.3f} | {s.recall:.3f} | {s.f1:.3f} | {s.predicted} | {s.gold} |"
+                      for name, s in rows)
+    types = "\n".join(f"| {t} | {r.gold} | {r.exact_recall:.3f} | {r.overlap_recall:.3f} |"
+                      for t, r in report.entities.by_type.items())
+    conventions = "\n".join(f"- **{k}**: {v}" for k, v in report.conventions.items())
+    return (f"# extraction evaluation {report.run_id}\n\n{report.extractor} ({report.model or 'offline'}) on "
+            f"`{report.gold_file}` ({report.format}): {report.documents} documents, {report.gold_entities} gold "
+            f"entities, {report.gold_relations} gold relations; {report.documents_per_second} documents/s, "
+            f"{report.llm_calls} LLM calls, {report.tokens} tokens\n\n"
+            f"| measure | precision | recall | F1 | predicted | gold |\n|---|---|---|---|---|---|\n{table}\n\n"
+            f"| gold type | gold | exact recall | overlap recall |\n|---|---|---|---|\n{types}\n\n"
+            f"## Conventions\n\n{conventions}\n")

@@ -1,8 +1,10 @@
-"""``kgweave eval relations|masked-nodes|extractors``: the built-in evaluations (Prefect flow ``evaluate``)."""
+"""``kgweave eval relations|masked-nodes|extractors|extraction``: built-in evaluations (Prefect flow ``evaluate``)."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -55,7 +57,16 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     ext.add_argument("--chunk-chars", type=int, default=2000)
     _llm_args(ext)
 
-    for parser in (rel, masked, ext):
+    gold = commands.add_parser("extraction", help="build a gold set's texts with one extractor and score the graph "
+                                                  "against the gold entity spans and relations")
+    gold.add_argument("gold", help="gold file: DyGIE JSONL, or a triples CSV/JSONL (see the README)")
+    gold.add_argument("--format", choices=("dygie", "triples"), default="dygie", help="gold format (dygie)")
+    gold.add_argument("--extractor", choices=("cooccurrence", "llm"), default="cooccurrence")
+    gold.add_argument("--domain", default="auto", help=f"LLM schema: {'|'.join(domain_choices())}")
+    gold.add_argument("--chunk-chars", type=int, default=2000)
+    _llm_args(gold)
+
+    for parser in (rel, masked, ext, gold):
         parser.add_argument("--run-id", default=None)
         store_arg(parser)
         json_arg(parser)
@@ -81,6 +92,8 @@ def _request(args: argparse.Namespace) -> EvalRequest:
             return RelationsEval(book=args.book, gold=tuple(rows), gold_file=str(gold),
                                  min_actant_support=args.min_actant_support,
                                  min_relation_support=args.min_relation_support)
+        if args.eval_command == "extraction":
+            return _extraction_request(args)
         _check_llm(args)
         if args.eval_command == "masked-nodes":
             from kgweave.agents.embeddings import minilm_available
@@ -104,6 +117,33 @@ def _request(args: argparse.Namespace) -> EvalRequest:
         raise UsageError(f"bad option {'.'.join(str(p) for p in err['loc'])}: {err['msg']}") from exc
 
 
+def _extraction_request(args: argparse.Namespace) -> EvalRequest:
+    from kgweave.agents.domains import domain_choices
+    from kgweave.agents.sources.gold import parse_gold
+    from kgweave.flows.evaluate import ExtractionEval
+
+    gold = Path(args.gold)
+    if not gold.is_file():
+        raise UsageError(f"no such gold file: {gold}")
+    try:
+        parsed = parse_gold(gold.read_text(encoding="utf-8"), args.format, name=gold.name)
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{gold}: not UTF-8 text ({exc.reason})") from exc
+    if not parsed.documents:
+        first = parsed.errors[0] if parsed.errors else None
+        raise UsageError(f"{gold}: no gold document in {args.format} format"
+                         + (f" (line {first.line}: {first.reason})" if first else ""))
+    for error in parsed.errors:  # the run goes on without them; each is also in the report
+        print(f"{gold}:{error.line}: skipped: {error.reason}", file=sys.stderr)
+    if args.domain not in domain_choices():
+        raise UsageError(f"unknown domain {args.domain!r}; choose one of: {', '.join(domain_choices())}")
+    if args.extractor == "llm":
+        _check_llm(args)
+    return ExtractionEval(gold_file=str(gold), format=args.format, extractor=args.extractor, domain=args.domain,
+                          chunk_chars=args.chunk_chars, llm_base_url=args.llm_base_url, llm_model=args.llm_model,
+                          max_llm_calls=args.max_llm_calls)
+
+
 def _check_llm(args: argparse.Namespace) -> None:
     from kgweave.flows.extractors import llm_config
 
@@ -118,6 +158,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from kgweave.graph_store.runs import new_run_id
 
     request = _request(args)
+    if args.eval_command == "extraction":
+        return _eval_extraction(args, request)
     url = store_url(args)
     if args.eval_command != "extractors" and "://" not in url and not Path(url.removeprefix("sqlite:///")).is_file():
         raise UsageError(f"no such store: {url} (build one first, or pass --store)")
@@ -130,6 +172,26 @@ def cmd_eval(args: argparse.Namespace) -> int:
         except BookNotFoundError as exc:
             raise UsageError(str(exc)) from exc
     report = evaluate(request=request, run_id=args.run_id or new_run_id("eval"), store=url)  # type: ignore[arg-type]
+    if args.json:
+        print_json(report.model_dump(mode="json"))
+    else:
+        _print(report)
+    return EXIT_OK
+
+
+def _eval_extraction(args: argparse.Namespace, request: EvalRequest) -> int:
+    """Build and score into ``--store`` (an embedded store), or into a temporary one removed afterwards."""
+    from kgweave.flows.evaluate import evaluate
+    from kgweave.graph_store.capabilities import Capability
+    from kgweave.graph_store.runs import new_run_id
+
+    with tempfile.TemporaryDirectory(prefix="kgweave-eval-") as scratch:
+        url = args.store or str(Path(scratch) / "extraction.db")
+        store = open_or_usage(url)
+        if Capability.PUSH_SOURCE not in store.capabilities:  # type: ignore[attr-defined]
+            raise UsageError(f"eval extraction reads the predictions back from an embedded store; {url} is not one")
+        report = evaluate(request=request, run_id=args.run_id or new_run_id("eval"), store=url)  # type: ignore[arg-type]
+        store.close()  # type: ignore[attr-defined]
     if args.json:
         print_json(report.model_dump(mode="json"))
     else:
@@ -158,6 +220,16 @@ def _print(report: object) -> None:
                       f"[{d['p25']:.3f}, {d['p75']:.3f}]")
         print(f"{data['masked']} papers masked, {data['failed']} failed, {data['llm_calls']} LLM calls "
               f"({data['cached_llm_calls']} cached), model {data['model']}")
+    elif data["kind"] == "extraction":
+        print(f"{data['extractor']} on {data['gold_file']}: {data['documents']} documents, {data['gold_entities']} "
+              f"gold entities, {data['gold_relations']} gold relations ({data['documents_per_second']} documents/s)")
+        for name, s in (("entities exact", data["entities"]["exact"]),
+                        ("entities overlap", data["entities"]["overlap"]),
+                        ("relations exact", data["relations"]["exact"]),
+                        ("relations overlap", data["relations"]["overlap"]),
+                        ("relations typed", data["relations"]["typed"]), ("graph pairs", data["graph_pairs"])):
+            print(f"{name:18s} P {s['precision']:.3f}  R {s['recall']:.3f}  F1 {s['f1']:.3f}")
+        print(f"{data['llm_calls']} LLM calls, {data['tokens']} tokens; store {data['store']}")
     else:
         o = data["overlap"]
         for key in ("cooccurrence", "llm"):
