@@ -27,6 +27,7 @@ from kgweave.agents.sources.gold import GoldDocument
 from kgweave.agents.text import iter_sentences
 from kgweave.graph_store.ids import normalize_name
 from kgweave.graph_store.models import Chunk, Entity, Mention, Relation
+from kgweave.graph_store.protocol import PushSource
 
 __all__ = [
     "CONVENTIONS",
@@ -42,6 +43,7 @@ __all__ = [
     "prf",
     "relation_ends",
     "score_extraction",
+    "stored_predictions",
 ]
 
 Span = tuple[int, int]
@@ -227,6 +229,28 @@ def predicted_documents(chunks: Iterable[Chunk], mentions: Iterable[Mention], re
     return {doc: PredictedDocument(entities=tuple(sorted(spans.get(doc, ()))),
                                    relations=tuple(sorted(found.get(doc, ()), key=lambda p: (p.a, p.b, p.type))))
             for doc in spans.keys() | found.keys()}
+
+
+def stored_predictions(store: PushSource, document_ids: Iterable[str]) -> dict[str, PredictedDocument]:
+    """:func:`predicted_documents` of the given documents, read from an embedded store's export.
+
+    Notes
+    -----
+    Reads the whole store once (``export_deltas``); rows of other documents are skipped.
+    """
+    wanted = set(document_ids)
+    chunks: list[Chunk] = []
+    mentions: list[Mention] = []
+    relations: list[Relation] = []
+    entities: list[Entity] = []
+    for delta in store.export_deltas():
+        mine = {c.id for c in delta.chunks if c.document_id in wanted}
+        if mine:
+            chunks.extend(c for c in delta.chunks if c.id in mine)
+            mentions.extend(m for m in delta.mentions if m.chunk_id in mine)
+            relations.extend(r for r in delta.relations if r.chunk_id in mine)
+            entities.extend(delta.entities)
+    return predicted_documents(chunks, mentions, relations, entities)
 
 
 def score_extraction(gold: Sequence[GoldDocument], predicted: Mapping[str, PredictedDocument],

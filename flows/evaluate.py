@@ -58,8 +58,8 @@ from kgweave.analysis.extraction_scores import (
     EntityScores,
     ExtractionScores,
     Prf,
-    predicted_documents,
     score_extraction,
+    stored_predictions,
 )
 from kgweave.analysis.extraction_scores import RelationScores as SpanRelationScores
 from kgweave.flows.extractors import ExtractorChoice, build_extractor, llm_config
@@ -67,7 +67,7 @@ from kgweave.flows.monitoring import StageProgress, show_library_logs
 from kgweave.flows.settings import StoreSettings
 from kgweave.flows.stores import open_flow_store
 from kgweave.graph_store.ids import normalize_name
-from kgweave.graph_store.models import Chunk, Document, Entity, Mention, Relation, Run
+from kgweave.graph_store.models import Document, Run
 from kgweave.graph_store.protocol import push_source
 from kgweave.graph_store.runs import recorded_run
 
@@ -453,20 +453,7 @@ def extract_gold_task(documents: list[Document], choice: ExtractorChoice, run_id
 def score_extraction_task(store: str, gold: GoldSet, document_ids: list[str], relation_types: dict[str, str]
                           ) -> ExtractionScores:
     """Read the gold documents' chunks, mentions and relation evidence back from the store and score them."""
-    wanted = set(document_ids)
-    chunks: list[Chunk] = []
-    mentions: list[Mention] = []
-    relations: list[Relation] = []
-    entities: list[Entity] = []
-    for delta in push_source(open_flow_store(store)).export_deltas():
-        mine = {c.id for c in delta.chunks if c.document_id in wanted}
-        if not mine:
-            continue
-        chunks.extend(c for c in delta.chunks if c.id in mine)
-        mentions.extend(m for m in delta.mentions if m.chunk_id in mine)
-        relations.extend(r for r in delta.relations if r.chunk_id in mine)
-        entities.extend(delta.entities)
-    by_id = predicted_documents(chunks, mentions, relations, entities)
+    by_id = stored_predictions(push_source(open_flow_store(store)), document_ids)
     predicted = {g.key: by_id[i] for g, i in zip(gold.documents, document_ids, strict=True) if i in by_id}
     return score_extraction(gold.documents, predicted, relation_types)
 

@@ -205,13 +205,17 @@ def parse_triples(text: str, *, csv_format: bool = True) -> GoldSet:
             else:
                 rows.append((number, {k: v for k, v in value.items() if v not in (None, "")}))
     texts: dict[str, str] = {}
+    conflicting: set[int] = set()
     for number, row in rows:
         key, body = str(row.get("text_id", "")), row.get("text")
         if key and isinstance(body, str) and texts.setdefault(key, body) != body:
             errors.append(GoldLineError(line=number, reason=f"a second, different text for text_id {key!r}"))
+            conflicting.add(number)
     entities: dict[str, dict[tuple[int, int], GoldEntity]] = {}
     relations: dict[str, list[GoldRelation]] = {}
     for number, row in rows:
+        if number in conflicting:
+            continue
         try:
             key, relation = _triple(row, texts)
         except _BadLine as exc:

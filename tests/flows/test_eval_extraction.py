@@ -1,0 +1,80 @@
+"""``kgweave eval extraction`` as a real process: the shared SciER dev set, a user's triples, bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from kgweave.graph_store.sqlite_store import SQLiteGraphStore
+from tests.conftest import SHARED_DATA, require
+from tests.flows.test_cli import run_kgweave
+
+pytestmark = pytest.mark.usefixtures("prefect_api")
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+SCIER_DEV = SHARED_DATA / "scier_dev" / "dev_spans.jsonl"
+PRF = ("precision", "recall", "f1")
+
+
+def _scores(report: dict[str, object]) -> dict[str, dict[str, float]]:
+    ents, rels = report["entities"], report["relations"]
+    return {"entities.exact": ents["exact"], "entities.overlap": ents["overlap"],  # type: ignore[index]
+            "relations.exact": rels["exact"], "relations.overlap": rels["overlap"],  # type: ignore[index]
+            "relations.typed": rels["typed"], "graph_pairs": report["graph_pairs"]}  # type: ignore[index,dict-item]
+
+
+def test_scier_dev_with_the_offline_extractor(tmp_path: Path) -> None:
+    require(SCIER_DEV.is_file(), f"the SciER dev set {SCIER_DEV} is missing")
+    db = tmp_path / "scier.db"
+    done = run_kgweave("eval", "extraction", str(SCIER_DEV), "--format", "dygie", "--extractor", "cooccurrence",
+                       "--store", str(db), "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    for key in ("documents", "gold_entities", "gold_relations", "entities", "relations", "graph_pairs", "llm_calls",
+                "tokens", "tokens_per_gold_relation_found", "store", "conventions"):
+        assert key in report, key
+    assert (report["documents"], report["gold_entities"], report["gold_relations"]) == (10, 2234, 1132)
+    assert report["store"] == str(db) and report["skipped_gold_lines"] == []
+    for name, s in _scores(report).items():
+        assert all(0.0 <= s[k] <= 1.0 for k in PRF), (name, s)
+    assert set(report["entities"]["by_type"]) == {"Method", "Task", "Dataset"}
+    assert report["entities"]["overlap"]["f1"] > 0.3
+    assert report["entities"]["exact"]["f1"] > 0.2
+    assert report["relations"]["overlap"]["f1"] > 0.1
+    assert report["relations"]["exact"]["f1"] < report["relations"]["overlap"]["f1"]
+    assert report["llm_calls"] == report["tokens"] == 0
+    assert {"relation_ends", "relations.typed", "graph_pairs"} <= set(report["conventions"])
+    with SQLiteGraphStore(db) as store:
+        assert store.counts().documents == 10
+        runs = [r for r in store.runs() if r.kind == "eval"]
+    assert [(r.status, r.parameters["evaluation"]) for r in runs] == [("completed", "extraction")]
+    assert runs[0].summary["entities.overlap.f1"] == report["entities"]["overlap"]["f1"]
+
+
+def test_triples_into_a_temporary_store_with_bad_lines_reported() -> None:
+    gold = DATA / "extraction_gold.triples.csv"
+    done = run_kgweave("eval", "extraction", str(gold), "--format", "triples", "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert (report["documents"], report["gold_relations"]) == (1, 2)
+    assert [e["line"] for e in report["skipped_gold_lines"]] == [4, 5, 6]
+    assert [line.split(": skipped:")[0] for line in done.stderr.splitlines() if ": skipped:" in line] == [
+        f"{gold}:4", f"{gold}:5", f"{gold}:6"]
+    assert not Path(report["store"]).exists()  # the temporary store is removed
+    human = run_kgweave("eval", "extraction", str(gold), "--format", "triples")
+    assert human.returncode == 0 and "entities overlap" in human.stdout and "relations typed" in human.stdout
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("no-such-gold.jsonl",), "no such gold file: no-such-gold.jsonl"),
+    ((str(DATA / "extraction_gold.dygie.jsonl"), "--format", "triples"), "no gold document in triples format"),
+    ((str(DATA / "hobbit_gold.csv"),), "no gold document in dygie format (line 1: not JSON"),
+    ((str(DATA / "extraction_gold.dygie.jsonl"), "--format", "brat"), "invalid choice: 'brat'"),
+])
+def test_bad_gold_is_one_line_and_exit_2(args: tuple[str, ...], message: str) -> None:
+    done = run_kgweave("eval", "extraction", *args)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], done.stderr
