@@ -48,5 +48,7 @@ PAPERS = Domain(
     records=RecordSource(
         expected=EXPECTED, describes="ResearchTown papers and profiles, TAPE CiteSeer", kind=research_kind,
         parse=research_record, graph=research_records_graph, folders=("citeseer",),
+        # v2: title + text/body records are papers too, and a file is read as records when any record is one
+        version="records-v2",
     ),
 )

@@ -43,5 +43,7 @@ PROFILES = Domain(
     records=RecordSource(
         expected=EXPECTED, describes="ResearchTown profiles and papers", kind=research_kind,
         parse=research_record, graph=research_records_graph,
+        # v2: title + text/body records are papers too, and a file is read as records when any record is one
+        version="records-v2",
     ),
 )

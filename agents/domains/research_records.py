@@ -3,10 +3,10 @@
 - researcher profiles (ResearchTown ``ProfileDB.json``, ``agent_data_*.json``, ResearchBench profiles):
   ``name`` plus ``bio`` or ``collaborators``; optional ``domain``, ``institute``, ``pub_titles`` /
   ``pub_abstracts``;
-- papers (``PaperDB.json``, the ICLR-2023 review set, generic papers JSONL): ``title`` plus ``abstract``
-  or ``authors``; optional ``year`` (or ``timestamp``), ``url``, ``domain``, ``keywords``,
-  ``references`` (titles, or objects with ``title``), ``bibliography`` (ResearchTown's parsed entries),
-  ``real_all_scores`` / ``review_scores``, ``real_confidences``, ``real_decision`` / ``decision``.
+- papers (``PaperDB.json``, the ICLR-2023 review set, generic papers JSONL): ``title`` plus ``abstract``,
+  ``text``, ``body`` or ``authors`` (the first of abstract/text/body is the paper's text); optional ``year``
+  (or ``timestamp``), ``url``, ``domain``, ``keywords``, ``references`` (titles, or objects with ``title``),
+  ``bibliography`` (ResearchTown's parsed entries), ``real_all_scores`` / ``review_scores``, ``real_confidences``, ``real_decision`` / ``decision``.
 
 The graph they make is :func:`kgweave.agents.research_graph.research_graph`.
 """
@@ -23,16 +23,25 @@ from kgweave.agents.domains.record_fields import names_of, numbers_of, text_of, 
 from kgweave.agents.record_graph import RecordGraph
 from kgweave.agents.research_graph import PaperRecord, ResearcherRecord, research_graph
 
-__all__ = ["EXPECTED", "bibliography_title", "research_kind", "research_record", "research_records_graph"]
+__all__ = [
+    "EXPECTED",
+    "PAPER_TEXT_FIELDS",
+    "bibliography_title",
+    "research_kind",
+    "research_record",
+    "research_records_graph",
+]
 
-EXPECTED = "a paper (title, abstract/authors) or a researcher (name, bio/collaborators)"
+EXPECTED = "a paper (title, abstract/text/body/authors) or a researcher (name, bio/collaborators)"
+# the fields a paper's text is read from, the first present wins
+PAPER_TEXT_FIELDS = ("abstract", "text", "body")
 
 
 def research_kind(raw: RawRecord) -> str | None:
     """``researcher``, ``paper``, or None for a record that is neither."""
     if "name" in raw and ("bio" in raw or "collaborators" in raw):
         return "researcher"
-    if "title" in raw and ("abstract" in raw or "authors" in raw):
+    if "title" in raw and any(name in raw for name in (*PAPER_TEXT_FIELDS, "authors")):
         return "paper"
     return None
 
@@ -76,7 +85,7 @@ def _references(raw: RawRecord) -> tuple[str, ...]:
 def _paper(raw: RawRecord, source: str, area: str | None) -> PaperRecord:
     topics = [*names_of(raw, "keywords"), *(t for t in (text_of(raw, "domain"), area) if t)]
     return PaperRecord(
-        source=source, title=text_of(raw, "title") or "", abstract=text_of(raw, "abstract"),
+        source=source, title=text_of(raw, "title") or "", abstract=text_of(raw, *PAPER_TEXT_FIELDS),
         authors=names_of(raw, "authors"), year=year_of(raw), url=text_of(raw, "url"), venue=text_of(raw, "venue"),
         topics=tuple(dict.fromkeys(topics)), references=_references(raw),
         review_scores=numbers_of(raw, "real_all_scores", "review_scores", "scores"),

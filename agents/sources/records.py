@@ -6,9 +6,10 @@ every domain: files (JSON object-of-records, list, or one record; JSONL; CSV wit
 lists) and data-set folders a domain names (``citeseer``: TEG/TAPE's ``citeseer_texts.txt`` with
 ``citeseer.cites``, read as papers with ``category`` and ``citeseer_id`` and CITES between them).
 
-A file whose first record is not of the domain's kind is read by the generic loader (its texts are
-extracted with the domain's schema, as before). A bad record is reported on its own (``file#key``)
-and never stops the others.
+A file none of whose records is of the domain's kind is read by the generic loader (its texts are
+extracted with the domain's schema, as before); in a file with at least one, every other record is
+reported on its own as not of the domain's kind (never a silent switch of the whole file). A bad
+record is reported on its own (``file#key``) and never stops the others.
 """
 
 from __future__ import annotations
@@ -81,8 +82,7 @@ def load_domain_source(paths: Sequence[str | Path], domain: str, options: LoadOp
         if isinstance(items, LoadFailure):
             failures.append(items)
             continue
-        first = next((raw for _, raw in items or () if not isinstance(raw, LoadFailure)), None)
-        if items is None or first is None or _kind(reader, first) is None:
+        if items is None or not any(_kind(reader, raw) is not None for _, raw in items):
             plain.append(file)
             continue
         area = _area(file)

@@ -97,6 +97,30 @@ def test_bad_records_are_reported_one_by_one(tmp_path: Path) -> None:
     assert len(source.documents) == 3  # two abstracts and the plain text file
 
 
+def test_papers_with_text_or_body_and_non_papers_reported_per_record(tmp_path: Path) -> None:
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_text("\n".join([
+        json.dumps({"text": "A plain note without a title opens the file."}),  # not a paper: reported, not a switch
+        json.dumps({"title": "Text Paper", "text": "Graph neural networks learn from text."}),
+        json.dumps({"title": "Body Paper", "body": "Transformers read whole bodies."}),
+        json.dumps({"title": "Abstract Wins", "abstract": "The abstract.", "text": "The full text."}),
+        json.dumps({"name": "Ada", "note": "neither a paper nor a researcher"}),
+    ]) + "\n", "utf-8")
+    notes = tmp_path / "notes.jsonl"  # no record is a paper: the whole file is plain documents, as before
+    notes.write_text(json.dumps({"text": "Only plain texts here."}) + "\n", "utf-8")
+    source = load_domain_source([mixed, notes], "papers")
+    reasons = {f.source.rsplit(":", 1)[-1]: f.reason for f in source.failures}
+    assert set(reasons) == {"1", "5"}
+    assert all(r.startswith("record is not a paper (title, abstract/text/body/authors)") for r in reasons.values())
+    papers = {e.name: e.description for e in source.graph.entities if e.label == PAPER}
+    assert papers == {"Text Paper": "Graph neural networks learn from text.",
+                      "Body Paper": "Transformers read whole bodies.", "Abstract Wins": "The abstract."}
+    assert source.records == 3
+    assert sorted(d.text for d in source.documents) == [
+        "Graph neural networks learn from text.", "Only plain texts here.", "The abstract.",
+        "Transformers read whole bodies."]
+
+
 def test_link_adds_mentions_from_the_owner_and_review_relation_ids() -> None:
     source = load_domain_source([DATA / "hobbit_reviews.jsonl"], "reviews")
     assert {f.source.rsplit(":", 1)[-1] for f in source.failures} == {"5", "7"}  # empty text, not JSON
