@@ -6,7 +6,8 @@
 - papers (``PaperDB.json``, the ICLR-2023 review set, generic papers JSONL): ``title`` plus ``abstract``,
   ``text``, ``body`` or ``authors`` (the first of abstract/text/body is the paper's text); optional ``year``
   (or ``timestamp``), ``url``, ``domain``, ``keywords``, ``references`` (titles, or objects with ``title``),
-  ``bibliography`` (ResearchTown's parsed entries), ``real_all_scores`` / ``review_scores``, ``real_confidences``, ``real_decision`` / ``decision``.
+  ``bibliography`` (ResearchTown's parsed entries), ``real_all_scores`` / ``review_scores``,
+  ``real_confidences``, ``real_decision`` / ``decision``.
 
 The graph they make is :func:`kgweave.agents.research_graph.research_graph`.
 """
