@@ -459,12 +459,12 @@ def score_extraction_task(store: str, gold: GoldSet, document_ids: list[str], re
 
 
 def _extraction(request: ExtractionEval, run_id: str, store: str) -> ExtractionReport:
-    gold = load_gold_task(request.gold_file, request.format)
+    gold: GoldSet = load_gold_task(request.gold_file, request.format)
     documents = gold_texts(gold, request.gold_file)
     choice = ExtractorChoice(name=request.extractor, domain=request.domain, llm_base_url=request.llm_base_url,
                              llm_model=request.llm_model, max_llm_calls=request.max_llm_calls)
     built = extract_gold_task(documents, choice, run_id, request.chunk_chars, store)
-    scores = score_extraction_task(store, gold, [d.id for d in documents], request.relation_types)
+    scores: ExtractionScores = score_extraction_task(store, gold, [d.id for d in documents], request.relation_types)
     found = scores.relations.overlap.found_gold
     return ExtractionReport(
         run_id=run_id, store=store, gold_file=request.gold_file, format=request.format, extractor=built.extractor,

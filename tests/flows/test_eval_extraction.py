@@ -8,8 +8,11 @@ from pathlib import Path
 import pytest
 
 from kgweave.graph_store.sqlite_store import SQLiteGraphStore
+from tests.artifacts import artifacts_of
 from tests.conftest import SHARED_DATA, require
-from tests.flows.test_cli import run_kgweave
+from tests.flows.test_cli import kgweave_env, run_kgweave
+from tests.llm_fixtures import llm_server_fixture  # noqa: F401
+from tests.llm_server import LLMTestServer
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 
@@ -63,8 +66,27 @@ def test_triples_into_a_temporary_store_with_bad_lines_reported() -> None:
     assert [line.split(": skipped:")[0] for line in done.stderr.splitlines() if ": skipped:" in line] == [
         f"{gold}:4", f"{gold}:5", f"{gold}:6"]
     assert not Path(report["store"]).exists()  # the temporary store is removed
+    markdown = str(artifacts_of(["evaluate-extraction"], report["run_id"])["evaluate-extraction"].data)
+    assert "| entities, exact span |" in markdown and "## Conventions" in markdown and "relation_ends" in markdown
     human = run_kgweave("eval", "extraction", str(gold), "--format", "triples")
     assert human.returncode == 0 and "entities overlap" in human.stdout and "relations typed" in human.stdout
+
+
+def test_llm_extractor_mechanics_calls_and_tokens(llm_server: LLMTestServer, tmp_path: Path) -> None:
+    """The test server says nothing about quality: only that calls and tokens reach the report."""
+    env = {**kgweave_env(), "KGWEAVE_LLM_CACHE_DIR": str(tmp_path / "llm-cache")}
+    done = run_kgweave("eval", "extraction", str(DATA / "extraction_gold.dygie.jsonl"), "--extractor", "llm",
+                       "--domain", "papers", "--llm-base-url", llm_server.base_url, "--llm-model", "kgweave-test-model",
+                       "--json", env=env)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["extractor"] == "llm" and report["model"] == "kgweave-test-model"
+    assert report["llm_calls"] == len(llm_server.chat_requests) == 2  # one chunk per gold document
+    assert report["tokens"] > 0
+    found = report["relations"]["overlap"]["found_gold"]
+    assert report["tokens_per_gold_relation_found"] == (round(report["tokens"] / found, 2) if found else None)
+    for name, s in _scores(report).items():
+        assert all(0.0 <= s[k] <= 1.0 for k in PRF), (name, s)
 
 
 @pytest.mark.parametrize(("args", "message"), [
