@@ -64,6 +64,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     gold.add_argument("--extractor", choices=("cooccurrence", "llm"), default="cooccurrence")
     gold.add_argument("--domain", default="auto", help=f"LLM schema: {'|'.join(domain_choices())}")
     gold.add_argument("--chunk-chars", type=int, default=2000)
+    gold.add_argument("--relation-types", default=None, metavar="JSON_FILE",
+                      help="JSON object mapping kgweave relation types to the gold's, for the typed score "
+                           "(default: onto SciER's types)")
     _llm_args(gold)
 
     for parser in (rel, masked, ext, gold):
@@ -133,15 +136,27 @@ def _extraction_request(args: argparse.Namespace) -> EvalRequest:
         first = parsed.errors[0] if parsed.errors else None
         raise UsageError(f"{gold}: no gold document in {args.format} format"
                          + (f" (line {first.line}: {first.reason})" if first else ""))
-    for error in parsed.errors:  # the run goes on without them; each is also in the report
-        print(f"{gold}:{error.line}: skipped: {error.reason}", file=sys.stderr)
     if args.domain not in domain_choices():
         raise UsageError(f"unknown domain {args.domain!r}; choose one of: {', '.join(domain_choices())}")
     if args.extractor == "llm":
         _check_llm(args)
-    return ExtractionEval(gold_file=str(gold), format=args.format, extractor=args.extractor, domain=args.domain,
-                          chunk_chars=args.chunk_chars, llm_base_url=args.llm_base_url, llm_model=args.llm_model,
-                          max_llm_calls=args.max_llm_calls)
+    mapping = {} if args.relation_types is None else {"relation_types": _relation_types(Path(args.relation_types))}
+    request = ExtractionEval(gold_file=str(gold), format=args.format, extractor=args.extractor, domain=args.domain,
+                             chunk_chars=args.chunk_chars, llm_base_url=args.llm_base_url, llm_model=args.llm_model,
+                             max_llm_calls=args.max_llm_calls, **mapping)
+    for error in parsed.errors:  # the run goes on without them; each is also in the report
+        print(f"{gold}:{error.line}: skipped: {error.reason}", file=sys.stderr)
+    return request
+
+
+def _relation_types(path: Path) -> object:
+    """The mapping file's JSON (ExtractionEval checks that it maps strings to strings)."""
+    import json
+
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UsageError(f"--relation-types {path}: cannot read a JSON object ({exc})") from exc
 
 
 def _check_llm(args: argparse.Namespace) -> None:

@@ -68,8 +68,19 @@ def test_triples_into_a_temporary_store_with_bad_lines_reported() -> None:
     assert not Path(report["store"]).exists()  # the temporary store is removed
     markdown = str(artifacts_of(["evaluate-extraction"], report["run_id"])["evaluate-extraction"].data)
     assert "| entities, exact span |" in markdown and "## Conventions" in markdown and "relation_ends" in markdown
-    human = run_kgweave("eval", "extraction", str(gold), "--format", "triples")
-    assert human.returncode == 0 and "entities overlap" in human.stdout and "relations typed" in human.stdout
+
+
+def test_relation_types_mapping_and_human_output(tmp_path: Path) -> None:
+    mapping = tmp_path / "types.json"
+    mapping.write_text(json.dumps({"USES": "Used-For"}), "utf-8")
+    done = run_kgweave("eval", "extraction", str(DATA / "extraction_gold.triples.jsonl"), "--format", "triples",
+                       "--relation-types", str(mapping))
+    assert done.returncode == 0, done.stderr
+    assert "entities overlap" in done.stdout and "relations typed" in done.stdout
+    runs = json.loads(run_kgweave("eval", "extraction", str(DATA / "extraction_gold.triples.jsonl"), "--format",
+                                  "triples", "--relation-types", str(mapping), "--json").stdout)
+    assert runs["relation_types"] == {"USES": "Used-For"}
+    assert [e["line"] for e in runs["skipped_gold_lines"]] == [3, 4]
 
 
 def test_llm_extractor_mechanics_calls_and_tokens(llm_server: LLMTestServer, tmp_path: Path) -> None:
@@ -94,6 +105,12 @@ def test_llm_extractor_mechanics_calls_and_tokens(llm_server: LLMTestServer, tmp
     ((str(DATA / "extraction_gold.dygie.jsonl"), "--format", "triples"), "no gold document in triples format"),
     ((str(DATA / "hobbit_gold.csv"),), "no gold document in dygie format (line 1: not JSON"),
     ((str(DATA / "extraction_gold.dygie.jsonl"), "--format", "brat"), "invalid choice: 'brat'"),
+    ((str(DATA / "extraction_gold.dygie.jsonl"), "--relation-types", str(DATA / "hobbit_gold.csv")),
+     "cannot read a JSON object"),
+    ((str(DATA / "extraction_gold.dygie.jsonl"), "--relation-types", str(DATA / "extraction_gold.dygie.jsonl")),
+     "cannot read a JSON object"),
+    ((str(DATA / "extraction_gold.dygie.jsonl"), "--relation-types", str(DATA / "types_list.json")),
+     "bad option relation_types: Input should be a valid dictionary"),
 ])
 def test_bad_gold_is_one_line_and_exit_2(args: tuple[str, ...], message: str) -> None:
     done = run_kgweave("eval", "extraction", *args)
