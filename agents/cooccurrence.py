@@ -3,18 +3,27 @@
 Per chunk it finds two kinds of entity, in linear time:
 
 - ``NamedEntity``: runs of capitalised words ("University of Chicago", "J. R. R. Tolkien") and
-  acronyms or model names ("BERT", "GPT-4", "GNNs"). A lone capitalised word that opens a sentence
-  counts only if the chunk also shows it capitalised on its own mid-sentence, or it is an acronym.
-- ``Concept``: content-word n-grams (stopwords, verbs, numbers and punctuation split them) seen at
-  least ``min_count`` times in the chunk, counted by :func:`graph_store.ids.normalize_name`; an
-  n-gram inside a longer kept one with the same count is dropped, and so are generic words.
+  acronyms or model names ("BERT", "GPT-4", "GNNs", "3D"), joined across hyphens and version
+  numbers ("Faster R - CNN", "ResNet - 101", "UCF 101"). A lone capitalised word that opens a
+  sentence counts only if the chunk also shows it capitalised on its own mid-sentence, or it is an
+  acronym; a name followed by "et al." cites a paper and is not an entity.
+- ``Concept``: noun phrases with their modifiers, runs of content words (stopwords, verbs,
+  adverbs, numbers and punctuation split them) joined by spaces or hyphens and ending on a noun
+  ("temporal action segmentation", "multi - task network", "3D convolutions"). A phrase of two
+  content words or more is a mention even if seen once, unless all its words are generic or
+  adjectives; a single word must be seen ``min_count`` times in the chunk (counted by
+  :func:`graph_store.ids.normalize_name`, generic words dropped).
 
 A parenthesised acronym whose initials spell the words before it ("graph neural networks (GNNs)")
-makes those words one mention, whatever their count. Every occurrence becomes a mention. Within a
-sentence each mention is paired with the next ``window`` mentions; the relation type is the first
-verb between them (``USES``, ``BASED_ON``; a passive "is used by" reversed), a pattern ("X is a Y":
-``IS_A``, "X such as Y": ``INCLUDES``, "X (Y)": ``ABBREVIATED_AS``), or ``CO_OCCURS_WITH`` (stored
-with its two ends in id order, so either order gives one relation).
+makes those words one mention and the acronym another, linked by ``SAME_AS`` (acronym to
+definition: an alias for entity resolution, not a relation that splits them). Every occurrence
+becomes a mention. Relations are fewer than mentions: only names and phrases holding a word the
+chunk repeats (``min_count``) are relation ends, at least one end of a pair is a name, mentions
+coordinated in a list ("A, B and C") are siblings and not paired, and within a sentence each end is
+paired with the next ``window`` ends, except the sentence's first name, paired with every end after
+it. The relation type is the first verb between them (``USES``, ``BASED_ON``; a passive "is used
+by" reversed), a pattern ("X is a Y": ``IS_A``, "X such as Y": ``INCLUDES``, "X (Y)": ``SAME_AS``),
+or ``CO_OCCURS_WITH`` (stored with its two ends in id order, so either order gives one relation).
 
 Time is linear in the chunk's length (~2 ms for a 1,300-character abstract on one core). A giant
 chunk is analysed in windows of ``WINDOW_CHARS`` characters so memory stays bounded, and keeps at
@@ -47,7 +56,6 @@ from kgweave.graph_store.ids import normalize_name, to_relation_type
 from kgweave.graph_store.models import Chunk, Entity, Mention, Relation
 
 __all__ = [
-    "ABBREVIATED_AS",
     "CONCEPT",
     "CO_OCCURS_WITH",
     "INCLUDES",
@@ -56,6 +64,7 @@ __all__ = [
     "MAX_MENTIONS_PER_ENTITY",
     "MAX_NAME_CHARS",
     "NAMED_ENTITY",
+    "SAME_AS",
     "WINDOW_CHARS",
     "CooccurrenceExtractor",
 ]
@@ -67,7 +76,7 @@ CONCEPT = "Concept"
 CO_OCCURS_WITH = "CO_OCCURS_WITH"
 IS_A = "IS_A"
 INCLUDES = "INCLUDES"
-ABBREVIATED_AS = "ABBREVIATED_AS"
+SAME_AS = "SAME_AS"
 
 MAX_TOKEN_CHARS = 40
 MAX_NAME_CHARS = 120
@@ -81,6 +90,7 @@ _EVIDENCE_LEAD_CHARS = 60
 _MAX_CACHED_WORDS = 200_000
 _GENERIC_KEYS = frozenset(normalize_name(word) for word in GENERIC_WORDS)
 _ARTICLES = frozenset(("a", "an"))
+_SUBJECT_PRONOUNS = frozenset(("i", "we", "you", "he", "she", "it", "they"))
 _NO_MODEL: str | None = None  # typed so that the class attribute ``model`` reads as ``str | None``
 # Small words skipped inside an acronym's definition ("Bag of Words (BoW)").
 _DEFINITION_FILLERS = frozenset(("of", "and", "for", "the", "to", "in", "on", "with", "a", "an"))
@@ -94,12 +104,14 @@ _INITIAL = 8  # a single capital letter ("J" of "J. R. R. Tolkien")
 _CONNECTOR = 16  # "of", "von": allowed between two name words
 _NOT_STARTER = 32  # a verb, adverb or adjective: not a name alone or when it opens a sentence
 _CAPITALISED = 64
+_NUMBER = 128  # all digits ("101" of "ResNet 101"): may continue a name
 
 # How a token is joined to the previous one.
 _APART = 0  # punctuation or nothing in between
 _SPACE = 1  # spaces on one line
 _NEWLINE = 2  # whitespace with a line break
 _DOT = 3  # "." or ". " (after an initial)
+_HYPHEN = 4  # "-" or " - " between two words (tokenised text spaces its hyphens: "multi - task")
 
 
 class _Word(NamedTuple):
@@ -114,6 +126,7 @@ class _Word(NamedTuple):
 
 
 _NOT_A_WORD = _Word("", 0, None, "", "", "")
+_NUMBER_WORD = _Word("", _NUMBER, None, "", "", "")
 
 
 class _Token(NamedTuple):
@@ -146,28 +159,30 @@ class _Span(NamedTuple):
     start: int
     end: int
     ref: _Ref
+    anchored: bool = True  # a name, or a phrase holding a word the chunk repeats: may start a relation
 
 
 @dataclass(frozen=True)
 class CooccurrenceExtractor:
-    """Offline baseline extractor: capitalised names, frequent n-gram concepts, verb-typed co-occurrence.
+    """Offline baseline extractor: names, noun-phrase concepts, verb-typed co-occurrence.
 
     Parameters
     ----------
     min_count : int
-        Occurrences in a chunk (by normalised form) for an n-gram to become a concept.
+        Occurrences in a chunk (by normalised form) for a single word to become a concept, and for
+        a phrase holding it to be a relation end.
     max_ngram : int
-        Longest concept n-gram, in words.
+        Longest counted n-gram, in words.
     window : int
-        Each mention is paired with this many following mentions of its sentence.
+        Each relation end is paired with this many following relation ends of its sentence.
     """
 
-    min_count: int = 2
+    min_count: int = 3
     max_ngram: int = 3
-    window: int = 3
+    window: int = 1
     # class attributes, not options (no annotation: not dataclass fields)
     name = "cooccurrence"
-    version = "1"
+    version = "2"
     model = _NO_MODEL
 
     def __post_init__(self) -> None:
@@ -217,12 +232,10 @@ class CooccurrenceExtractor:
         """Find the mentions and relation candidates of some sentences (the whole of a normal chunk)."""
         scan = _scan(sentences, self.max_ngram)
         kept = _keep_concepts(scan, self.min_count)
-        # first pieces of the kept keys: a word that is none of them cannot start a concept mention
-        openers = {key.partition(" ")[0] for key in kept}
         for sentence in sentences:
             tokens = sentence.tokens
             names = _definition_spans(text, tokens, _name_spans(text, tokens, scan.known_capitalised))
-            spans = _concept_spans(tokens, names, kept, openers, self.max_ngram)
+            spans = _concept_spans(text, tokens, names, kept, found.keys)
             _pair(text, sentence, spans, self.window, found.candidates)
             for span in spans:
                 seen = found.mention_counts.get(span.ref, 0)
@@ -231,10 +244,10 @@ class CooccurrenceExtractor:
                     continue
                 found.mention_counts[span.ref] = seen + 1
                 found.spans.append(span)
-                if span.ref[0] == NAMED_ENTITY:
-                    surface = " ".join(text[span.start : span.end].split())
-                else:
-                    surface = " ".join(token.word.lower for token in tokens[span.first : span.stop])
+                surface = " ".join(text[span.start : span.end].split())
+                first = tokens[span.first].word
+                if span.ref[0] != NAMED_ENTITY and first.flags & _CAPITALISED and not first.flags & _ACRONYM:
+                    surface = surface[:1].lower() + surface[1:]  # "Convolutional networks" opening a sentence
                 by_surface = found.surfaces.setdefault(span.ref, {})
                 by_surface[surface] = by_surface.get(surface, 0) + 1
 
@@ -248,6 +261,7 @@ class _Found:
     mention_counts: dict[_Ref, int] = field(default_factory=dict)
     candidates: dict[tuple[_Ref, str, _Ref], str] = field(default_factory=dict)  # -> evidence
     dropped: int = 0
+    keys: dict[str, str] = field(default_factory=dict)  # phrase surface -> normalised name
 
 
 def _windows(text: str, words: dict[str, _Word]) -> Iterator[list[_Sentence]]:
@@ -281,7 +295,13 @@ def _classify(word: str) -> _Word:
     """Flags, verb type and n-gram keys of one distinct word."""
     lower = word.lower()
     key = lower.replace("’", "'") if "’" in lower else lower
-    if len(word) > MAX_TOKEN_CHARS or not word[0].isalpha():
+    if len(word) > MAX_TOKEN_CHARS:
+        return _NOT_A_WORD
+    if not word[0].isalpha():
+        if word.isdigit():
+            return _NUMBER_WORD
+        if word[0].isdigit() and any(ch.isupper() for ch in word):  # "3D", "2D", "4K"
+            return _Word(lower, _NAME | _ACRONYM | _CAPITALISED, None, "", "", "")
         return _NOT_A_WORD
     if len(word) == 1:
         return _Word(lower, _INITIAL if word.isupper() else 0, None, "", "", "")
@@ -327,6 +347,8 @@ def _tokenize_sentence(text: str, start: int, end: int, words: dict[str, _Word])
             gap = _NEWLINE if "\n" in before else _SPACE
         elif previous_initial and before in (".", ". "):
             gap = _DOT
+        elif before == " - " or before == "-":
+            gap = _HYPHEN
         else:
             gap = _APART
         token_end = position + len(surface)
@@ -415,7 +437,7 @@ def _keep_concepts(scan: _Scan, min_count: int) -> dict[str, str]:
         if all(w.last in _GENERIC_KEYS for w in words) or looks_adjective(words[-1].lower):
             continue
         if len(words) == 1:
-            if len(key) < 4:
+            if len(key) < 4 or words[0].lower in NAME_STOPWORDS:
                 continue
             if key not in scan.lower_seen and words[0].flags & _NAME:
                 kept[key] = NAMED_ENTITY
@@ -445,7 +467,7 @@ def _name_spans(text: str, tokens: list[_Token], known_capitalised: set[str]) ->
     while index < size:
         flags = tokens[index].word.flags
         startable = flags & _NAME or (
-            flags & _INITIAL and index + 1 < size and tokens[index + 1].gap == _DOT
+            flags & _INITIAL and index + 1 < size and tokens[index + 1].gap in (_DOT, _HYPHEN)
         )
         if not startable or (index == 0 and flags & _NOT_STARTER):
             index += 1
@@ -455,8 +477,9 @@ def _name_spans(text: str, tokens: list[_Token], known_capitalised: set[str]) ->
         nxt = index + 1
         while nxt < size and nxt - index < MAX_NAME_TOKENS and tokens[nxt].end - start <= MAX_NAME_CHARS:
             token = tokens[nxt]
-            if token.gap == _SPACE or token.gap == _DOT:
-                if token.word.flags & (_NAME | _INITIAL):
+            if token.gap == _SPACE or token.gap == _DOT or token.gap == _HYPHEN:
+                # "Faster R - CNN", "U - Net", "ResNet - 101", "UCF 101": hyphens and version numbers join
+                if token.word.flags & (_NAME | _INITIAL) or (token.word.flags & _NUMBER and token.gap != _DOT):
                     last = nxt
                     nxt += 1
                     continue
@@ -482,7 +505,10 @@ def _name_spans(text: str, tokens: list[_Token], known_capitalised: set[str]) ->
             index = last + 1
             continue
         key = normalize_name(text[start : tokens[last].end])
-        if key:
+        cited = (
+            last + 2 < size and tokens[last + 1].word.lower == "et" and tokens[last + 2].word.lower == "al"
+        )
+        if key and not cited:  # "Devlin et al." cites a paper: not an entity
             spans.append(_Span(index, last + 1, start, tokens[last].end, (NAMED_ENTITY, key)))
         index = last + 1
     return spans
@@ -510,7 +536,7 @@ def _definition_spans(text: str, tokens: list[_Token], names: list[_Span]) -> li
         position = name.first - 1
         while position >= 0 and len(initials) < len(letters):
             token = tokens[position]
-            if position < name.first - 1 and tokens[position + 1].gap not in (_SPACE, _NEWLINE):
+            if position < name.first - 1 and tokens[position + 1].gap not in (_SPACE, _NEWLINE, _HYPHEN):
                 break
             lower = token.word.lower
             if lower in _DEFINITION_FILLERS and position < name.first - 1:
@@ -547,46 +573,105 @@ def _definition_spans(text: str, tokens: list[_Token], names: list[_Span]) -> li
 
 
 def _concept_spans(
-    tokens: list[_Token], names: list[_Span], kept: dict[str, str], openers: set[str], max_ngram: int
+    text: str,
+    tokens: list[_Token],
+    names: list[_Span],
+    kept: dict[str, str],
+    keys: dict[str, str],
 ) -> list[_Span]:
-    """Merge the names with the kept concept n-grams outside them (longest match, left to right)."""
+    """Merge the names with the noun phrases between them, left to right, never overlapping.
+
+    A noun phrase is a run of content words (modifiers included) joined by spaces or hyphens, ending
+    on a noun: "temporal convolution kernel", "multi - task network". It becomes a mention when it
+    has two content words or more, at least one of them specific (not generic, not an adjective),
+    or when it is a single word kept for its frequency in the chunk.
+    """
     spans: list[_Span] = []
     size = len(tokens)
     name_at = {span.first: span for span in names}
     index = 0
     while index < size:
         name = name_at.get(index)
-        if name is not None:
+        if name is not None and not _modifies(tokens, name, name_at):
             spans.append(name)
             index = name.stop
             continue
-        word = tokens[index].word
-        if not word.flags & _CONTENT or (word.head not in openers and word.last not in openers):
+        if name is None and not _opens_phrase(tokens, index):
             index += 1
             continue
-        keys: list[str] = []
-        prefix = ""
-        stop = min(index + max_ngram, size)
-        for position in range(index, stop):
-            token = tokens[position]
-            if position > index and (
-                not token.word.flags & _CONTENT or token.gap not in (_SPACE, _NEWLINE) or position in name_at
-            ):
-                break
-            keys.append(prefix + token.word.last)
-            prefix += token.word.base + " "
-        for length in range(len(keys), 0, -1):
-            label = kept.get(keys[length - 1])
-            if label is not None:
-                end_token = tokens[index + length - 1]
-                spans.append(
-                    _Span(index, index + length, tokens[index].start, end_token.end, (label, keys[length - 1]))
-                )
-                index += length
-                break
-        else:
-            index += 1
+        start = tokens[index].start
+        stop = index + 1
+        while (
+            stop < size and stop - index < MAX_NAME_TOKENS and stop not in name_at
+            and tokens[stop].end - start <= MAX_NAME_CHARS and _continues_phrase(tokens, stop)
+        ):
+            stop += 1
+        end = stop
+        # a phrase ends on a noun: drop trailing adjectives and words only a hyphen let in
+        while end > index and (
+            not tokens[end - 1].word.flags & _CONTENT or looks_adjective(tokens[end - 1].word.lower)
+        ):
+            end -= 1
+        span = _phrase_span(text, tokens, index, end, kept, keys) if end > index else None
+        if span is not None:
+            spans.append(span)
+        index = max(stop, index + 1)
     return spans
+
+
+def _modifies(tokens: list[_Token], name: _Span, name_at: dict[int, _Span]) -> bool:
+    """Whether a one-word acronym opens the noun phrase after it ("3D convolutions", "BCE loss")."""
+    if name.stop - name.first != 1 or name.stop >= len(tokens) or name.stop in name_at:
+        return False
+    word = tokens[name.first].word
+    if not word.flags & _ACRONYM or not word.lower[:1].isdigit():
+        return False
+    after = tokens[name.stop]
+    return after.gap == _SPACE and bool(after.word.flags & _CONTENT) and not looks_adjective(after.word.lower)
+
+
+def _opens_phrase(tokens: list[_Token], index: int) -> bool:
+    """Whether a noun phrase may start at ``tokens[index]``: a content word or a hyphenated prefix."""
+    word = tokens[index].word
+    if index and tokens[index - 1].word.lower in _SUBJECT_PRONOUNS:
+        return False  # "we study graphs": the word after a subject pronoun is its verb
+    if word.flags & _CONTENT:
+        return True
+    return bool(word.lower) and index + 1 < len(tokens) and tokens[index + 1].gap == _HYPHEN and not (
+        word.flags & _NAME or word.verb is not None
+    )
+
+
+def _continues_phrase(tokens: list[_Token], index: int) -> bool:
+    """Whether ``tokens[index]`` extends the noun phrase before it."""
+    token = tokens[index]
+    if token.gap == _HYPHEN:
+        return bool(token.word.lower) and not token.word.flags & _NAME
+    if token.gap not in (_SPACE, _NEWLINE):
+        return False
+    return _opens_phrase(tokens, index)
+
+
+def _phrase_span(
+    text: str, tokens: list[_Token], first: int, stop: int, kept: dict[str, str], keys: dict[str, str]
+) -> _Span | None:
+    """The mention of the noun phrase ``tokens[first:stop]``, or None when it is not worth one."""
+    content = [token.word for token in tokens[first:stop] if token.word.flags & _CONTENT]
+    if len(content) == 1 and stop - first == 1:
+        key = content[0].last
+        label = kept.get(key)
+        if label is None:
+            return None
+        return _Span(first, stop, tokens[first].start, tokens[first].end, (label, key))
+    if not any(w.last not in _GENERIC_KEYS and not looks_adjective(w.lower) for w in content):
+        return None
+    start, end = tokens[first].start, tokens[stop - 1].end
+    surface = text[start:end]
+    key = keys.get(surface)
+    if key is None:
+        key = keys[surface] = normalize_name(surface)
+    anchored = key in kept or any(w.last in kept for w in content)
+    return _Span(first, stop, start, end, (kept.get(key, CONCEPT), key), anchored)
 
 
 def _pair(
@@ -608,9 +693,16 @@ def _pair(
     for index in range(size - 1, -1, -1):
         is_verb = tokens[index].word.verb is not None and not covered[index]
         next_verb[index] = index if is_verb else next_verb[index + 1]
+    # single words and phrases the chunk does not repeat are mentions but never relation ends
+    spans = [span for span in spans if span.anchored and (span.ref[0] == NAMED_ENTITY or span.stop - span.first > 1)]
+    hub = next((span for span in spans if span.ref[0] == NAMED_ENTITY), None)
     for a_index, a in enumerate(spans):
-        for b in spans[a_index + 1 : a_index + 1 + window]:
-            if a.ref == b.ref:
+        # the sentence's first name relates to every mention after it; the others to their next neighbours
+        partners = spans[a_index + 1 :] if a is hub else spans[a_index + 1 : a_index + 1 + window]
+        for b in partners:
+            if a.ref == b.ref or (a.ref[0] != NAMED_ENTITY and b.ref[0] != NAMED_ENTITY):
+                continue
+            if _coordinated(text, tokens, a, b):
                 continue
             source, target = a.ref, b.ref
             verb = next_verb[a.stop]
@@ -623,6 +715,8 @@ def _pair(
                     source, target = target, source
             else:
                 rel_type = _pattern_type(text, tokens, a, b)
+            if rel_type == SAME_AS:
+                source, target = target, source  # the acronym is an alias of its definition
             key = (source, rel_type, target)
             if key in out:
                 continue
@@ -634,12 +728,19 @@ def _pair(
             out[key] = " ".join(text[begin:stop].split())
 
 
+def _coordinated(text: str, tokens: list[_Token], a: _Span, b: _Span) -> bool:
+    """Whether two mentions are siblings in a list ("A, B and C"): no relation between them."""
+    if any(token.word.lower not in ("and", "or") for token in tokens[a.stop : b.first]):
+        return False
+    return "(" not in text[a.end : b.start]
+
+
 def _pattern_type(text: str, tokens: list[_Token], a: _Span, b: _Span) -> str:
     """Relation type from the words between two mentions when no verb stands between them."""
     count = b.first - a.stop
     if count == 0:
         if b.ref[0] == NAMED_ENTITY and b.stop - b.first == 1 and text[a.end : b.start].strip() == "(":
-            return ABBREVIATED_AS
+            return SAME_AS
         return CO_OCCURS_WITH
     if count > 4:
         return CO_OCCURS_WITH

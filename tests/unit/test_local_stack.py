@@ -182,7 +182,7 @@ print(code, "PREFECT_IMPORTED" if imported else "NO_PREFECT")
 
 @pytest.mark.parametrize(("args", "code"), [
     (["--help"], 0), (["stats"], 0), (["stats", "--json"], 0), (["export", "--format", "json", "g.json"], 0),
-    (["path", "graph neural networks", "node classification"], 0), (["store", "clear", "--yes"], 0),
+    (["path", "graph neural networks", "GNNs"], 0), (["store", "clear", "--yes"], 0),
     (["neo4j", "status"], 1), (["build", str(SAMPLE_CORPUS), "--dry-run", "--json"], 0), (["status"], 0),
     (["down"], 0), (["report", "--run-id", "expand-1", "--out", "plots"], 2),
 ])
