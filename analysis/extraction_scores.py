@@ -59,7 +59,7 @@ SCIER_RELATION_TYPES: Mapping[str, str] = {
     "COMPARED_WITH": "Compare-With", "OUTPERFORMS": "Compare-With", "SURPASSES": "Compare-With",
     "EXCEEDS": "Compare-With", "COMPETES_WITH": "Compare-With",
     "IS_A": "SubClass-Of", "INCLUDES": "SubClass-Of",
-    "ABBREVIATED_AS": "Synonym-Of", "CALLED": "Synonym-Of",
+    "ABBREVIATED_AS": "Synonym-Of", "SAME_AS": "Synonym-Of", "CALLED": "Synonym-Of",
     "EVALUATES": "Evaluated-With", "TESTS": "Evaluated-With", "MEASURES": "Evaluated-With",
     "TRAINS": "Trained-With",
 }
