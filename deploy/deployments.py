@@ -134,13 +134,22 @@ class DeployResult(BaseModel):
 
 
 def project_dir(settings: DeploySettings | None = None) -> Path:
-    """Where flow runs start (relative corpus and store paths): ``KGWEAVE_PROJECT_DIR``, else the current folder.
+    """Where flow runs start: ``KGWEAVE_PROJECT_DIR``, else the checkout kgweave runs from, else the current folder.
 
     The code itself is found by module path (``kgweave.flows.build_graph.build_graph``), wherever kgweave is
-    installed; the folder only anchors the relative paths in the deployments' parameters.
+    installed; the folder anchors the relative paths in the deployments' parameters (the sample corpus of a
+    checkout, a relative store). A checkout is the folder holding ``flows/`` and ``pyproject.toml`` (an
+    editable install); a wheel in site-packages has none, so its runs start where ``kgweave deploy`` ran.
     """
     settings = settings or DeploySettings()
-    return (settings.project_dir or Path.cwd()).resolve()
+    return (settings.project_dir or _checkout_root() or Path.cwd()).resolve()
+
+
+def _checkout_root() -> Path | None:
+    import kgweave.flows
+
+    root = Path(kgweave.flows.__file__).resolve().parents[1]
+    return root if (root / "pyproject.toml").is_file() and (root / "deploy").is_dir() else None
 
 
 def _fill(value: Any, env: dict[str, str]) -> Any:

@@ -134,7 +134,8 @@ class DeploySettings(BaseSettings):
     )
     project_dir: Path | None = Field(
         default=None,
-        description="Folder workers run flows from (holds flows/); None = the project root of this install.",
+        description="Folder flow runs start in (anchors relative paths in the deployments' parameters); None = the "
+                    "checkout kgweave is installed from, else the folder kgweave deploy runs in.",
     )
     llm_concurrency_limit: int | None = Field(
         default=None, ge=1,
