@@ -667,11 +667,11 @@ def _phrase_span(
         return None
     start, end = tokens[first].start, tokens[stop - 1].end
     surface = text[start:end]
-    key = keys.get(surface)
-    if key is None:
-        key = keys[surface] = normalize_name(surface)
-    anchored = key in kept or any(w.last in kept for w in content)
-    return _Span(first, stop, start, end, (kept.get(key, CONCEPT), key), anchored)
+    phrase_key = keys.get(surface)
+    if phrase_key is None:
+        phrase_key = keys[surface] = normalize_name(surface)
+    anchored = phrase_key in kept or any(w.last in kept for w in content)
+    return _Span(first, stop, start, end, (kept.get(phrase_key, CONCEPT), phrase_key), anchored)
 
 
 def _pair(
