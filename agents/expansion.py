@@ -51,6 +51,7 @@ __all__ = [
 ]
 
 EXPANSION_PROMPT_VERSION = "expansion-v1"
+EXPANSION_MAX_TOKENS = 1024  # up to MAX_CONCEPTS concepts and a few dozen relations, names short
 EXPANSION_SCHEMA_NAME = "kgweave_expansion"
 EXTRACTOR_NAME = "expansion"
 MAX_CONCEPTS = 20

@@ -31,6 +31,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from kgweave.agents.errors import BudgetExceededError, LLMError
 from kgweave.agents.expansion import (
+    EXPANSION_MAX_TOKENS,
     EXPANSION_PROMPT_VERSION,
     EXPANSION_SCHEMA_NAME,
     EXTRACTOR_NAME,
@@ -40,6 +41,7 @@ from kgweave.agents.expansion import (
     build_expansion_messages,
     seed_entity,
 )
+from kgweave.agents.prompts import ChatMessage
 from kgweave.analysis.evolution import (
     SMALL_EDGES,
     EvolvingGraph,
@@ -71,6 +73,8 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+RETRY_TEMPERATURE_STEP = 0.3  # added to the temperature per consecutive failed iteration
 
 
 class ExpansionError(ValueError):
@@ -119,6 +123,8 @@ class IterationRecord(IterationMetrics):
     dropped_concepts: int = 0
     dropped_relations: int = 0
     error: str | None = None
+    retry: str | None = Field(
+        default=None, description="After a failed iteration, what this one changed (temperature, the error shown).")
     seconds: float = Field(default=0.0, description="Wall time of the iteration.")
     overhead_seconds: float = Field(default=0.0, description="Wall time outside the LLM call.")
 
@@ -315,6 +321,7 @@ class _Loop:
         self.graph = EvolvingGraph()
         self.records: list[IterationRecord] = []
         self.previous: tuple[tuple[str, str, str], ...] = ()
+        self.last_error: str | None = None
         self.seed_vertex: int | None = None
         self.llm_calls = self.cached_llm_calls = self.tokens = 0
         self.failures = 0
@@ -413,6 +420,21 @@ class _Loop:
             if on_iteration is not None:
                 on_iteration(record)
 
+    def _retry_change(self, messages: list[ChatMessage]) -> tuple[float | None, str | None]:
+        """After a failed iteration, ask differently: the error in the prompt and a temperature step.
+
+        Re-sending the identical prompt at temperature 0 fails identically (and a cached answer cannot
+        exist for it). The temperature rises by :data:`RETRY_TEMPERATURE_STEP` per consecutive failure,
+        up to 1.0; ``messages`` gets the error appended. Returns (temperature or None, what changed).
+        """
+        if not self.failures:
+            return None, None
+        temperature = min(1.0, self.llm.temperature + RETRY_TEMPERATURE_STEP * self.failures)
+        error = " ".join((self.last_error or "no answer").split())[:300]
+        messages.append(ChatMessage(role="user", content=(
+            f"The previous attempt failed: {error}\nAnswer with one JSON object that matches the schema.")))
+        return temperature, f"after {self.failures} failed: temperature {temperature:.2f}, previous error in the prompt"
+
     def step(self, runner: asyncio.Runner, client: LLMClient, iteration: int) -> IterationRecord:
         """One iteration: focus, prompt, LLM, delta, write, measure, record."""
         began = time.perf_counter()
@@ -426,13 +448,15 @@ class _Loop:
         messages = build_expansion_messages(settings.seed, [graph.names[v] for v in focus],
                                             graph.context(focus, settings.hops, settings.context_relations),
                                             self.previous)
+        temperature, retry = self._retry_change(messages)
         llm_began = time.perf_counter()
         calls = cached = tokens = 0
         error: str | None = None
         answer: ExpansionAnswer | None = None
         try:
             result = runner.run(client.complete_json(messages, ExpansionAnswer, EXPANSION_SCHEMA_NAME,
-                                                     EXPANSION_PROMPT_VERSION))
+                                                     EXPANSION_PROMPT_VERSION, max_tokens=EXPANSION_MAX_TOKENS,
+                                                     temperature=temperature))
             calls, cached = result.attempts, int(result.from_cache)
             tokens = result.prompt_tokens + result.completion_tokens
             answer, error = result.value, result.error
@@ -461,12 +485,14 @@ class _Loop:
         else:
             logger.warning("iteration %d of %s failed: %s", iteration, self.run_id, error)
             self.failures += 1
+            self.last_error = error
         refreshed = self._refresh(iteration)
         metrics = measure(graph, new_nodes, new_edges, iteration, refreshed, settings.metrics)
         seconds = time.perf_counter() - began
         record = IterationRecord(
             iteration=iteration, focus=[graph.names[v] for v in focus], llm_calls=calls, cached_llm_calls=cached,
             tokens=tokens, dropped_concepts=dropped_concepts, dropped_relations=dropped_relations, error=error,
+            retry=retry,
             seconds=round(seconds, 4), overhead_seconds=round(seconds - llm_seconds, 4), **metrics.model_dump(),
         )
         self.store.record_iteration(_to_iteration(self.run_id, record, delta, [graph.ids[v] for v in focus]))

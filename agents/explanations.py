@@ -59,6 +59,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 PROMPT_VERSION = "tape-v1"
+EXPLANATION_MAX_TOKENS = 400  # a class and a short explanation
 EXPLANATION_SCHEMA_TITLE = "NodeExplanation"
 MAX_EXPLANATION_CHARS = 2000
 MAX_CLASSES = 200  # a longer enum makes a prompt of class names; TAPE's data sets have at most 47 (arxiv: 40)
@@ -154,7 +155,8 @@ class TapeExplainer:
     async def _one(self, client: LLMClient, node_id: str, text: str) -> ExplainedNode:
         try:
             result = await client.complete_json(explanation_messages(text, self.classes), self.schema,
-                                                "kgweave_node_explanation", PROMPT_VERSION)
+                                                "kgweave_node_explanation", PROMPT_VERSION,
+                                                max_tokens=EXPLANATION_MAX_TOKENS)
         except LLMError as exc:
             logger.warning("explanation of node %s failed: %s", node_id, exc)
             return ExplainedNode(node_id=node_id, error=str(exc), llm_calls=exc.requests,

@@ -14,6 +14,7 @@ An :class:`LLMClient` belongs to one event loop (``async with LLMClient(...) as 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import email.utils
 import functools
 import hashlib
@@ -36,6 +37,13 @@ from openai.types.chat import ChatCompletion
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from kgweave.agents.errors import BudgetExceededError, LLMError, LLMRequestError, LLMUnavailableError
+from kgweave.agents.llm_endpoint import (
+    EndpointState,
+    endpoint_state,
+    is_context_overflow,
+    is_format_rejection,
+    rejected_parameter,
+)
 from kgweave.agents.llm_options import DEFAULT_CACHE_DIR, LLMCallOptions
 from kgweave.agents.prompts import ChatMessage
 from kgweave.agents.schemas import strict_json_schema
@@ -61,12 +69,17 @@ logger = logging.getLogger(__name__)
 
 _PLACEHOLDER_API_KEY = "EMPTY"  # what a vLLM server started without --api-key accepts
 _RETRYABLE_STATUS = frozenset({408, 429})
-_MAX_BAD_OUTPUT_CHARS = 4000  # of an invalid answer echoed back in the re-ask
+_MAX_BAD_OUTPUT_CHARS = 600  # of an invalid answer echoed back in the re-ask (small contexts: 2,048 tokens)
+_MAX_TIMEOUT_FACTOR = 4.0  # a request that timed out is retried with up to 4x the configured timeout
 _MAX_ERROR_CHARS = 1500
 _CHARS_PER_TOKEN = 4
 _REASK = (
     "Your answer is not valid: {error}\n"
     "Answer again with only one JSON object that matches the schema exactly (no other keys, no text around it)."
+)
+_REASK_CUT = (
+    "Your answer was cut off at the length limit ({limit}) before the JSON object was complete. "
+    "Answer again with a shorter JSON object: only the most important items, short strings."
 )
 _SCHEMA_INSTRUCTIONS = "\n\nAnswer with one JSON object that matches this JSON schema:\n<schema>\n{schema}\n</schema>"
 
@@ -208,6 +221,7 @@ class CallResult(Generic[T]):
     completion_tokens: int = 0
     from_cache: bool = False
     attempts: int = 0  # HTTP requests sent (retries and the re-ask included; 0 for a cache hit)
+    output_form: str | None = None  # the structured-output form that was answered (None: from the cache)
 
     @property
     def ok(self) -> bool:
@@ -223,6 +237,7 @@ class LLMRequest:
     schema_model: type[BaseModel]
     schema_name: str
     prompt_version: str
+    max_tokens: int | None = None  # the caller's default completion cap (a domain's)
 
 
 class LLMEstimate(BaseModel):
@@ -245,11 +260,15 @@ class LLMEstimate(BaseModel):
 def request_messages(
     messages: Sequence[ChatMessage], schema: Mapping[str, object], mode: str
 ) -> list[ChatMessage]:
-    """The messages actually sent: in ``json_object`` mode the schema is appended to the system prompt."""
+    """The messages actually sent: in every mode but ``json_schema`` the schema is appended to the system prompt.
+
+    ``mode`` is a configured mode or a negotiated form (:data:`~kgweave.agents.llm_endpoint.OUTPUT_FORMS`).
+    """
     sent = [ChatMessage(role=m["role"], content=m["content"]) for m in messages]
-    if mode != "json_object":
+    if mode == "json_schema":
         return sent
-    instructions = _SCHEMA_INSTRUCTIONS.format(schema=json.dumps(schema, ensure_ascii=False))
+    compact = json.dumps(schema, ensure_ascii=False, separators=(",", ":"))
+    instructions = _SCHEMA_INSTRUCTIONS.format(schema=compact)
     if sent and sent[0]["role"] == "system":
         sent[0] = ChatMessage(role="system", content=sent[0]["content"] + instructions)
     else:
@@ -258,16 +277,20 @@ def request_messages(
 
 
 def cache_key(
-    config: LLMConfig, messages: Sequence[ChatMessage], schema: Mapping[str, object], prompt_version: str
+    config: LLMConfig, messages: Sequence[ChatMessage], schema: Mapping[str, object], prompt_version: str,
+    temperature: float | None = None,
 ) -> str:
-    """sha256 of everything that determines an answer: model, prompt version, messages, schema, mode."""
+    """sha256 of everything that determines an answer: model, prompt version, messages, schema, mode, temperature.
+
+    ``temperature`` overrides the config's (a retry that steps it up is another question).
+    """
     material = {
         "model": config.model,
         "prompt_version": prompt_version,
         "messages": [[m["role"], m["content"]] for m in messages],
         "schema": schema,
         "structured_output": config.structured_output,
-        "temperature": config.temperature,
+        "temperature": config.temperature if temperature is None else temperature,
     }
     text = json.dumps(material, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
@@ -320,10 +343,11 @@ def estimate_requests(config: LLMConfig, requests: Iterable[LLMRequest]) -> LLME
     """Dry run: how many of these calls miss the cache, and roughly how many tokens they would use.
 
     Prompt tokens are estimated as characters / 4 (messages plus schema); completion tokens as
-    ``max_tokens_per_call`` or ``expected_completion_tokens`` per call. Re-asks are not counted.
+    ``max_tokens_per_call``, else the request's own cap, else ``expected_completion_tokens`` per call.
+    Re-asks are not counted.
     """
     cache = ResponseCache(config.cache_dir) if config.cache_dir is not None else None
-    total = cached = prompt_tokens = 0
+    total = cached = prompt_tokens = completion_tokens = 0
     for request in requests:
         total += 1
         schema = _schema_of(request.schema_model)
@@ -331,11 +355,11 @@ def estimate_requests(config: LLMConfig, requests: Iterable[LLMRequest]) -> LLME
         if cache is not None and cache_key(config, sent, schema, request.prompt_version) in cache:
             cached += 1
             continue
-        prompt_tokens += _estimate_prompt_tokens(sent, schema, config.structured_output)
-    calls = total - cached
-    completion = config.max_tokens_per_call or config.expected_completion_tokens
+        prompt_tokens += _estimate_tokens(sent, schema, config.structured_output)
+        completion_tokens += config.max_tokens_per_call or request.max_tokens or config.expected_completion_tokens
     return LLMEstimate(
-        requests=total, cached=cached, calls=calls, prompt_tokens=prompt_tokens, completion_tokens=calls * completion
+        requests=total, cached=cached, calls=total - cached, prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
     )
 
 
@@ -345,11 +369,23 @@ def _schema_of(model: type[BaseModel]) -> dict[str, object]:
     return strict_json_schema(model)
 
 
-def _estimate_prompt_tokens(messages: Sequence[ChatMessage], schema: Mapping[str, object], mode: str) -> int:
+@functools.lru_cache(maxsize=64)
+def _grammar_schema_of(model: type[BaseModel]) -> dict[str, object]:
+    """The strict schema with its string bounds kept: servers that compile it to a grammar enforce them."""
+    return strict_json_schema(model, keep_bounds=True)
+
+
+def _estimate_tokens(messages: Sequence[ChatMessage], schema: Mapping[str, object], mode: str) -> int:
+    """Approximate prompt tokens of ``messages`` (plus the schema when it travels as a json_schema)."""
     chars = sum(len(m["content"]) for m in messages)
     if mode == "json_schema":
         chars += len(json.dumps(schema))
     return math.ceil(chars / _CHARS_PER_TOKEN)
+
+
+def _estimate_prompt_tokens(body: Mapping[str, object], completion_tokens: int) -> int:
+    """Approximate tokens of a request body (messages and response_format) plus its completion."""
+    return math.ceil(len(json.dumps(body, ensure_ascii=False)) / _CHARS_PER_TOKEN) + completion_tokens
 
 
 @dataclass
@@ -357,6 +393,24 @@ class _Tally:
     requests: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class _Ask:
+    """One logical question: the messages before any schema instructions, and how to sample the answer."""
+
+    messages: Sequence[ChatMessage]
+    schema_model: type[BaseModel]
+    schema_name: str
+    max_tokens: int | None
+    temperature: float
+
+
+@dataclass(frozen=True)
+class _Answer:
+    content: str
+    finish_reason: str | None
+    form: str
 
 
 class LLMClient:
@@ -369,7 +423,10 @@ class LLMClient:
         self.config = config
         self.budget = budget
         self.cache = ResponseCache(config.cache_dir) if config.cache_dir is not None else None
-        self._semaphore = asyncio.Semaphore(config.concurrency)
+        self.endpoint: EndpointState = endpoint_state(
+            config.base_url, config.model, config.structured_output, config.concurrency
+        )
+        self._discovery = asyncio.Lock()
         self._openai: openai.AsyncOpenAI | None = None
         self._random = random.Random()
 
@@ -400,140 +457,203 @@ class LLMClient:
         return self._openai
 
     async def complete_json(
-        self, messages: Sequence[ChatMessage], schema_model: type[T], schema_name: str, prompt_version: str
+        self, messages: Sequence[ChatMessage], schema_model: type[T], schema_name: str, prompt_version: str,
+        *, max_tokens: int | None = None, temperature: float | None = None,
     ) -> CallResult[T]:
         """Ask for one JSON object of ``schema_model``; re-ask once if the answer does not validate.
 
+        ``max_tokens`` is the caller's default completion cap (a domain's); the configured
+        ``max_tokens_per_call`` wins over it. ``temperature`` overrides the configured one (a retry
+        that samples differently). An answer cut at the cap is re-asked for a shorter answer, without
+        echoing the cut text; an invalid one is re-asked with the error and a trimmed copy of it.
+
         Returns the validated object, or an error after the re-ask also failed. Raises
         :class:`BudgetExceededError` when the budget refuses a request, :class:`LLMRequestError`
-        when the endpoint rejects one (4xx other than 408/429) and :class:`LLMUnavailableError` when
-        transient errors outlast the retries; each carries the requests and tokens already spent.
+        when the endpoint rejects one (4xx other than 408/429, a format no fallback can avoid) and
+        :class:`LLMUnavailableError` when transient errors outlast the retries; each carries the
+        requests and tokens already spent.
         """
+        config = self.config
+        temperature = config.temperature if temperature is None else temperature
+        ask = _Ask(messages, schema_model, schema_name, config.max_tokens_per_call or max_tokens, temperature)
         schema = _schema_of(schema_model)
-        sent = request_messages(messages, schema, self.config.structured_output)
-        key = cache_key(self.config, sent, schema, prompt_version) if self.cache is not None else ""
+        key = ""
         if self.cache is not None:
+            sent = request_messages(messages, schema, config.structured_output)
+            key = cache_key(config, sent, schema, prompt_version, temperature)
             hit = _from_cache(self.cache, key, schema_model)
             if hit is not None:
                 return hit
         tally = _Tally()
         try:
-            content = await self._request(sent, schema, schema_name, tally)
-            value, error = _validate(content, schema_model)
+            answer = await self._request(ask, tally)
+            value, error = _validate(answer.content, schema_model)
             if value is None:
                 logger.debug("invalid LLM answer (%s), re-asking once", error)
-                reask = [
-                    *sent,
-                    ChatMessage(role="assistant", content=content[:_MAX_BAD_OUTPUT_CHARS]),
-                    ChatMessage(role="user", content=_REASK.format(error=error)),
-                ]
-                content = await self._request(reask, schema, schema_name, tally)
-                value, error = _validate(content, schema_model)
+                if answer.finish_reason == "length":
+                    limit = f"{ask.max_tokens} tokens" if ask.max_tokens else "the server's limit"
+                    followup = [ChatMessage(role="user", content=_REASK_CUT.format(limit=limit))]
+                else:
+                    followup = [ChatMessage(role="assistant", content=_trimmed(answer.content)),
+                                ChatMessage(role="user", content=_REASK.format(error=error))]
+                answer = await self._request(dataclasses.replace(ask, messages=[*messages, *followup]), tally)
+                value, error = _validate(answer.content, schema_model)
         except LLMError as exc:
             exc.requests += tally.requests
             exc.prompt_tokens += tally.prompt_tokens
             exc.completion_tokens += tally.completion_tokens
             raise
         if value is None:
+            cut = " (cut at the length limit)" if answer.finish_reason == "length" else ""
             return CallResult(
-                value=None, error=f"invalid LLM output after one re-ask: {error}", prompt_tokens=tally.prompt_tokens,
-                completion_tokens=tally.completion_tokens, attempts=tally.requests,
+                value=None, error=f"invalid LLM output after one re-ask{cut}: {error}",
+                prompt_tokens=tally.prompt_tokens, completion_tokens=tally.completion_tokens,
+                attempts=tally.requests, output_form=answer.form,
             )
         if self.cache is not None:
             self.cache.put(key, {
-                "model": self.config.model, "prompt_version": prompt_version, "schema_name": schema_name,
+                "model": config.model, "prompt_version": prompt_version, "schema_name": schema_name,
                 "content": value.model_dump(mode="json"), "prompt_tokens": tally.prompt_tokens,
                 "completion_tokens": tally.completion_tokens,
             })
         return CallResult(
             value=value, prompt_tokens=tally.prompt_tokens, completion_tokens=tally.completion_tokens,
-            attempts=tally.requests,
+            attempts=tally.requests, output_form=answer.form,
         )
 
-    async def _request(
-        self, messages: list[ChatMessage], schema: Mapping[str, object], schema_name: str, tally: _Tally
-    ) -> str:
-        """Send one chat completion, retrying transient errors; return the message content."""
-        config = self.config
-        estimate = _estimate_prompt_tokens(messages, schema, config.structured_output) + (
-            config.max_tokens_per_call or config.expected_completion_tokens
-        )
-        body = self._request_body(messages, schema, schema_name)
-        for attempt in range(config.max_retries + 1):
-            response = None
-            delay = 0.0
-            async with self._semaphore:
-                if self.budget is not None:
-                    self.budget.reserve(estimate)
-                tally.requests += 1
-                if logger.isEnabledFor(logging.DEBUG):
-                    logger.debug("LLM request to %s (attempt %d): %s", config.model, attempt + 1,
-                                 json.dumps(messages, ensure_ascii=False))
-                try:
-                    response = await self._client().post("/chat/completions", cast_to=ChatCompletion, body=body)
-                except openai.APIError as exc:
-                    self._release(estimate)
-                    retry_in = self._retry_delay(exc, attempt)
-                    if retry_in is None:
-                        raise LLMRequestError(f"LLM request rejected: {_describe(exc)}") from exc
-                    if attempt == config.max_retries:
-                        raise LLMUnavailableError(
-                            f"LLM endpoint failed {attempt + 1} times; last error: {_describe(exc)}"
-                        ) from exc
-                    logger.info("LLM request failed (%s); retry %d of %d in %.2f s",
-                                _describe(exc), attempt + 1, config.max_retries, retry_in)
-                    delay = retry_in
-                except openai.OpenAIError as exc:
-                    self._release(estimate)
-                    raise LLMRequestError(f"LLM client error: {_describe(exc)}") from exc
-                except BaseException:
-                    self._release(estimate)
-                    raise
-            if response is None:
-                await asyncio.sleep(delay)  # outside the semaphore: a waiting retry holds no slot
-                continue
-            usage = response.usage
-            prompt_tokens = (usage.prompt_tokens or 0) if usage is not None else 0
-            completion_tokens = (usage.completion_tokens or 0) if usage is not None else 0
-            tally.prompt_tokens += prompt_tokens
-            tally.completion_tokens += completion_tokens
-            if self.budget is not None:
-                self.budget.record(prompt_tokens, completion_tokens, reserved=estimate)
-            content = _content_of(response)
-            logger.debug("LLM answer (%d+%d tokens): %s", prompt_tokens, completion_tokens, content)
-            return content
-        raise AssertionError("unreachable")  # pragma: no cover
+    async def _request(self, ask: _Ask, tally: _Tally) -> _Answer:
+        """Send one chat completion in the endpoint's current form; retry transient errors, step down on rejections.
+
+        A rejection of the response_format (or of a token-cap parameter) is never retried as it was:
+        the endpoint state steps to the next form (or drops the parameter) for this and every later
+        request. Transient errors (connection, timeout, 408, 429, 5xx) are retried with backoff; a
+        timeout halves the endpoint's in-flight cap and doubles the next attempt's timeout, so the
+        server is not handed the same work again while it may still compute the abandoned request.
+        """
+        config, state = self.config, self.endpoint
+        if not state.discovered:
+            async with self._discovery:  # FIFO: requests keep their order through the slot read
+                if not state.discovered:
+                    await asyncio.to_thread(state.discover)
+        timeout = config.timeout_s
+        attempt = 0
+        while True:
+            await state.acquire()
+            try:  # the form is read, and a rejection of it recorded, while the request holds its slot
+                form = state.form
+                body = self._request_body(ask, form)
+                estimate = _estimate_prompt_tokens(body, ask.max_tokens or config.expected_completion_tokens)
+                response, failure = await self._send(body, estimate, timeout, attempt, tally)
+                status = getattr(failure, "status_code", None)
+                message = _error_text(failure) if failure is not None else ""
+                if response is not None:
+                    state.succeeded(form)
+                    return self._answer(response, ask, form, estimate, tally)
+                assert failure is not None
+                rejected_form = form != "prompt" and is_format_rejection(status, message)
+                if status is not None and not rejected_form:
+                    state.answered(form)  # the server read the request and did not object to its form
+                if rejected_form:
+                    if state.reject_form(form, _describe(failure)):
+                        continue  # the same question in the next form, at once: not a retry
+                    raise LLMRequestError(
+                        f"LLM endpoint rejected every structured-output form: {_describe(failure)}"
+                    ) from failure
+                parameter = rejected_parameter(status, message)
+                if parameter is not None and parameter in body and state.drop_parameter(parameter):
+                    continue
+            finally:
+                state.release()
+            retry_in = self._retry_delay(failure, attempt)
+            if retry_in is None:
+                hint = " (the prompt does not fit the model's context: smaller --chunk-chars or a larger " \
+                       "n_ctx)" if is_context_overflow(message) else ""
+                raise LLMRequestError(f"LLM request rejected: {_describe(failure)}{hint}") from failure
+            if isinstance(failure, openai.APITimeoutError) or status in (429, 503):
+                state.overloaded(timed_out=isinstance(failure, openai.APITimeoutError))
+            if isinstance(failure, openai.APITimeoutError):
+                timeout = min(timeout * 2.0, config.timeout_s * _MAX_TIMEOUT_FACTOR)
+            if attempt == config.max_retries:
+                raise LLMUnavailableError(
+                    f"LLM endpoint failed {attempt + 1} times; last error: {_describe(failure)}"
+                ) from failure
+            logger.info("LLM request failed (%s); retry %d of %d in %.2f s",
+                        _describe(failure), attempt + 1, config.max_retries, retry_in)
+            attempt += 1
+            await asyncio.sleep(retry_in)  # holds no slot while it waits
+
+    async def _send(
+        self, body: dict[str, object], estimate: int, timeout: float, attempt: int, tally: _Tally
+    ) -> tuple[ChatCompletion | None, openai.APIError | None]:
+        """One HTTP request: the response, or the API error it met (other client errors raise)."""
+        if self.budget is not None:
+            self.budget.reserve(estimate)
+        tally.requests += 1
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("LLM request to %s (attempt %d): %s", self.config.model, attempt + 1,
+                         json.dumps(body["messages"], ensure_ascii=False))
+        try:
+            response = await self._client().post(
+                "/chat/completions", cast_to=ChatCompletion, body=body, options={"timeout": timeout}
+            )
+        except openai.APIError as exc:
+            self._release(estimate)
+            return None, exc
+        except openai.OpenAIError as exc:
+            self._release(estimate)
+            raise LLMRequestError(f"LLM client error: {_describe(exc)}") from exc
+        except BaseException:
+            self._release(estimate)
+            raise
+        return response, None
+
+    def _answer(self, response: ChatCompletion, ask: _Ask, form: str, estimate: int, tally: _Tally) -> _Answer:
+        """Account a response's tokens and read its content."""
+        usage = response.usage
+        prompt_tokens = (usage.prompt_tokens or 0) if usage is not None else 0
+        completion_tokens = (usage.completion_tokens or 0) if usage is not None else 0
+        tally.prompt_tokens += prompt_tokens
+        tally.completion_tokens += completion_tokens
+        if self.budget is not None:
+            self.budget.record(prompt_tokens, completion_tokens, reserved=estimate)
+        content, finish_reason = _content_of(response, ask.max_tokens)
+        logger.debug("LLM answer (%d+%d tokens, %s): %s", prompt_tokens, completion_tokens, finish_reason, content)
+        return _Answer(content, finish_reason, form)
 
     def _release(self, reserved: int) -> None:
         if self.budget is not None:
             self.budget.release(reserved)
 
-    def _request_body(
-        self, messages: list[ChatMessage], schema: Mapping[str, object], schema_name: str
-    ) -> dict[str, object]:
-        """The JSON body of a chat completion request for these messages and schema.
+    def _request_body(self, ask: _Ask, form: str) -> dict[str, object]:
+        """The JSON body of a chat completion request for this question in structured-output ``form``.
 
         It is sent with the openai client's plain ``post`` (its documented way to send a body it
         does not rewrite) rather than ``chat.completions.create``: ``create`` runs every request's
         messages and JSON schema through its typed-dict transform, ~1.2 ms of event-loop time per
         request here (a third of the client's cost at 32 requests in flight; see
         benchmarks/llm_client_throughput.py). Errors, timeouts and response parsing are the same.
+        The completion cap goes out as both ``max_tokens`` (llama.cpp, Ollama) and
+        ``max_completion_tokens`` (OpenAI) unless the endpoint rejected one of them.
         """
-        config = self.config
+        schema = _grammar_schema_of(ask.schema_model) if form != "json_schema" else _schema_of(ask.schema_model)
+        messages = request_messages(ask.messages, schema, form)
         body: dict[str, object] = {
-            "model": config.model,
+            "model": self.config.model,
             "messages": [{"role": m["role"], "content": m["content"]} for m in messages],
-            "temperature": config.temperature,
+            "temperature": ask.temperature,
         }
-        if config.structured_output == "json_schema":
+        if form == "json_schema":
             body["response_format"] = {
                 "type": "json_schema",
-                "json_schema": {"name": schema_name, "schema": schema, "strict": True},
+                "json_schema": {"name": ask.schema_name, "schema": schema, "strict": True},
             }
-        else:
+        elif form == "json_object+schema":  # the form llama.cpp, vLLM and Ollama compile to a grammar
+            body["response_format"] = {"type": "json_object", "schema": schema}
+        elif form == "json_object":
             body["response_format"] = {"type": "json_object"}
-        if config.max_tokens_per_call is not None:  # sent only when set: some servers reject a null
-            body["max_completion_tokens"] = config.max_tokens_per_call
+        if ask.max_tokens is not None:  # sent only when set: some servers reject a null
+            for name in self.endpoint.token_parameters():
+                body[name] = ask.max_tokens
         return body
 
     def _retry_delay(self, exc: openai.APIError, attempt: int) -> float | None:
@@ -595,15 +715,35 @@ def _from_cache(cache: ResponseCache, key: str, schema_model: type[T]) -> CallRe
     return CallResult(value=value, from_cache=True)
 
 
-def _content_of(response: ChatCompletion) -> str:
-    """The answer's text ('' when there is none; a refusal's text so the error shows it)."""
+def _content_of(response: ChatCompletion, max_tokens: int | None) -> tuple[str, str | None]:
+    """The answer's text ('' when there is none; a refusal's text so the error shows it) and finish reason."""
     if not response.choices:
-        return ""
+        return "", None
     choice = response.choices[0]
     if choice.finish_reason == "length":
-        logger.warning("LLM answer cut at the completion token limit (max_tokens_per_call)")
+        if max_tokens is not None:
+            logger.warning("LLM answer cut at the completion token limit (%d tokens, max_tokens_per_call)", max_tokens)
+        else:
+            logger.warning("LLM answer cut by the server (its context size or its own completion limit)")
     message = choice.message
-    return message.content or getattr(message, "refusal", None) or ""
+    return message.content or getattr(message, "refusal", None) or "", choice.finish_reason
+
+
+def _trimmed(content: str) -> str:
+    """An invalid answer shortened for the re-ask, so the re-ask fits a small context."""
+    if len(content) <= _MAX_BAD_OUTPUT_CHARS:
+        return content
+    half = _MAX_BAD_OUTPUT_CHARS // 2
+    return f"{content[:half]} [...] {content[-half:]}"
+
+
+def _error_text(exc: openai.APIError) -> str:
+    """The error answer's message and body, as one string to read a rejection's reason from."""
+    parts = [str(getattr(exc, "message", "") or "")]
+    body = getattr(exc, "body", None)
+    if body is not None:
+        parts.append(json.dumps(body, ensure_ascii=False, default=str) if not isinstance(body, str) else body)
+    return " ".join(parts)
 
 
 def _validate(content: str, schema_model: type[T]) -> tuple[T | None, str | None]:

@@ -114,14 +114,16 @@ class LLMExtractor:
     def estimate(self, chunks: Sequence[Chunk]) -> LLMEstimate:
         """Dry run: requests these chunks would need (cache misses) and their approximate tokens."""
         return estimate_requests(self.config, (
-            LLMRequest(self._domain.messages(chunk.text), self._schema, self._schema_name, self.version)
+            LLMRequest(self._domain.messages(chunk.text), self._schema, self._schema_name, self.version,
+                       self._domain.max_completion_tokens)
             for chunk in chunks
         ))
 
     async def _extract_chunk(self, client: LLMClient, chunk: Chunk) -> ChunkExtraction:
         try:
             result = await client.complete_json(
-                self._domain.messages(chunk.text), self._schema, self._schema_name, self.version
+                self._domain.messages(chunk.text), self._schema, self._schema_name, self.version,
+                max_tokens=self._domain.max_completion_tokens,
             )
         except BudgetExceededError as exc:
             return ChunkExtraction(

@@ -18,6 +18,7 @@ __all__ = ["JUDGE_PROMPT_VERSION", "LLMJudge", "SameEntityVerdict"]
 logger = logging.getLogger(__name__)
 
 JUDGE_PROMPT_VERSION = "judge-v1"
+JUDGE_MAX_TOKENS = 160  # a verdict and one short sentence (the reason is at most 300 characters)
 _SYSTEM = (
     "You decide whether two names from one knowledge graph denote the same entity (the same concept, "
     "person, method, place...), not merely related ones. Spelling variants, plurals, abbreviations and "
@@ -73,7 +74,7 @@ class LLMJudge:
     async def _one(self, client: LLMClient, pair: CandidatePair) -> bool:
         try:
             result = await client.complete_json(_messages(pair), SameEntityVerdict, "same_entity",
-                                                JUDGE_PROMPT_VERSION)
+                                                JUDGE_PROMPT_VERSION, max_tokens=JUDGE_MAX_TOKENS)
         except LLMError as exc:
             logger.warning("LLM judge failed on %r / %r: %s", pair.a_name, pair.b_name, exc)
             return False

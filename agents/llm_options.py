@@ -29,17 +29,20 @@ class LLMCallOptions(BaseModel):
         default=5, ge=0, le=50, description="Retries after a transient error (429, 5xx, timeout)."
     )
     concurrency: int = Field(default=32, ge=1, le=1000, description="Requests in flight per extraction task.")
-    structured_output: Literal["json_schema", "json_object"] = Field(
+    structured_output: Literal["json_schema", "json_object", "prompt"] = Field(
         default="json_schema",
-        description="json_schema (strict; OpenAI, vLLM guided decoding) or json_object (JSON mode, schema in "
-                    "the prompt).",
+        description="Where the negotiation starts: json_schema (strict; OpenAI, vLLM), json_object (JSON mode with "
+                    "the schema attached as a grammar: llama.cpp, vLLM, Ollama; schema also in the prompt) or "
+                    "prompt (schema in the prompt only). A server that rejects a form gets the next, once per run.",
     )
     temperature: float = Field(default=0.0, ge=0, le=2, description="Sampling temperature.")
     cache_dir: Path | None = Field(
         default=DEFAULT_CACHE_DIR, description="Response cache folder; re-runs make no requests. None: no cache."
     )
     max_tokens_per_call: int | None = Field(
-        default=None, ge=1, description="Completion token limit of one request; None = the server's limit."
+        default=None, ge=1,
+        description="Completion token cap of one request (sent as max_tokens and max_completion_tokens); "
+                    "None = the default of what is asked (a domain's extraction, an expansion step, a judgement).",
     )
 
 

@@ -38,7 +38,9 @@ MAX_RELATION_TYPE_CHARS = 64
 MAX_EVIDENCE_CHARS = 600
 
 # String length keywords are left out of the strict schema: OpenAI's strict mode does not list them
-# among its supported keywords; pydantic still enforces the limits on the answer.
+# among its supported keywords; pydantic still enforces the limits on the answer. Servers that compile
+# the schema to a grammar (llama.cpp, vLLM, Ollama in JSON mode) keep them (``keep_bounds``): there an
+# unbounded string can run to the token limit and be cut into invalid JSON.
 _UNSUPPORTED_STRICT_KEYWORDS = ("default", "minLength", "maxLength")
 
 _NAME_HELP = "The entity exactly as the document writes it (copied words, no paraphrase)."
@@ -89,51 +91,64 @@ class ExtractionOutput(_Output):
     )
 
 
-def strict_json_schema(model: type[BaseModel]) -> dict[str, object]:
+def strict_json_schema(model: type[BaseModel], keep_bounds: bool = False) -> dict[str, object]:
     """The model's JSON schema in the strict subset accepted by OpenAI structured outputs and vLLM.
 
     Every object gets ``additionalProperties: false`` and lists all its properties as required
     (optional fields stay nullable through ``anyOf [..., null]``); ``default`` and string length
-    keywords are removed; a ``$ref`` with sibling keywords is inlined and a one-element ``allOf``
+    keywords are removed (string lengths kept with ``keep_bounds``, for servers that compile the
+    schema to a grammar); a ``$ref`` with sibling keywords is inlined and a one-element ``allOf``
     flattened. Objects without fixed properties (free-form dicts) cannot be strict: ``ValueError``.
+
+    Examples
+    --------
+    >>> class Name(BaseModel):
+    ...     name: str = Field(max_length=5)
+    >>> strict_json_schema(Name)["properties"]["name"]
+    {'title': 'Name', 'type': 'string'}
+    >>> strict_json_schema(Name, keep_bounds=True)["properties"]["name"]["maxLength"]
+    5
     """
     root: dict[str, Any] = copy.deepcopy(model.model_json_schema())
-    return _strict(root, root, ())
+    dropped = ("default",) if keep_bounds else _UNSUPPORTED_STRICT_KEYWORDS
+    return _strict(root, root, (), dropped)
 
 
-def _strict(node: dict[str, Any], root: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
-    for key in _UNSUPPORTED_STRICT_KEYWORDS:
+def _strict(
+    node: dict[str, Any], root: dict[str, Any], path: tuple[str, ...], dropped: tuple[str, ...]
+) -> dict[str, Any]:
+    for key in dropped:
         node.pop(key, None)
     for defs_key in ("$defs", "definitions"):
         defs = node.get(defs_key)
         if isinstance(defs, dict):
             for name, sub in defs.items():
-                defs[name] = _strict(sub, root, (*path, defs_key, name))
+                defs[name] = _strict(sub, root, (*path, defs_key, name), dropped)
     ref = node.get("$ref")
     if isinstance(ref, str) and len(node) > 1:
         resolved = _resolve(root, ref)
         merged = {**copy.deepcopy(resolved), **{k: v for k, v in node.items() if k != "$ref"}}
-        return _strict(merged, root, path)
+        return _strict(merged, root, path, dropped)
     all_of = node.get("allOf")
     if isinstance(all_of, list) and len(all_of) == 1:
         node.pop("allOf")
-        return _strict({**all_of[0], **node}, root, path)
+        return _strict({**all_of[0], **node}, root, path, dropped)
     properties = node.get("properties")
     if node.get("type") == "object" or isinstance(properties, dict):
         if not isinstance(properties, dict):
             if node.get("additionalProperties") not in (None, False):
                 raise ValueError(f"free-form object at {'/'.join(path) or 'root'} cannot be a strict schema")
             properties = {}
-        node["properties"] = {k: _strict(v, root, (*path, "properties", k)) for k, v in properties.items()}
+        node["properties"] = {k: _strict(v, root, (*path, "properties", k), dropped) for k, v in properties.items()}
         node["required"] = list(properties)
         node["additionalProperties"] = False
     items = node.get("items")
     if isinstance(items, dict):
-        node["items"] = _strict(items, root, (*path, "items"))
+        node["items"] = _strict(items, root, (*path, "items"), dropped)
     for union_key in ("anyOf", "allOf", "oneOf"):
         variants = node.get(union_key)
         if isinstance(variants, list):
-            node[union_key] = [_strict(v, root, (*path, union_key, str(i))) for i, v in enumerate(variants)]
+            node[union_key] = [_strict(v, root, (*path, union_key, str(i)), dropped) for i, v in enumerate(variants)]
     return node
 
 

@@ -45,6 +45,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 PROMPT_VERSION = "textgnn-v1"
+NODE_TEXT_MAX_TOKENS = 1100  # one paragraph of at most MAX_TEXT_CHARS (4,000 characters)
 MAX_TEXT_CHARS = 4000
 _SYSTEM = (
     "You write the {kind} of a node of a research knowledge graph from what its neighbours in the graph "
@@ -171,7 +172,8 @@ class TextGNNWriter:
     async def _one(self, client: LLMClient, neighbourhood: Neighbourhood) -> WrittenText:
         try:
             result = await client.complete_json(node_messages(neighbourhood, self.kind), NodeText,
-                                                "kgweave_node_text", PROMPT_VERSION)
+                                                "kgweave_node_text", PROMPT_VERSION,
+                                                max_tokens=NODE_TEXT_MAX_TOKENS)
         except LLMError as exc:
             logger.warning("text for node %s failed: %s", neighbourhood.node_id, exc)
             return WrittenText(node_id=neighbourhood.node_id, text=None, error=str(exc), llm_calls=exc.requests,

@@ -13,6 +13,14 @@ the request body (:attr:`LLMTestServer.rule`): HTTP errors, 429 with ``Retry-Aft
 the client's timeout, malformed JSON, the schema echoed back, hostile strings, names that are not
 in the text. Every request is recorded, and the most requests ever in flight is kept.
 
+With :attr:`LLMTestServer.limits` set (:class:`ServerLimits`) it behaves like llama.cpp's Python
+server on one CPU or GPU: a ``json_schema`` response_format is rejected with HTTP 500 and a pydantic
+error body, ``json_object`` with a ``schema`` is honoured, one request is computed at a time (the
+others queue, their wait counting against the client's timeout), prompt plus completion must fit
+``n_ctx`` (HTTP 400 otherwise), only ``max_tokens`` caps an answer (``max_completion_tokens`` is
+ignored; a cut answer ends with ``finish_reason: length``), and an answer computed for a client
+that already gave up is counted as abandoned work (:attr:`LLMTestServer.abandoned`).
+
 Run it on its own (benchmarks, manual checks): ``python -m tests.llm_server --latency 0.2`` prints
 its base URL and serves until interrupted; ``GET /v1/_test/stats`` reports requests and in-flight peak.
 """
@@ -22,6 +30,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import select
+import socket
 import threading
 import time
 from collections import deque
@@ -31,12 +41,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 __all__ = [
+    "LLAMA_CPP_FORMAT_ERROR",
     "HOSTILE_NAMES",
     "HOSTILE_RELATION_TYPES",
     "UNGROUNDED_NAME",
     "Fault",
     "LLMTestServer",
     "RecordedRequest",
+    "ServerLimits",
     "request_document",
 ]
 
@@ -66,6 +78,12 @@ _STOPWORDS = frozenset((
     "could", "during", "every", "other", "their", "there", "these", "those", "through", "under", "until",
     "where", "which", "while", "would", "should",
 ))
+# what llama-cpp-python 0.3's server answers (HTTP 500) to response_format {"type": "json_schema", ...}
+LLAMA_CPP_FORMAT_ERROR = (
+    "[{'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), "
+    "'msg': \"Input should be 'text' or 'json_object'\", 'input': 'json_schema', "
+    "'ctx': {'expected': \"'text' or 'json_object'\"}}]"
+)
 _FAULT_KINDS = ("ok", "status", "rate_limit", "delay", "malformed", "echo_schema", "hostile", "hostile_long",
                 "ungrounded", "empty")
 
@@ -79,15 +97,16 @@ class Fault:
     retry_after: float | None = None  # seconds, sent as Retry-After
     retry_after_ms: float | None = None  # sent as retry-after-ms
     delay_s: float = 0.0  # sleep before answering (a timeout when longer than the client's)
+    message: str | None = None  # the error message of a status fault (default "injected HTTP <status>")
 
     def __post_init__(self) -> None:
         if self.kind not in _FAULT_KINDS:
             raise ValueError(f"unknown fault {self.kind!r}; one of {_FAULT_KINDS}")
 
     @classmethod
-    def http(cls, status: int) -> Fault:
-        """Answer with this HTTP error status."""
-        return cls(kind="status", status=status)
+    def http(cls, status: int, message: str | None = None) -> Fault:
+        """Answer with this HTTP error status (and error message)."""
+        return cls(kind="status", status=status, message=message)
 
     @classmethod
     def rate_limit(cls, retry_after: float | None = None, retry_after_ms: float | None = None) -> Fault:
@@ -111,6 +130,18 @@ class Fault:
         if text == "timeout":
             return cls.delay(3.0)
         return cls(kind=text)
+
+
+@dataclass(frozen=True)
+class ServerLimits:
+    """How a real one-model server behaves (defaults: llama.cpp's Python server, as tested with SmolLM2)."""
+
+    formats: tuple[str, ...] = ("text", "json_object")  # response_format types accepted; others: HTTP 500
+    slots: int = 1  # answers computed at once; other requests wait in the server's queue
+    n_ctx: int = 2048  # prompt plus completion tokens (4 characters a token)
+    token_parameter: str = "max_tokens"  # the only completion cap honoured
+    seconds_per_answer: float = 0.0  # compute time of one answer, whether or not its client still waits
+    announce: bool = True  # GET /openapi.json names "llama.cpp Python API", so clients can read the slots
 
 
 @dataclass(frozen=True)
@@ -143,6 +174,9 @@ class _State:
     faults: deque[Fault] = field(default_factory=deque)
     in_flight: int = 0
     max_in_flight: int = 0
+    abandoned: int = 0
+    abandoned_seconds: float = 0.0
+    computed_seconds: float = 0.0
 
 
 class LLMTestServer:
@@ -153,6 +187,8 @@ class LLMTestServer:
         self.rule: Callable[[dict[str, Any]], Fault | str | int | None] | None = None
         self.api_key = api_key
         self.items_per_array = 3
+        self.limits: ServerLimits | None = None
+        self._slots: threading.Semaphore | None = None
         self._state = _State()
         self._host = host
         self._httpd = _Server((host, port), _handler_for(self))
@@ -180,6 +216,24 @@ class LLMTestServer:
         with self._state.lock:
             return self._state.max_in_flight
 
+    @property
+    def abandoned(self) -> int:
+        """Answers computed for a client that had already given up (timed out) by the time they were ready."""
+        with self._state.lock:
+            return self._state.abandoned
+
+    @property
+    def abandoned_share(self) -> float:
+        """The share of compute time (``seconds_per_answer``) spent on abandoned answers."""
+        with self._state.lock:
+            return self._state.abandoned_seconds / self._state.computed_seconds if self._state.computed_seconds else 0.0
+
+    def limit(self, limits: ServerLimits | None = None) -> LLMTestServer:
+        """Behave like a real server under ``limits`` (default: llama.cpp's Python server)."""
+        self.limits = limits or ServerLimits()
+        self._slots = threading.Semaphore(self.limits.slots)
+        return self
+
     def script(self, faults: Iterable[Fault | str | int]) -> None:
         """Replace the queue of faults: the next chat requests get them in order, later ones succeed."""
         parsed = [Fault.parse(f) for f in faults]
@@ -192,6 +246,8 @@ class LLMTestServer:
             self._state.requests.clear()
             self._state.faults.clear()
             self._state.max_in_flight = 0
+            self._state.abandoned = 0
+            self._state.abandoned_seconds = self._state.computed_seconds = 0.0
         self.rule = None
 
     def start(self) -> LLMTestServer:
@@ -237,6 +293,13 @@ class LLMTestServer:
         with self._state.lock:
             self._state.in_flight -= 1
 
+    def _computed(self, seconds: float, abandoned: bool) -> None:
+        with self._state.lock:
+            self._state.computed_seconds += seconds
+            if abandoned:
+                self._state.abandoned += 1
+                self._state.abandoned_seconds += seconds
+
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
@@ -255,6 +318,8 @@ def _handler_for(server: LLMTestServer) -> type[BaseHTTPRequestHandler]:
             server._record(RecordedRequest("GET", self.path, _lower(self.headers), {}, "ok", time.monotonic()))
             if self.path.rstrip("/").endswith("/_test/stats"):
                 self._send(200, {"chat_requests": len(server.chat_requests), "max_in_flight": server.max_in_flight})
+            elif self.path.rstrip("/") == "/openapi.json" and server.limits is not None and server.limits.announce:
+                self._send(200, {"openapi": "3.1.0", "info": {"title": "\U0001f999 llama.cpp Python API"}})
             elif self.path.rstrip("/").endswith("/models"):
                 self._send(200, {"object": "list", "data": [
                     {"id": _MODEL_ID, "object": "model", "created": 0, "owned_by": "kgweave-tests"}]})
@@ -291,6 +356,9 @@ def _handler_for(server: LLMTestServer) -> type[BaseHTTPRequestHandler]:
                 return
             if fault.kind == "delay":
                 time.sleep(fault.delay_s)
+            if server.limits is not None and fault.kind == "ok":
+                self._limited_chat(body, server.limits)
+                return
             if fault.kind in ("status", "rate_limit"):
                 headers = {}
                 if fault.retry_after is not None:
@@ -299,10 +367,33 @@ def _handler_for(server: LLMTestServer) -> type[BaseHTTPRequestHandler]:
                     headers["retry-after-ms"] = _number(fault.retry_after_ms)
                 kind = "rate_limit_error" if fault.status == 429 else "server_error" if fault.status >= 500 else \
                     "invalid_request_error"
-                self._send(fault.status, _error(f"injected HTTP {fault.status}", kind), headers)
+                self._send(fault.status, _error(fault.message or f"injected HTTP {fault.status}", kind), headers)
                 return
             content = answer(body, fault.kind, server.items_per_array)
             self._send(200, _completion(body, content))
+
+        def _limited_chat(self, body: dict[str, Any], limits: ServerLimits) -> None:
+            fmt = body.get("response_format") or {"type": "text"}
+            if fmt.get("type") not in limits.formats:
+                self._send(500, _error(LLAMA_CPP_FORMAT_ERROR, "server_error"))
+                return
+            assert server._slots is not None
+            with server._slots:  # the queue: waiting here counts against the client's timeout
+                prompt_tokens = _prompt_chars(body) // 4
+                if prompt_tokens >= limits.n_ctx:
+                    self._send(400, _error(f"Requested tokens ({prompt_tokens}) exceed context window of "
+                                           f"{limits.n_ctx}", "invalid_request_error"))
+                    return
+                time.sleep(limits.seconds_per_answer)
+                content = answer(body, "ok", server.items_per_array)
+                room = limits.n_ctx - prompt_tokens
+                cap = body.get(limits.token_parameter)
+                room = min(room, cap) if isinstance(cap, int) and cap > 0 else room
+                finish = "stop"
+                if len(content) // 4 > room:
+                    content, finish = content[: room * 4], "length"
+                server._computed(limits.seconds_per_answer, abandoned=_peer_closed(self.connection))
+                self._send(200, _completion(body, content, finish))
 
         def _send(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
             data = json.dumps(payload).encode()
@@ -430,6 +521,8 @@ def _schema_of(body: dict[str, Any]) -> dict[str, Any] | None:
     fmt = body.get("response_format") or {}
     if fmt.get("type") == "json_schema":
         return fmt.get("json_schema", {}).get("schema")
+    if fmt.get("type") == "json_object" and isinstance(fmt.get("schema"), dict):
+        return fmt["schema"]
     for message in body.get("messages", []):
         content = message.get("content") or ""
         start, end = content.find("<schema>"), content.find("</schema>")
@@ -514,9 +607,22 @@ def _explanation_answer(schema: dict[str, Any], text: str) -> dict[str, str] | N
     return {"prediction": prediction, "explanation": f"The text says: {quote} This points to {prediction}."}
 
 
-def _completion(body: dict[str, Any], content: str) -> dict[str, Any]:
-    prompt_chars = sum(len(m.get("content") or "") for m in body.get("messages", []))
-    prompt_chars += len(json.dumps(body.get("response_format") or {}))
+def _prompt_chars(body: dict[str, Any]) -> int:
+    chars = sum(len(m.get("content") or "") for m in body.get("messages", []))
+    return chars + len(json.dumps(body.get("response_format") or {}))
+
+
+def _peer_closed(connection: socket.socket) -> bool:
+    """True when the client closed its end (it timed out): the answer computed for it is wasted."""
+    try:
+        readable, _, _ = select.select([connection], [], [], 0)
+        return bool(readable) and connection.recv(1, socket.MSG_PEEK) == b""
+    except OSError:
+        return True
+
+
+def _completion(body: dict[str, Any], content: str, finish_reason: str = "stop") -> dict[str, Any]:
+    prompt_chars = _prompt_chars(body)
     return {
         "id": f"chatcmpl-test-{time.monotonic_ns()}",
         "object": "chat.completion",
@@ -525,7 +631,7 @@ def _completion(body: dict[str, Any], content: str) -> dict[str, Any]:
         "choices": [{
             "index": 0,
             "message": {"role": "assistant", "content": content},
-            "finish_reason": "stop",
+            "finish_reason": finish_reason,
             "logprobs": None,
         }],
         "usage": {

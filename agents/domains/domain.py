@@ -51,6 +51,10 @@ class Domain:
     schema: type[ExtractionOutput]
     prompt: DomainPrompt
     records: RecordSource | None = None
+    # The completion cap of one extraction request unless KGWEAVE_LLM_MAX_TOKENS_PER_CALL says otherwise:
+    # a 2,000-character chunk is ~500 tokens; an answer over twice as long as its text is a model rambling
+    # (on a one-slot llama.cpp server at 20-50 tokens/s, 1,024 tokens take 20-50 s).
+    max_completion_tokens: int = 1024
 
     @property
     def version(self) -> str:

@@ -15,7 +15,14 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from kgweave.flows.cli._common import EXIT_FAILURE, EXIT_USAGE, Parser, UsageError, quiet_prefect_defaults
+from kgweave.flows.cli._common import (
+    EXIT_FAILURE,
+    EXIT_USAGE,
+    Parser,
+    UsageError,
+    apply_llm_overrides,
+    quiet_prefect_defaults,
+)
 
 __all__ = ["COMMAND_MODULES", "main"]
 
@@ -44,6 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from kgweave.flows.settings import StackSettings
     from kgweave.graph_store.errors import StoreUnavailableError, UnsupportedCapabilityError
 
+    apply_llm_overrides(args)
     if args.uses_prefect:  # before Prefect is imported: the local stack's server, if `kgweave up` started one
         use_prefect_api(StackSettings())
     try:

@@ -61,10 +61,40 @@ def store_arg(parser: argparse.ArgumentParser) -> None:
 
 
 def llm_args(parser: argparse.ArgumentParser, used_for: str = "") -> None:
-    """``--llm-base-url`` and ``--llm-model`` (settings ``KGWEAVE_LLM_BASE_URL`` / ``KGWEAVE_LLM_MODEL`` otherwise)."""
+    """``--llm-base-url``, ``--llm-model`` and ``--max-tokens-per-call`` (else their ``KGWEAVE_LLM_*`` settings).
+
+    ``--max-tokens-per-call`` is applied as its setting (:func:`apply_llm_overrides`), so every LLM call
+    of the command (extraction, expansion, judging) and the flow's own process read it in one place.
+    """
     parser.add_argument("--llm-base-url", default=None,
                         help=f"{used_for}OpenAI-compatible API root (env KGWEAVE_LLM_BASE_URL)")
     parser.add_argument("--llm-model", default=None, help=f"{used_for}model name (env KGWEAVE_LLM_MODEL)")
+    parser.add_argument("--max-tokens-per-call", type=positive_int, default=None, metavar="N",
+                        help="completion token cap of one LLM request, sent as max_tokens and max_completion_tokens "
+                             "(env KGWEAVE_LLM_MAX_TOKENS_PER_CALL; default: what is asked decides, e.g. the "
+                             "domain's extraction cap)")
+
+
+_LLM_OVERRIDES = {"max_tokens_per_call": "KGWEAVE_LLM_MAX_TOKENS_PER_CALL"}
+
+
+def apply_llm_overrides(args: argparse.Namespace) -> None:
+    """Export the LLM options given on the command line as their settings (a flag wins over the environment)."""
+    for name, variable in _LLM_OVERRIDES.items():
+        value = getattr(args, name, None)
+        if value is not None:
+            os.environ[variable] = str(value)
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
 
 
 def json_arg(parser: argparse.ArgumentParser) -> None:

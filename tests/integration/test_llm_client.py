@@ -64,13 +64,18 @@ def test_server_lists_its_model_to_the_openai_client(llm_server: LLMTestServer) 
         client.close()
 
 
-def test_json_object_mode_sends_the_schema_in_the_prompt(llm_server: LLMTestServer, tmp_path: Path) -> None:
+def test_json_object_mode_attaches_the_bounded_schema_and_sends_both_token_caps(
+    llm_server: LLMTestServer, tmp_path: Path
+) -> None:
     result = _call(_config(llm_server, tmp_path, structured_output="json_object", max_tokens_per_call=300))
-    assert result.ok
+    assert result.ok and result.output_form == "json_object+schema"
     (request,) = llm_server.chat_requests
-    assert request.response_format == {"type": "json_object"}
+    fmt = request.response_format
+    assert fmt is not None and fmt["type"] == "json_object"
+    # the form llama.cpp / vLLM / Ollama compile to a grammar: string bounds kept so answers stay short
+    assert fmt["schema"]["$defs"]["RelationOutput"]["properties"]["type"]["maxLength"] == 64
     assert "<schema>" in request.body["messages"][0]["content"]
-    assert request.body["max_completion_tokens"] == 300
+    assert request.body["max_completion_tokens"] == 300 and request.body["max_tokens"] == 300
 
 
 @pytest.mark.parametrize("faults", [["500", "502", "503"], ["429", "429"], [Fault.http(504), "429", "500"]])
@@ -243,3 +248,128 @@ def test_requests_in_flight_are_bounded(llm_server: LLMTestServer, tmp_path: Pat
     results = asyncio.run(run())
     assert all(r.ok for r in results)
     assert llm_server.max_in_flight == 4
+
+
+# -- a real server's ways (tests/llm_server.py ServerLimits: llama.cpp's Python server) -------------------
+
+
+def _calls(config: LLMConfig, count: int, budget: Budget | None = None) -> list[CallResult[TextExtraction]]:
+    """``count`` different questions at once through one client."""
+    async def run() -> list[CallResult[TextExtraction]]:
+        async with LLMClient(config, budget) as client:
+            return list(await asyncio.gather(*(
+                client.complete_json(build_messages("text", f"{DOC} Chunk {i}."), TextExtraction,
+                                     TEXT.schema_name, "text-v1")
+                for i in range(count))))
+
+    return asyncio.run(run())
+
+
+def test_a_rejected_json_schema_costs_one_request_then_the_schema_travels_as_a_grammar(
+    llm_server: LLMTestServer, tmp_path: Path
+) -> None:
+    llm_server.limit()  # rejects json_schema with HTTP 500, as llama-cpp-python 0.3 does
+    results = _calls(_config(llm_server, tmp_path, concurrency=32), 6)
+    assert all(r.ok and r.output_form == "json_object+schema" for r in results)
+    formats = [r.response_format for r in llm_server.chat_requests]
+    assert [f["type"] for f in formats if f] == ["json_schema"] + ["json_object"] * 6  # never retried as it was
+    assert all("schema" in f for f in formats[1:] if f)
+    assert sum(r.attempts for r in results) == 7
+
+
+def test_the_negotiated_form_is_remembered_by_later_clients(llm_server: LLMTestServer, tmp_path: Path) -> None:
+    llm_server.limit()
+    config = _config(llm_server, tmp_path, cache_dir=None)
+    assert _call(config).attempts == 2
+    assert _call(config).attempts == 1  # a second client (another task of the run) asks in the known form
+    assert [r.response_format["type"] for r in llm_server.chat_requests if r.response_format] == \
+        ["json_schema", "json_object", "json_object"]
+
+
+def test_a_server_that_takes_no_response_format_gets_the_schema_in_the_prompt(
+    llm_server: LLMTestServer, tmp_path: Path
+) -> None:
+    from tests.llm_server import ServerLimits
+
+    llm_server.limit(ServerLimits(formats=("text",)))
+    result = _call(_config(llm_server, tmp_path))
+    assert result.ok and result.output_form == "prompt" and result.attempts == 4
+    last = llm_server.chat_requests[-1]
+    assert "response_format" not in last.body and "<schema>" in last.body["messages"][0]["content"]
+
+
+def test_a_rejected_token_parameter_is_dropped_not_retried(llm_server: LLMTestServer, tmp_path: Path) -> None:
+    llm_server.script([Fault.http(400, "Unsupported parameter: 'max_tokens' is not supported with this model. "
+                                       "Use 'max_completion_tokens' instead.")])
+    result = _call(_config(llm_server, tmp_path, max_tokens_per_call=500))
+    assert result.ok and result.attempts == 2
+    first, second = llm_server.chat_requests
+    assert first.body["max_tokens"] == 500 and "max_tokens" not in second.body
+    assert second.body["max_completion_tokens"] == 500
+
+
+def test_an_answer_cut_at_the_cap_is_re_asked_shorter_and_the_warning_names_the_cap(
+    llm_server: LLMTestServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    llm_server.limit()  # honours max_tokens only
+    with caplog.at_level(logging.WARNING, logger="kgweave.agents.llm_client"):
+        result = _call(_config(llm_server, tmp_path, max_tokens_per_call=12))
+    assert not result.ok and result.attempts == 3  # the rejected json_schema, the cut answer, the re-ask
+    assert "cut at the length limit" in (result.error or "")
+    reask = llm_server.chat_requests[-1].body["messages"]
+    assert "cut off at the length limit (12 tokens)" in reask[-1]["content"]
+    assert reask[-2]["role"] != "assistant"  # the cut answer is not echoed back
+    assert "completion token limit (12 tokens" in caplog.text
+
+
+def test_no_cut_warning_without_a_cut(
+    llm_server: LLMTestServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    llm_server.limit()
+    with caplog.at_level(logging.WARNING, logger="kgweave.agents.llm_client"):
+        assert _call(_config(llm_server, tmp_path, structured_output="json_object", max_tokens_per_call=2000)).ok
+    assert "cut" not in caplog.text
+
+
+def test_a_prompt_over_the_context_is_one_request_and_says_so(llm_server: LLMTestServer, tmp_path: Path) -> None:
+    from tests.llm_server import ServerLimits
+
+    llm_server.limit(ServerLimits(n_ctx=100))
+    with pytest.raises(LLMRequestError, match="does not fit the model's context") as caught:
+        _call(_config(llm_server, tmp_path, structured_output="json_object"))
+    assert caught.value.requests == 1 and len(llm_server.chat_requests) == 1
+
+
+def test_the_re_ask_carries_a_trimmed_copy_of_the_bad_answer(llm_server: LLMTestServer, tmp_path: Path) -> None:
+    bad = "x" * 5000
+    llm_server.rule = lambda body: "malformed" if len(body["messages"]) == 2 else None
+    result = _call(_config(llm_server, tmp_path))
+    assert result.ok and result.attempts == 2
+    echoed = llm_server.chat_requests[-1].body["messages"][-2]
+    assert echoed["role"] == "assistant" and len(echoed["content"]) <= 620 < len(bad)
+
+
+def test_one_slot_server_is_read_and_nothing_is_abandoned(llm_server: LLMTestServer, tmp_path: Path) -> None:
+    from tests.llm_server import ServerLimits
+
+    llm_server.limit(ServerLimits(seconds_per_answer=0.3))
+    results = _calls(_config(llm_server, tmp_path, structured_output="json_object", timeout_s=1.0,
+                             concurrency=32), 6)
+    assert all(r.ok and r.attempts == 1 for r in results)
+    assert llm_server.max_in_flight == 1 and llm_server.abandoned == 0
+
+
+def test_without_slots_the_cap_adapts_and_timed_out_work_is_not_resent_at_once(
+    llm_server: LLMTestServer, tmp_path: Path
+) -> None:
+    from tests.llm_server import ServerLimits
+
+    llm_server.limit(ServerLimits(seconds_per_answer=0.3, announce=False))
+    config = _config(llm_server, tmp_path, structured_output="json_object", timeout_s=1.0, concurrency=32)
+    results = _calls(config, 8)
+    assert all(r.ok for r in results)
+    report = LLMClient(config).endpoint.report()
+    assert report["slots"] is None and report["timeouts"] >= 1
+    assert int(report["concurrency_limit"]) < 32  # halved on every timeout
+    # each timed-out request is sent again at most once: the retry waits twice as long
+    assert len(llm_server.chat_requests) <= 8 + int(report["timeouts"])
