@@ -9,11 +9,14 @@ source and one of the target, inside the relation's evidence sentence when the c
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 
 from kgweave.graph_store.models import Chunk, Mention, Relation
 
 __all__ = ["nearest_pair", "with_mention_spans"]
+
+_WORD = re.compile(r"\S+")
 
 
 def nearest_pair(first: Sequence[Mention], second: Sequence[Mention]) -> tuple[Mention, Mention] | None:
@@ -34,14 +37,16 @@ def with_mention_spans(relations: Iterable[Relation], mentions: Iterable[Mention
     """``relations`` with the spans of the two mentions each observation connects, where they can be told.
 
     A relation that already names its spans, has no evidence chunk, or lacks a mention of either end
-    in that chunk is returned unchanged. O(M + R * k^2) for M mentions and R relations whose ends
-    have k mentions in the chunk, plus one search of each distinct evidence text in its chunk.
+    in that chunk is returned unchanged. O(M + C + R * k^2) for M mentions, C characters of the chunks
+    holding evidence, and R relations whose ends have k mentions in the chunk, plus one substring search
+    of each distinct evidence text in its chunk.
     """
     chunk_of = {c.id: c for c in chunks}
     in_chunk: dict[tuple[str, str], list[Mention]] = {}
     for m in mentions:
         in_chunk.setdefault((m.chunk_id, m.entity_id), []).append(m)
     regions: dict[tuple[str, str], tuple[int, int] | None] = {}
+    collapsed: dict[str, _Collapsed] = {}
     result = []
     for rel in relations:
         chunk = chunk_of.get(rel.chunk_id or "")
@@ -53,7 +58,9 @@ def with_mention_spans(relations: Iterable[Relation], mentions: Iterable[Mention
         if rel.evidence:
             key = (chunk.id, rel.evidence)
             if key not in regions:
-                regions[key] = _evidence_region(chunk, rel.evidence)
+                if chunk.id not in collapsed:
+                    collapsed[chunk.id] = _Collapsed(chunk)
+                regions[key] = collapsed[chunk.id].find(rel.evidence)
             region = regions[key]
             if region is not None:
                 inside = ([m for m in first if region[0] <= m.start and m.end <= region[1]],
@@ -72,12 +79,35 @@ def with_mention_spans(relations: Iterable[Relation], mentions: Iterable[Mention
     return result
 
 
-def _evidence_region(chunk: Chunk, evidence: str) -> tuple[int, int] | None:
-    """Document offsets of the first place the chunk holds ``evidence`` (whitespace-insensitive), or None."""
-    words = evidence.split()
-    if not words:
-        return None
-    found = re.search(r"\s+".join(re.escape(w) for w in words), chunk.text)
-    if found is None:
-        return None
-    return chunk.start + found.start(), chunk.start + found.end()
+class _Collapsed:
+    """A chunk's text with each run of whitespace made one space, mapped back to document offsets."""
+
+    def __init__(self, chunk: Chunk) -> None:
+        self.chunk = chunk
+        self._text: str | None = None
+        self._starts: list[int] = []  # where each word starts in the collapsed text
+        self._origins: list[int] = []  # and in the document
+
+    def find(self, evidence: str) -> tuple[int, int] | None:
+        """Document offsets of the first place the chunk holds ``evidence`` (whitespace-insensitive), or None."""
+        needle = " ".join(evidence.split())
+        if not needle:
+            return None
+        at = self.chunk.text.find(needle)  # usual case: the sentence is written with single spaces
+        if at >= 0:
+            return self.chunk.start + at, self.chunk.start + at + len(needle)
+        if self._text is None:
+            words = [(m.start(), m.group()) for m in _WORD.finditer(self.chunk.text)]
+            self._text = " ".join(w for _, w in words)
+            position = 0
+            for start, word in words:
+                self._starts.append(position)
+                self._origins.append(self.chunk.start + start)
+                position += len(word) + 1
+        at = self._text.find(needle)
+        return None if at < 0 else (self._offset(at), self._offset(at + len(needle) - 1) + 1)
+
+    def _offset(self, at: int) -> int:
+        """The document offset of a character (not a space) of the collapsed text."""
+        word = bisect_right(self._starts, at) - 1
+        return self._origins[word] + at - self._starts[word]

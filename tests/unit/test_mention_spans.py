@@ -9,7 +9,7 @@ from kgweave.agents.mention_spans import nearest_pair, with_mention_spans
 from kgweave.agents.pipeline import extract_documents
 from kgweave.graph_store.models import Chunk, Document, Entity, Mention, Relation
 
-TEXT = "BERT uses attention heads. Later, GPT and BERT both use attention."
+TEXT = "BERT uses attention heads. Later, GPT and\n  BERT both use attention."  # a line break in a sentence
 
 
 def _setup() -> tuple[Chunk, Entity, Entity, list[Mention]]:
@@ -23,7 +23,7 @@ def _setup() -> tuple[Chunk, Entity, Entity, list[Mention]]:
 
 def test_spans_come_from_the_evidence_sentence() -> None:
     chunk, bert, attention, mentions = _setup()
-    second = "Later, GPT and BERT both use attention."
+    second = "Later, GPT and BERT both use attention."  # evidence is written with single spaces
     rel = Relation.between(bert.id, "USES", attention.id, chunk_id=chunk.id, evidence=second)
     (found,) = with_mention_spans([rel], mentions, [chunk])
     text = "Intro. " + TEXT
