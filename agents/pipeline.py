@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 from kgweave.agents.chunking import DEFAULT_CHUNK_CHARS, chunk_document
 from kgweave.agents.extractor import Extractor
 from kgweave.agents.llm_options import LLMUsage
+from kgweave.agents.mention_spans import with_mention_spans
 from kgweave.agents.resolution import canonical_entities
 from kgweave.graph_store.models import Chunk, Document, Entity, GraphDelta, Mention, Relation
 
@@ -84,7 +85,7 @@ def extract_documents(
         chunks=tuple(chunks),
         entities=tuple(canonical_entities(entities, mentions)),
         mentions=tuple(_unique(mentions)),
-        relations=tuple(_unique_evidence(relations)),
+        relations=tuple(with_mention_spans(_unique_evidence(relations), mentions, chunks)),
     )
     log.info("extracted %d documents (%d chunks, %d failed) with %s: %d entities, %d relation observations",
              len(documents), len(chunks), len(failures), extractor.name, len(delta.entities), len(delta.relations))

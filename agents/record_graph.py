@@ -5,7 +5,8 @@ authors, a review's book), and texts (abstracts, bios, review texts) whose conce
 configured extractor. :class:`RecordGraph` holds both, and which record nodes *own* each text, so
 that after extraction :meth:`RecordGraph.link` adds ``(owner)-[:MENTIONS]->(entity)`` for every
 entity found in an owned text. Every id is content-addressed, so writing the same records twice
-changes nothing.
+changes nothing. Every relation built here (the stated edges and the ``MENTIONS`` links) has origin
+``record``, so stores, exports and stats tell it from the relations extractors found in the texts.
 """
 
 from __future__ import annotations
@@ -68,7 +69,8 @@ class RecordGraph:
         for mention in delta.mentions:
             for owner in self.owners.get(document_of.get(mention.chunk_id, ""), ()):
                 owners[owner.id] = owner
-                rel = Relation.between(owner.id, MENTIONS, mention.entity_id, chunk_id=mention.chunk_id)
+                rel = Relation.between(owner.id, MENTIONS, mention.entity_id, chunk_id=mention.chunk_id,
+                                       origin="record")
                 links.setdefault((rel.id, rel.chunk_id), rel)
         owners.update(self._with_relation_ids(delta))
         if not links and not owners:
@@ -134,8 +136,9 @@ class RecordGraphBuilder:
         return known
 
     def relation(self, relation: Relation) -> None:
-        """Add ``relation`` once (its first properties win)."""
-        self.relations.setdefault(relation.id, relation)
+        """Add ``relation`` once (its first properties win), as a record edge (origin ``record``)."""
+        if relation.id not in self.relations:
+            self.relations[relation.id] = relation.model_copy(update={"origin": "record"})
 
     def text(self, document: Document, owner: Entity) -> None:
         """A text to extract concepts from, owned by a record's node."""

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kgweave.agents.mention_spans import nearest_pair
 from kgweave.agents.sources.gold import GoldDocument
 from kgweave.agents.text import iter_sentences
 from kgweave.graph_store.ids import normalize_name
@@ -72,9 +73,11 @@ CONVENTIONS: Mapping[str, str] = {
                         "any predicted span (many-to-many)",
     "entities.by_type": "recall per gold entity type (exact and overlap); predictions carry no gold type",
     "predicted_entities": "every stored mention of the document's chunks, mention offsets being document offsets",
-    "relation_ends": "a stored relation observation (relation, evidence chunk) becomes every pair of mentions of "
-                     "its two entities in that chunk that lie in one sentence (kgweave's sentence splitter); if no "
-                     "pair shares a sentence, the nearest pair (smallest gap, then earliest)",
+    "relation_ends": "a stored relation observation (relation, evidence chunk) is the pair of mention spans it "
+                     "names (mention-level provenance); an observation without spans (written before they were "
+                     "stored) becomes every pair of mentions of its two entities in that chunk that lie in one "
+                     "sentence (kgweave's sentence splitter), or if no pair shares a sentence, the nearest pair "
+                     "(smallest gap, then earliest)",
     "relations.exact": "undirected, untyped: both ends equal the two gold argument spans",
     "relations.overlap": "undirected, untyped: both ends overlap the two gold argument spans (many-to-many)",
     "relations.typed": "as overlap, and the kgweave type mapped through relation_types equals the gold type; an "
@@ -193,15 +196,16 @@ def relation_ends(chunk: Chunk, first: Sequence[Mention], second: Sequence[Menti
 
     pairs = [(x, y) for x in first for y in second if (x.start, x.end) != (y.start, y.end)]
     same = [(x, y) for x, y in pairs if sentence(x) == sentence(y) != -1]
-    if not same and pairs:
-        same = [min(pairs, key=lambda p: (max(p[0].start, p[1].start) - min(p[0].end, p[1].end),
-                                          min(p[0].start, p[1].start), p[0].start))]
+    if not same:
+        nearest = nearest_pair(first, second)
+        same = [] if nearest is None else [nearest]
     return sorted({((x.start, x.end), (y.start, y.end)) for x, y in same})
 
 
 def predicted_documents(chunks: Iterable[Chunk], mentions: Iterable[Mention], relations: Iterable[Relation],
                         entities: Iterable[Entity]) -> dict[str, PredictedDocument]:
-    """Predictions per document id from stored rows (a relation counts once per evidence chunk).
+    """Predictions per document id from stored rows (a relation counts once per evidence chunk; its ends
+    are its stored mention spans, else :func:`relation_ends`; record edges are not predictions).
 
     Notes
     -----
@@ -220,10 +224,11 @@ def predicted_documents(chunks: Iterable[Chunk], mentions: Iterable[Mention], re
     found: dict[str, set[PredictedRelation]] = {}
     for r in relations:
         chunk = chunk_of.get(r.chunk_id or "")
-        if chunk is None:
+        if chunk is None or r.origin != "extracted":
             continue
-        for a, b in relation_ends(chunk, in_chunk.get((chunk.id, r.source_id), []),
-                                  in_chunk.get((chunk.id, r.target_id), [])):
+        ends = [r.mention_spans] if r.mention_spans is not None else relation_ends(
+            chunk, in_chunk.get((chunk.id, r.source_id), []), in_chunk.get((chunk.id, r.target_id), []))
+        for a, b in ends:
             found.setdefault(chunk.document_id, set()).add(PredictedRelation(
                 a=a, b=b, type=r.type, names=(names.get(r.source_id, ""), names.get(r.target_id, ""))))
     return {doc: PredictedDocument(entities=tuple(sorted(spans.get(doc, ()))),

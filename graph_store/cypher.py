@@ -9,9 +9,14 @@ Graph layout::
 
     (:Document {id, fingerprints: [...]})-[:HAS_CHUNK]->(:Chunk {id, document_id, index, start, end, text})
     (:Entity:<Label> {id, name, norm_name, label, support, ...})-[:MENTIONED_IN {id, start, end, text}]->(:Chunk)
-    (:Entity)-[:<TYPE> {id, chunk_ids: [...], evidence: [...], imported, support, ...}]->(:Entity)
+    (:Entity)-[:<TYPE> {id, origin, chunk_ids: [...], evidence: [...], source_starts: [...], source_ends: [...],
+                        target_starts: [...], target_ends: [...], imported, support, ...}]->(:Entity)
     (:Run {id, kind, started_at, ...})   (:Iteration {id, run_id, iteration, metrics})
     (alias:Entity)-[:SAME_AS {is_merge: true, score, method, run_id}]->(canonical:Entity {aliases: [names]})
+
+A relation's evidence is parallel lists, one item per evidence chunk: the chunk id, the evidence
+sentence ('' if none) and the two mention spans the observation connects (-1 where unknown: Neo4j
+lists hold no nulls). ``origin`` is ``extracted``, ``record`` or ``imported`` (see ``models.Relation``).
 
 Merge edges carry ``is_merge: true`` (extracted relations keep their properties in one JSON string, so
 never have a top-level ``is_merge``); an extracted ``SAME_AS`` relation therefore stays an ordinary edge.
@@ -60,6 +65,8 @@ __all__ = [
     "merge_mentions",
     "merge_relations",
     "merges",
+    "migrate_relation_origins",
+    "provenance_query",
     "missing_ids",
     "neighbour_ids",
     "node_metrics",
@@ -68,6 +75,7 @@ __all__ = [
     "record_run",
     "refresh_aliases",
     "refresh_entity_aggregates",
+    "relation_origin_counts",
     "relation_type_counts",
     "relations_among",
     "runs",
@@ -89,6 +97,7 @@ ENTITY_RESERVED_PROPERTIES = frozenset({
 })
 _STRUCTURAL_LABELS = ("Document", "Chunk", "Entity", "Run", "Iteration")
 _NOT_STRUCTURAL = "NOT type(r) IN ['HAS_CHUNK', 'MENTIONED_IN'] AND r.is_merge IS NULL"
+_ORIGIN = "coalesce(r.origin, 'extracted')"
 
 
 def check_label(label: str) -> str:
@@ -265,12 +274,15 @@ def existing_relation_properties(rel_type: str) -> str:
 
 
 def merge_relations() -> str:
-    """Rows of any types: id, type, source_id, target_id, properties (merged JSON or null), evidence
-    (list of {chunk_id, text}, first seen first), imported (bool), imported_evidence.
+    """Rows of any types: id, type, source_id, target_id, origin, properties (merged JSON or null),
+    evidence (list of {chunk_id, text, source_start, source_end, target_start, target_end}, -1 for an
+    unknown span, first seen first), imported (bool), imported_evidence.
 
     One query text for every type (Cypher 5.26 dynamic types): the caller checks each row's type with
     :func:`check_relation_type` first. Support = distinct evidence chunks, plus one if the edge was
-    ever imported without a chunk; merging the same evidence again changes nothing.
+    ever imported without a chunk; merging the same evidence again changes nothing (the first write
+    per chunk keeps its text and spans; the origin is the first write's). Span lists of a relation
+    written before they existed are padded with -1 so that they stay parallel to ``chunk_ids``.
     """
     return (
         "UNWIND $rows AS row\n"
@@ -278,10 +290,15 @@ def merge_relations() -> str:
         "MATCH (b:Entity {id: row.target_id})\n"
         "MERGE (a)-[r:$(row.type) {id: row.id}]->(b)\n"
         "ON CREATE SET r.first_run = $run, r.first_iteration = $iteration, r.extractor = $extractor,\n"
-        "    r.model = $model, r.chunk_ids = [], r.evidence = [], r.imported = false\n"
+        "    r.model = $model, r.chunk_ids = [], r.evidence = [], r.imported = false, r.origin = row.origin\n"
         "SET r.last_run = $run, r.last_iteration = coalesce($iteration, r.last_iteration),\n"
         "    r.properties = coalesce(row.properties, r.properties, '{}')\n"
-        "WITH r, row, [ev IN row.evidence WHERE NOT ev.chunk_id IN r.chunk_ids] AS fresh\n"
+        "WITH r, row, [ev IN row.evidence WHERE NOT ev.chunk_id IN r.chunk_ids] AS fresh,\n"
+        "    [c IN r.chunk_ids | -1] AS unknown\n"
+        "SET r.source_starts = coalesce(r.source_starts, unknown) + [ev IN fresh | ev.source_start],\n"
+        "    r.source_ends = coalesce(r.source_ends, unknown) + [ev IN fresh | ev.source_end],\n"
+        "    r.target_starts = coalesce(r.target_starts, unknown) + [ev IN fresh | ev.target_start],\n"
+        "    r.target_ends = coalesce(r.target_ends, unknown) + [ev IN fresh | ev.target_end]\n"
         "SET r.chunk_ids = r.chunk_ids + [ev IN fresh | ev.chunk_id],\n"
         "    r.evidence = r.evidence + [ev IN fresh | coalesce(ev.text, '')],\n"
         "    r.imported_evidence = CASE WHEN r.imported THEN r.imported_evidence\n"
@@ -397,7 +414,7 @@ def relations_among() -> str:
         "MATCH (a)-[r]->(b:Entity)\n"
         f"WHERE b.id IN $ids AND {_NOT_STRUCTURAL}\n"
         "RETURN r.id AS id, a.id AS source_id, b.id AS target_id, type(r) AS type,\n"
-        "    r.properties AS properties\n"
+        f"    r.properties AS properties, {_ORIGIN} AS origin\n"
         "ORDER BY id"
     )
 
@@ -416,7 +433,8 @@ def snapshot_edges() -> str:
         "MATCH (a:Entity)-[r]->(b:Entity)\n"
         f"WHERE {_NOT_STRUCTURAL}\n"
         "RETURN r.id AS id, a.id AS source, b.id AS target, type(r) AS type,\n"
-        "    coalesce(r.support, 1) AS support, r.first_run AS first_run, r.first_iteration AS first_iteration\n"
+        "    coalesce(r.support, 1) AS support, r.first_run AS first_run, r.first_iteration AS first_iteration,\n"
+        f"    {_ORIGIN} AS origin\n"
         "ORDER BY id"
     )
 
@@ -465,6 +483,56 @@ def relation_type_counts() -> str:
         f"WHERE {_NOT_STRUCTURAL}\n"
         "RETURN type(r) AS key, count(r) AS n ORDER BY key"
     )
+
+
+def relation_origin_counts() -> str:
+    return (
+        "MATCH (:Entity)-[r]->(:Entity)\n"
+        f"WHERE {_NOT_STRUCTURAL}\n"
+        f"RETURN {_ORIGIN} AS key, count(r) AS n ORDER BY key"
+    )
+
+
+def migrate_relation_origins() -> str:
+    """Set ``origin`` on relations written before it existed (schema 3), from how they were written: a
+    GraphML import, a records delta, or a MENTIONS link from a record (chunks but no evidence sentence)."""
+    return (
+        "MATCH (:Entity)-[r]->(:Entity)\n"
+        f"WHERE {_NOT_STRUCTURAL} AND r.origin IS NULL\n"
+        "SET r.origin = CASE\n"
+        "    WHEN r.extractor = 'import:graphml' THEN 'imported'\n"
+        "    WHEN r.extractor IN ['records', 'citeseer-tape']\n"
+        "        OR (type(r) = 'MENTIONS' AND all(t IN coalesce(r.evidence, []) WHERE t = '')) THEN 'record'\n"
+        "    ELSE 'extracted' END"
+    )
+
+
+def provenance_query(what: str) -> str:
+    """Every row of one kind, ordered by id: documents, chunks, mentions, or relations (one row per
+    relation and evidence chunk, with its evidence and mention spans; -1 for an unknown span)."""
+    queries = {
+        "documents": "MATCH (d:Document) WHERE NOT d:Entity\n"
+                     "RETURN d.id AS id, d.source AS source, d.title AS title, d.metadata AS metadata,\n"
+                     "    d.text AS text ORDER BY id",
+        "chunks": "MATCH (c:Chunk) WHERE NOT c:Entity\n"
+                  "RETURN c.id AS id, c.document_id AS document_id, c.index AS index, c.start AS start,\n"
+                  "    c.end AS end, c.text AS text ORDER BY id",
+        "mentions": "MATCH (e:Entity)-[m:MENTIONED_IN]->(c:Chunk)\n"
+                    "RETURN m.id AS id, e.id AS entity_id, c.id AS chunk_id, m.start AS start, m.end AS end,\n"
+                    "    m.text AS text ORDER BY id",
+        "relations": "MATCH (a:Entity)-[r]->(b:Entity)\n"
+                     f"WHERE {_NOT_STRUCTURAL} AND size(coalesce(r.chunk_ids, [])) > 0\n"
+                     "UNWIND range(0, size(r.chunk_ids) - 1) AS i\n"
+                     "RETURN r.id AS id, a.id AS source_id, b.id AS target_id, type(r) AS type,\n"
+                     f"    r.properties AS properties, {_ORIGIN} AS origin, r.chunk_ids[i] AS chunk_id,\n"
+                     "    r.evidence[i] AS evidence, r.source_starts[i] AS source_start,\n"
+                     "    r.source_ends[i] AS source_end, r.target_starts[i] AS target_start,\n"
+                     "    r.target_ends[i] AS target_end\n"
+                     "ORDER BY id, chunk_id",
+    }
+    if what not in queries:
+        raise ValueError(f"unknown provenance rows {what!r}; choose one of {', '.join(queries)}")
+    return queries[what]
 
 
 def record_run() -> str:

@@ -1,4 +1,11 @@
-"""Export a store's entity graph (GraphML, JSON, neo4j-admin CSV) and import external GraphML."""
+"""Export a store's entity graph (GraphML, JSON, neo4j-admin CSV) and import external GraphML.
+
+Every export gives each relationship its ``origin`` (``extracted``, ``record`` or ``imported``, see
+:class:`~graph_store.models.Relation`), so record edges (a paper's authors, citations, its MENTIONS of
+concepts) are told from the relations extractors found in texts. The JSON export also holds the
+provenance: documents, chunks with offsets, mentions with offsets, and relation evidence with the two
+mention spans each observation connects.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +19,7 @@ import networkx as nx
 
 from kgweave.graph_store.errors import GraphStoreError
 from kgweave.graph_store.ids import to_label, to_relation_type
-from kgweave.graph_store.models import Entity, GraphDelta, GraphSnapshot, Relation, Scalar, WriteStats
+from kgweave.graph_store.models import Entity, GraphDelta, GraphSnapshot, Provenance, Relation, Scalar, WriteStats
 from kgweave.graph_store.protocol import GraphStore
 
 __all__ = [
@@ -20,6 +27,7 @@ __all__ = [
     "ImportFormatError",
     "export_graph",
     "import_graphml",
+    "provenance_json",
     "snapshot_to_networkx",
 ]
 
@@ -27,6 +35,7 @@ EXPORT_FORMATS = ("graphml", "json", "csv")
 _NAME_ATTRS = ("name", "title", "label")
 _LABEL_ATTRS = ("labels", "type", "kind", "category")
 _EDGE_TYPE_ATTRS = ("type", "relation", "label", "title")
+_EDGE_SKIPPED_ATTRS = (*_EDGE_TYPE_ATTRS, "origin")  # an imported edge's origin is "imported"
 
 
 class ImportFormatError(GraphStoreError, ValueError):
@@ -35,32 +44,61 @@ class ImportFormatError(GraphStoreError, ValueError):
 
 def snapshot_to_networkx(snapshot: GraphSnapshot) -> nx.MultiDiGraph:
     """A MultiDiGraph keyed by entity id: name, labels (``:Entity:Label``, as APOC writes them) and
-    support on nodes; type and support on edges."""
+    support on nodes; type, support and origin on edges."""
     graph = nx.MultiDiGraph()
     for node in snapshot.nodes:
         graph.add_node(node.id, name=node.name, labels=f":Entity:{node.label}", support=node.support)
     for edge in snapshot.edges:
-        graph.add_edge(edge.source, edge.target, key=edge.id, type=edge.type, support=edge.support)
+        graph.add_edge(edge.source, edge.target, key=edge.id, type=edge.type, support=edge.support,
+                       origin=edge.origin)
     return graph
 
 
+def provenance_json(provenance: Provenance) -> dict[str, list[dict[str, object]]]:
+    """The JSON export's provenance keys: ``documents`` (id, source, title, metadata, text), ``chunks``
+    (id, document_id, index, start, end: the chunk is ``text[start:end]`` of its document), ``mentions``
+    (id, entity_id, chunk_id, start, end, text) and ``evidence`` (one per relation and evidence chunk:
+    relation_id, type, source_id, target_id, origin, chunk_id, evidence, and the mention spans it connects,
+    source_start, source_end, target_start, target_end, null where unknown). Offsets are document offsets,
+    end exclusive; ids are the stored ones (before entity merges are applied)."""
+    return {
+        "documents": [d.model_dump() for d in provenance.documents],
+        "chunks": [c.model_dump(exclude={"text"}) for c in provenance.chunks],
+        "mentions": [m.model_dump() for m in provenance.mentions],
+        "evidence": [
+            {"relation_id": r.id, "type": r.type, "source_id": r.source_id, "target_id": r.target_id,
+             "origin": r.origin, "chunk_id": r.chunk_id, "evidence": r.evidence, "source_start": r.source_start,
+             "source_end": r.source_end, "target_start": r.target_start, "target_end": r.target_end}
+            for r in provenance.relations
+        ],
+    }
+
+
 def export_graph(store: GraphStore, fmt: str, out: str | Path) -> dict[str, int | str]:
-    """Write the store's entity graph to ``out``; CSV writes a folder in neo4j-admin import format."""
+    """Write the store's entity graph to ``out``; CSV writes a folder in neo4j-admin import format.
+
+    JSON: ``nodes`` and ``relationships`` (the collapsed graph, each relationship with its ``origin``),
+    plus the provenance keys of :func:`provenance_json`; the summary then counts them too.
+    """
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}")
     snapshot = store.snapshot()
     out = Path(out)
+    summary: dict[str, int | str] = {"format": fmt, "out": str(out), "nodes": len(snapshot.nodes),
+                                     "relationships": len(snapshot.edges)}
     if fmt == "graphml":
         nx.write_graphml(snapshot_to_networkx(snapshot), out, named_key_ids=True)
     elif fmt == "json":
+        provenance = provenance_json(store.provenance())
         out.write_text(json.dumps(
             {"nodes": [n.model_dump() for n in snapshot.nodes],
-             "relationships": [e.model_dump() for e in snapshot.edges]},
+             "relationships": [e.model_dump() for e in snapshot.edges], **provenance},
             ensure_ascii=False, indent=1,
         ), encoding="utf-8")
+        summary.update({key: len(rows) for key, rows in provenance.items()})
     else:
         _export_csv(snapshot, out)
-    return {"format": fmt, "out": str(out), "nodes": len(snapshot.nodes), "relationships": len(snapshot.edges)}
+    return summary
 
 
 def _export_csv(snapshot: GraphSnapshot, folder: Path) -> None:
@@ -71,8 +109,8 @@ def _export_csv(snapshot: GraphSnapshot, folder: Path) -> None:
         writer.writerows((n.id, n.name, n.support, f"Entity;{n.label}") for n in snapshot.nodes)
     with (folder / "relationships.csv").open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
-        writer.writerow([":START_ID", ":END_ID", ":TYPE", "id", "support:int"])
-        writer.writerows((e.source, e.target, e.type, e.id, e.support) for e in snapshot.edges)
+        writer.writerow([":START_ID", ":END_ID", ":TYPE", "id", "support:int", "origin"])
+        writer.writerows((e.source, e.target, e.type, e.id, e.support, e.origin) for e in snapshot.edges)
 
 
 def _scalar_attrs(attrs: dict[str, object], skip: tuple[str, ...]) -> dict[str, Scalar]:
@@ -116,11 +154,12 @@ def import_graphml(
     relations: list[Relation] = []
     for source, target, attrs in graph.edges(data=True):
         text = next((str(attrs[a]) for a in _EDGE_TYPE_ATTRS if str(attrs.get(a, "")).strip()), "")
-        props = _scalar_attrs(attrs, _EDGE_TYPE_ATTRS)
+        props = _scalar_attrs(attrs, _EDGE_SKIPPED_ATTRS)
         if text:
             props["text"] = text[:500]
         relations.append(Relation.between(
-            entity_of[source].id, to_relation_type(text), entity_of[target].id, properties=props
+            entity_of[source].id, to_relation_type(text), entity_of[target].id, properties=props,
+            origin="imported",
         ))
     stats = WriteStats()
     entities = list({e.id: e for e in entity_of.values()}.values())

@@ -8,7 +8,7 @@ and evidence rows, so writing the same delta twice changes nothing.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -31,7 +31,10 @@ __all__ = [
     "GraphSnapshot",
     "Iteration",
     "Mention",
+    "Provenance",
+    "RELATION_ORIGINS",
     "Relation",
+    "RelationOrigin",
     "Run",
     "SnapshotEdge",
     "SnapshotNode",
@@ -41,6 +44,8 @@ __all__ = [
 ]
 
 Label = Annotated[str, StringConstraints(pattern=LABEL_PATTERN.pattern)]
+RelationOrigin = Literal["extracted", "record", "imported"]
+RELATION_ORIGINS: tuple[RelationOrigin, ...] = ("extracted", "record", "imported")
 RelationType = Annotated[str, StringConstraints(pattern=RELATION_TYPE_PATTERN.pattern)]
 Scalar = str | int | float | bool | None
 
@@ -150,7 +155,12 @@ class Relation(_Frozen):
     """One observation of a typed, directed relation, with the chunk and sentence it came from.
 
     The store keeps one relation per ``id`` and one evidence row per (id, chunk); the relation's
-    support is the number of distinct chunks that evidence it.
+    support is the number of distinct chunks that evidence it. An observation names the two mention
+    spans it connects (``source_start``..``target_end``, document offsets) when they are known: all
+    four or none. ``origin`` says how the relation was written: ``extracted`` (by an extractor from a
+    text, or by the expansion agent), ``record`` (stated by a structured record: a paper's authors,
+    citations, reviews, and its ``MENTIONS`` of the concepts extracted from its text) or ``imported``
+    (from an outside graph file); a store keeps the origin of a relation's first write.
     """
 
     id: str
@@ -160,12 +170,31 @@ class Relation(_Frozen):
     chunk_id: str | None = Field(default=None, description="Evidence chunk; None for imported edges.")
     evidence: str | None = None
     properties: dict[str, Scalar] = Field(default_factory=dict)
+    origin: RelationOrigin = "extracted"
+    source_start: int | None = Field(default=None, ge=0, description="Source mention span start (document).")
+    source_end: int | None = Field(default=None, ge=0)
+    target_start: int | None = Field(default=None, ge=0, description="Target mention span start (document).")
+    target_end: int | None = Field(default=None, ge=0)
 
     @model_validator(mode="after")
     def _id_matches(self) -> Relation:
         if self.id != relation_id(self.source_id, self.type, self.target_id):
             raise ValueError("relation id must be relation_id(source_id, type, target_id)")
+        spans = self.mention_spans
+        known = (self.source_start, self.source_end, self.target_start, self.target_end)
+        if spans is None and any(x is not None for x in known):
+            raise ValueError("mention spans need all of source_start, source_end, target_start, target_end")
+        if spans is not None and (self.chunk_id is None or any(s > e for s, e in spans)):
+            raise ValueError("mention spans need an evidence chunk and start <= end")
         return self
+
+    @property
+    def mention_spans(self) -> tuple[tuple[int, int], tuple[int, int]] | None:
+        """((source start, end), (target start, end)) of the mentions this observation connects, if known."""
+        s0, s1, t0, t1 = self.source_start, self.source_end, self.target_start, self.target_end
+        if s0 is None or s1 is None or t0 is None or t1 is None:
+            return None
+        return (s0, s1), (t0, t1)
 
     @classmethod
     def between(cls, source_id: str, rel_type: str, target_id: str, **kwargs: object) -> Relation:
@@ -217,6 +246,17 @@ class GraphDelta(_Frozen):
     relations: tuple[Relation, ...] = ()
 
 
+class Provenance(_Frozen):
+    """The texts behind a graph: documents, their chunks, the mentions in them and the relation
+    observations they evidence (one :class:`Relation` per relation and evidence chunk, with its mention
+    spans where known). Relations written without a chunk are not observations and are left out."""
+
+    documents: tuple[Document, ...] = ()
+    chunks: tuple[Chunk, ...] = ()
+    mentions: tuple[Mention, ...] = ()
+    relations: tuple[Relation, ...] = ()
+
+
 class WriteStats(_Frozen):
     """What an upsert changed: rows newly created (merged rows are not counted)."""
 
@@ -243,6 +283,9 @@ class StoreCounts(_Frozen):
     labels: dict[str, int]
     relation_types: dict[str, int]
     merged_entities: int = Field(default=0, description="Entities hidden as aliases of another (merges).")
+    relation_origins: dict[str, int] = Field(
+        default_factory=dict, description="Relations per origin: extracted, record, imported (see Relation)."
+    )
 
 
 class SnapshotNode(_Frozen):
@@ -258,6 +301,7 @@ class SnapshotEdge(_Frozen):
     target: str
     type: str
     support: int = 1
+    origin: RelationOrigin = "extracted"
 
 
 class GraphSnapshot(_Frozen):

@@ -30,11 +30,15 @@ from kgweave.graph_store.history import as_of
 from kgweave.graph_store.ids import normalize_name
 from kgweave.graph_store.merges import collapse
 from kgweave.graph_store.models import (
+    Chunk,
+    Document,
     Entity,
     EntityMerge,
     GraphDelta,
     GraphSnapshot,
     Iteration,
+    Mention,
+    Provenance,
     Relation,
     Run,
     Scalar,
@@ -55,7 +59,7 @@ from kgweave.graph_store.vectors import EmbeddingRows, Vector, check_model_name,
 
 __all__ = ["SCHEMA_VERSION", "DanglingReferenceError", "Neo4jGraphStore"]
 
-SCHEMA_VERSION = 2  # 2: entity merges (SAME_AS edges)
+SCHEMA_VERSION = 3  # 2: entity merges (SAME_AS edges); 3: relation origin and evidence mention spans
 _T = TypeVar("_T")
 _Row = dict[str, object]
 
@@ -165,6 +169,8 @@ class Neo4jGraphStore:
                 f"Neo4j store {self.url} has schema version {version}; this kgweave knows up to "
                 f"{SCHEMA_VERSION}: upgrade kgweave"
             )
+        if isinstance(version, int) and version < 3:
+            self._write("migrate relation origins", lambda tx: tx.run(cypher.migrate_relation_origins()).consume())
         if version != SCHEMA_VERSION:
             self._write("record the schema version", lambda tx: tx.run(
                 cypher.write_schema_version(), id=cypher.SCHEMA_META_ID, version=SCHEMA_VERSION
@@ -265,15 +271,15 @@ class Neo4jGraphStore:
                       "relations")
         self._require(tx, "Chunk", {r.chunk_id for r in delta.relations if r.chunk_id}, "relation evidence")
         rows: dict[str, _Row] = {}
-        evidence: dict[str, dict[str, str | None]] = defaultdict(dict)
+        evidence: dict[str, dict[str, Relation]] = defaultdict(dict)
         imported: dict[str, str | None] = {}
         for rel in delta.relations:
             rows[rel.id] = {"id": rel.id, "type": rel.type, "source_id": rel.source_id,
-                            "target_id": rel.target_id, "properties": rel.properties}
+                            "target_id": rel.target_id, "properties": rel.properties, "origin": rel.origin}
             if rel.chunk_id is None:
                 imported.setdefault(rel.id, rel.evidence)
             else:
-                evidence[rel.id].setdefault(rel.chunk_id, rel.evidence)  # first evidence per chunk wins
+                evidence[rel.id].setdefault(rel.chunk_id, rel)  # first evidence per chunk wins
         with_props: dict[str, list[_Row]] = defaultdict(list)  # by type: few, so static queries
         for row in rows.values():
             cypher.check_relation_type(str(row["type"]))
@@ -291,8 +297,8 @@ class Neo4jGraphStore:
             assert isinstance(props, dict)
             query_rows.append({
                 "id": rel_id, "type": row["type"], "source_id": row["source_id"], "target_id": row["target_id"],
-                "properties": _json_patch(current.get(rel_id), props) if props else None,
-                "evidence": [{"chunk_id": c, "text": t} for c, t in evidence.get(rel_id, {}).items()],
+                "origin": row["origin"], "properties": _json_patch(current.get(rel_id), props) if props else None,
+                "evidence": [_evidence_row(c, r) for c, r in evidence.get(rel_id, {}).items()],
                 "imported": rel_id in imported, "imported_evidence": imported.get(rel_id),
             })
         return self._run_rows(tx, cypher.merge_relations(), query_rows, "relationships_created", **params)[1]
@@ -433,7 +439,7 @@ class Neo4jGraphStore:
             entities = [self._entity(r) for r in tx.run(cypher.entities_by_ids(), ids=ids)]
             relations = [
                 Relation(id=r["id"], source_id=r["source_id"], target_id=r["target_id"], type=r["type"],
-                         properties=json.loads(r["properties"] or "{}"))
+                         properties=json.loads(r["properties"] or "{}"), origin=r["origin"])
                 for r in tx.run(cypher.relations_among(), ids=ids)
             ]
             return entities, relations
@@ -449,7 +455,7 @@ class Neo4jGraphStore:
             nodes = [(SnapshotNode(id=r["id"], name=r["name"], label=r["label"], support=r["support"]),
                       r["first_run"], r["first_iteration"]) for r in tx.run(cypher.snapshot_nodes())]
             edges = [(SnapshotEdge(id=r["id"], source=r["source"], target=r["target"], type=r["type"],
-                                   support=r["support"]), r["first_run"], r["first_iteration"])
+                                   support=r["support"], origin=r["origin"]), r["first_run"], r["first_iteration"])
                      for r in tx.run(cypher.snapshot_edges())]
             return snapshot_of_rows(nodes, edges, self._merge_records(tx), point)
 
@@ -474,13 +480,35 @@ class Neo4jGraphStore:
                 nodes = [SnapshotNode(id=r["id"], name=r["name"], label=r["label"], support=r["support"])
                          for r in tx.run(cypher.snapshot_nodes())]
                 edges = [SnapshotEdge(id=r["id"], source=r["source"], target=r["target"], type=r["type"],
-                                      support=r["support"]) for r in tx.run(cypher.snapshot_edges())]
+                                      support=r["support"], origin=r["origin"])
+                         for r in tx.run(cypher.snapshot_edges())]
                 return collapsed_counts(totals, collapse(nodes, edges, self._merge_records(tx)), merged)
             labels = {r["key"]: int(r["n"]) for r in tx.run(cypher.entity_label_counts())}
             types = {r["key"]: int(r["n"]) for r in tx.run(cypher.relation_type_counts())}
-            return StoreCounts(**totals, labels=labels, relation_types=types, merged_entities=merged)
+            origins = {r["key"]: int(r["n"]) for r in tx.run(cypher.relation_origin_counts())}
+            return StoreCounts(**totals, labels=labels, relation_types=types, merged_entities=merged,
+                               relation_origins=origins)
 
         return self._read("count the graph", work)
+
+    def provenance(self) -> Provenance:
+        """Every document, chunk, mention and relation observation with an evidence chunk, ordered by id."""
+
+        def work(tx: ManagedTransaction) -> Provenance:
+            def rows(what: str) -> list[neo4j.Record]:
+                return list(tx.run(cypher.provenance_query(what)))
+
+            return Provenance(
+                documents=tuple(Document(id=r["id"], source=r["source"], title=r["title"], text=r["text"],
+                                         metadata=json.loads(r["metadata"] or "{}")) for r in rows("documents")),
+                chunks=tuple(Chunk(id=r["id"], document_id=r["document_id"], index=r["index"], start=r["start"],
+                                   end=r["end"], text=r["text"]) for r in rows("chunks")),
+                mentions=tuple(Mention(id=r["id"], entity_id=r["entity_id"], chunk_id=r["chunk_id"],
+                                       start=r["start"], end=r["end"], text=r["text"]) for r in rows("mentions")),
+                relations=tuple(_observation(r) for r in rows("relations")),
+            )
+
+        return self._read("read provenance", work)
 
     def runs(self) -> Iterator[Run]:
         """All runs, oldest first."""
@@ -566,6 +594,24 @@ class Neo4jGraphStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _evidence_row(chunk_id: str, rel: Relation) -> _Row:
+    """One evidence item of :func:`cypher.merge_relations` (-1 for unknown spans: lists hold no nulls)."""
+    spans = rel.mention_spans or ((-1, -1), (-1, -1))
+    return {"chunk_id": chunk_id, "text": rel.evidence, "source_start": spans[0][0], "source_end": spans[0][1],
+            "target_start": spans[1][0], "target_end": spans[1][1]}
+
+
+def _observation(record: neo4j.Record) -> Relation:
+    """A relation observation from a :func:`cypher.provenance_query` ``relations`` row."""
+    spans = [record["source_start"], record["source_end"], record["target_start"], record["target_end"]]
+    ss, se, ts, te = spans if all(isinstance(x, int) and x >= 0 for x in spans) else [None] * 4
+    return Relation(
+        id=record["id"], source_id=record["source_id"], target_id=record["target_id"], type=record["type"],
+        properties=json.loads(record["properties"] or "{}"), origin=record["origin"], chunk_id=record["chunk_id"],
+        evidence=record["evidence"] or None, source_start=ss, source_end=se, target_start=ts, target_end=te,
+    )
 
 
 def _native(value: object) -> datetime:

@@ -19,6 +19,7 @@ from kgweave.graph_store.models import (
     GraphDelta,
     GraphSnapshot,
     Iteration,
+    Provenance,
     Relation,
     Run,
     StoreCounts,
@@ -101,7 +102,10 @@ class GraphReads(Protocol):
         """Metrics stored for one node."""
 
     def counts(self) -> StoreCounts:
-        """Totals and per-label / per-relation-type counts."""
+        """Totals and per-label / per-relation-type / per-origin counts."""
+
+    def provenance(self) -> Provenance:
+        """Documents, chunks, mentions and relation observations (with their mention spans), ordered by id."""
 
 
 @runtime_checkable

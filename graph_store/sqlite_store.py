@@ -23,6 +23,7 @@ from kgweave.graph_store.models import (
     GraphSnapshot,
     Iteration,
     Mention,
+    Provenance,
     Relation,
     Run,
     SnapshotEdge,
@@ -43,7 +44,7 @@ from kgweave.graph_store.vectors import EmbeddingRows, Vector, check_model_name,
 
 __all__ = ["SCHEMA_VERSION", "SQLiteGraphStore"]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _SCHEMA_V1 = """
 CREATE TABLE documents (
@@ -121,8 +122,23 @@ CREATE TABLE embeddings (
 ) WITHOUT ROWID;
 """
 
+# v4: mention-level provenance and relation origin (see models.Relation). A relation evidence row names
+# the two mention spans it connects (NULL where unknown, as in rows written before v4). Origins of older
+# rows are told from how they were written: by a GraphML import, by a records delta (papers, profiles,
+# reviews, CiteSeer), or a MENTIONS link from a record to a concept (a chunk but no evidence sentence).
+_SCHEMA_V4 = """
+ALTER TABLE relations ADD COLUMN origin TEXT NOT NULL DEFAULT 'extracted';
+ALTER TABLE relation_evidence ADD COLUMN source_start INTEGER;
+ALTER TABLE relation_evidence ADD COLUMN source_end INTEGER;
+ALTER TABLE relation_evidence ADD COLUMN target_start INTEGER;
+ALTER TABLE relation_evidence ADD COLUMN target_end INTEGER;
+UPDATE relations SET origin = 'imported' WHERE extractor = 'import:graphml';
+UPDATE relations SET origin = 'record' WHERE extractor IN ('records', 'citeseer-tape') OR (type = 'MENTIONS'
+    AND NOT EXISTS (SELECT 1 FROM relation_evidence e WHERE e.relation_id = relations.id AND e.evidence IS NOT NULL));
+"""
+
 # Each entry migrates a store from version i to version i + 1.
-_MIGRATIONS: dict[int, str] = {0: _SCHEMA_V1, 1: _SCHEMA_V2, 2: _SCHEMA_V3}
+_MIGRATIONS: dict[int, str] = {0: _SCHEMA_V1, 1: _SCHEMA_V2, 2: _SCHEMA_V3, 3: _SCHEMA_V4}
 
 
 class SQLiteGraphStore:
@@ -268,11 +284,11 @@ class SQLiteGraphStore:
         rows = {r.id: r for r in delta.relations}.values()
         created = conn.executemany(
             "INSERT OR IGNORE INTO relations (id, source_id, target_id, type, properties, first_run, "
-            "last_run, first_iteration, last_iteration, extractor, model) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "last_run, first_iteration, last_iteration, extractor, model, origin) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (r.id, r.source_id, r.target_id, r.type, to_json(r.properties), run, run, it, it,
-                 delta.extractor, delta.model)
+                 delta.extractor, delta.model, r.origin)
                 for r in rows
             ],
         ).rowcount
@@ -281,9 +297,12 @@ class SQLiteGraphStore:
             "properties = json_patch(properties, ?) WHERE id = ?",
             [(run, it, to_json(r.properties), r.id) for r in rows],
         )
+        # first write per (relation, chunk) wins, its mention spans included
         conn.executemany(
-            "INSERT OR IGNORE INTO relation_evidence VALUES (?, ?, ?, ?)",
-            [(r.id, r.chunk_id or "-", r.chunk_id, r.evidence) for r in delta.relations],
+            "INSERT OR IGNORE INTO relation_evidence (relation_id, source_key, chunk_id, evidence, source_start, "
+            "source_end, target_start, target_end) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(r.id, r.chunk_id or "-", r.chunk_id, r.evidence, r.source_start, r.source_end, r.target_start,
+              r.target_end) for r in delta.relations],
         )
         conn.execute(
             "UPDATE relations SET support = (SELECT COUNT(*) FROM relation_evidence "
@@ -436,9 +455,9 @@ class SQLiteGraphStore:
             )
         ]
         relations = [
-            Relation(id=r[0], source_id=r[1], target_id=r[2], type=r[3], properties=json.loads(r[4]))
+            Relation(id=r[0], source_id=r[1], target_id=r[2], type=r[3], properties=json.loads(r[4]), origin=r[5])
             for r in self._query(
-                "SELECT id, source_id, target_id, type, properties FROM relations "
+                "SELECT id, source_id, target_id, type, properties, origin FROM relations "
                 "WHERE source_id IN (SELECT value FROM json_each(?1)) "
                 "AND target_id IN (SELECT value FROM json_each(?1)) ORDER BY id",
                 (ids,),
@@ -451,9 +470,9 @@ class SQLiteGraphStore:
         the graph as it was at the end of that run (or of its ``iteration``), see graph_store.history."""
         nodes = [(SnapshotNode(id=r[0], name=r[1], label=r[2], support=r[3]), r[4], r[5]) for r in self._query(
             "SELECT id, name, label, support, first_run, first_iteration FROM entities ORDER BY id")]
-        edges = [(SnapshotEdge(id=r[0], source=r[1], target=r[2], type=r[3], support=r[4]), r[5], r[6])
-                 for r in self._query("SELECT id, source_id, target_id, type, support, first_run, first_iteration "
-                                      "FROM relations ORDER BY id")]
+        edges = [(SnapshotEdge(id=r[0], source=r[1], target=r[2], type=r[3], support=r[4], origin=r[7]), r[5], r[6])
+                 for r in self._query("SELECT id, source_id, target_id, type, support, first_run, first_iteration, "
+                                      "origin FROM relations ORDER BY id")]
         point = None if run_id is None else as_of(self.runs(), run_id, iteration)
         return snapshot_of_rows(nodes, edges, self.merges(), point)
 
@@ -473,7 +492,9 @@ class SQLiteGraphStore:
             return collapsed_counts(total, self.snapshot(), merged)  # the collapsed view, as snapshot()
         labels = dict(self._query("SELECT label, COUNT(*) FROM entities GROUP BY label ORDER BY label"))
         types = dict(self._query("SELECT type, COUNT(*) FROM relations GROUP BY type ORDER BY type"))
-        return StoreCounts(**total, labels=labels, relation_types=types, merged_entities=merged)
+        origins = dict(self._query("SELECT origin, COUNT(*) FROM relations GROUP BY origin ORDER BY origin"))
+        return StoreCounts(**total, labels=labels, relation_types=types, merged_entities=merged,
+                           relation_origins=origins)
 
     def runs(self) -> Iterator[Run]:
         """All runs, oldest first."""
@@ -585,18 +606,9 @@ class SQLiteGraphStore:
         documents = tuple(Document(id=str(r[0]), source=str(r[1]), title=r[2] if r[2] is None else str(r[2]),
                                    metadata=json.loads(str(r[3])), text=str(r[4])) for r in rows)
         in_docs = "SELECT id FROM chunks WHERE document_id IN (SELECT value FROM json_each(?))"
-        chunks = tuple(Chunk(id=r[0], document_id=r[1], index=r[2], start=r[3], end=r[4], text=r[5]) for r in
-                       self._query('SELECT id, document_id, idx, start, "end", text FROM chunks '
-                                   "WHERE document_id IN (SELECT value FROM json_each(?)) ORDER BY id", (ids,)))
-        mentions = tuple(Mention(id=r[0], entity_id=r[1], chunk_id=r[2], start=r[3], end=r[4], text=r[5]) for r in
-                         self._query(f'SELECT id, entity_id, chunk_id, start, "end", text FROM mentions '
-                                     f"WHERE chunk_id IN ({in_docs}) ORDER BY id", (ids,)))
-        evidence = self._query(
-            "SELECT r.id, r.source_id, r.target_id, r.type, r.properties, e.chunk_id, e.evidence "
-            f"FROM relation_evidence e JOIN relations r ON r.id = e.relation_id WHERE e.chunk_id IN ({in_docs}) "
-            "ORDER BY r.id, e.chunk_id", (ids,))
-        relations = tuple(Relation(id=r[0], source_id=r[1], target_id=r[2], type=r[3], properties=json.loads(r[4]),
-                                   chunk_id=r[5], evidence=r[6]) for r in evidence)
+        chunks = tuple(self._chunks("WHERE document_id IN (SELECT value FROM json_each(?))", (ids,)))
+        mentions = tuple(self._mentions(f"WHERE chunk_id IN ({in_docs})", (ids,)))
+        relations = tuple(self._evidence(f"WHERE e.chunk_id IN ({in_docs})", (ids,)))
         needed = json.dumps(sorted({m.entity_id for m in mentions} | {r.source_id for r in relations}
                                    | {r.target_id for r in relations}))
         entities = tuple(self._entity(r) for r in self._query(
@@ -604,6 +616,38 @@ class SQLiteGraphStore:
             (needed,)))
         return GraphDelta(run_id=run_id, extractor="push", documents=documents, chunks=chunks, entities=entities,
                           mentions=mentions, relations=relations)
+
+    def _evidence(self, where: str, params: Sequence[object] = ()) -> Iterator[Relation]:
+        """Relation observations (one per evidence row with a chunk) selected by ``where`` on ``e``."""
+        for r in self._query(
+            "SELECT r.id, r.source_id, r.target_id, r.type, r.properties, r.origin, e.chunk_id, e.evidence, "
+            "e.source_start, e.source_end, e.target_start, e.target_end "
+            f"FROM relation_evidence e JOIN relations r ON r.id = e.relation_id {where} ORDER BY r.id, e.chunk_id",
+            params,
+        ):
+            yield Relation(id=r[0], source_id=r[1], target_id=r[2], type=r[3], properties=json.loads(r[4]),
+                           origin=r[5], chunk_id=r[6], evidence=r[7], source_start=r[8], source_end=r[9],
+                           target_start=r[10], target_end=r[11])
+
+    def _chunks(self, where: str = "", params: Sequence[object] = ()) -> Iterator[Chunk]:
+        for r in self._query(f'SELECT id, document_id, idx, start, "end", text FROM chunks {where} ORDER BY id',
+                             params):
+            yield Chunk(id=r[0], document_id=r[1], index=r[2], start=r[3], end=r[4], text=r[5])
+
+    def _mentions(self, where: str = "", params: Sequence[object] = ()) -> Iterator[Mention]:
+        for r in self._query(f'SELECT id, entity_id, chunk_id, start, "end", text FROM mentions {where} ORDER BY id',
+                             params):
+            yield Mention(id=r[0], entity_id=r[1], chunk_id=r[2], start=r[3], end=r[4], text=r[5])
+
+    def provenance(self) -> Provenance:
+        """Every document, chunk, mention and relation observation with an evidence chunk, ordered by id."""
+        documents = self._query("SELECT id, source, title, metadata, text FROM documents ORDER BY id")
+        return Provenance(
+            documents=tuple(Document(id=r[0], source=r[1], title=r[2], metadata=json.loads(r[3]), text=r[4])
+                            for r in documents),
+            chunks=tuple(self._chunks()), mentions=tuple(self._mentions()),
+            relations=tuple(self._evidence("WHERE e.chunk_id IS NOT NULL")),
+        )
 
     def _chunkless_deltas(self, size: int) -> Iterator[GraphDelta]:
         entities = [(self._entity(r[:5]), str(r[5] or "push")) for r in self._query(
@@ -613,7 +657,7 @@ class SQLiteGraphStore:
             part = entities[start:start + size]
             yield GraphDelta(run_id=part[0][1], extractor="push", entities=tuple(e for e, _ in part))
         relations = self._query(
-            "SELECT r.id, r.source_id, r.target_id, r.type, r.properties, r.first_run FROM relations r "
+            "SELECT r.id, r.source_id, r.target_id, r.type, r.properties, r.first_run, r.origin FROM relations r "
             "JOIN relation_evidence e ON e.relation_id = r.id WHERE e.chunk_id IS NULL ORDER BY r.first_run, r.id")
         for start in range(0, len(relations), size):
             rows = relations[start:start + size]
@@ -625,7 +669,7 @@ class SQLiteGraphStore:
                 run_id=str(rows[0][5] or "push"), extractor="push",
                 entities=tuple(self._entity(r) for r in ends_rows),
                 relations=tuple(Relation(id=r[0], source_id=r[1], target_id=r[2], type=r[3],
-                                         properties=json.loads(r[4])) for r in rows))
+                                         properties=json.loads(r[4]), origin=r[6]) for r in rows))
 
     def close(self) -> None:
         """Close the connection."""

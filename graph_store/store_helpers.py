@@ -78,4 +78,5 @@ def collapsed_counts(totals: Mapping[str, int], view: GraphSnapshot, merged: int
         labels=dict(sorted(Counter(n.label for n in view.nodes).items())),
         relation_types=dict(sorted(Counter(e.type for e in view.edges).items())),
         merged_entities=merged,
+        relation_origins=dict(sorted(Counter(e.origin for e in view.edges).items())),
     )

@@ -123,7 +123,8 @@ def _citations(path: Path, papers: dict[str, Entity]) -> tuple[list[Relation], l
             continue
         if cited == citing:
             continue
-        rel = Relation.between(papers[citing].id, "CITES", papers[cited].id, properties={"source": "citeseer"})
+        rel = Relation.between(papers[citing].id, "CITES", papers[cited].id, properties={"source": "citeseer"},
+                               origin="record")
         relations.setdefault(rel.id, rel)
     return list(relations.values()), failures, dangling
 

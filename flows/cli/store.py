@@ -35,7 +35,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
     for key in ("documents", "chunks", "entities", "relations", "mentions", "runs"):
         totals.add_row(key, str(getattr(counts, key)))
     console.print(totals)
-    for title, mapping in (("labels", counts.labels), ("relation types", counts.relation_types)):
+    for title, mapping in (("labels", counts.labels), ("relation types", counts.relation_types),
+                           ("relation origins", counts.relation_origins)):
         table = Table(title=f"{title} (top 25 of {len(mapping)})")
         table.add_column(title)
         table.add_column("count", justify="right")

@@ -428,3 +428,89 @@ def test_push_source_rebuilds_itself_elsewhere_or_is_refused(store: GraphStore, 
         assert target.snapshot() == store.snapshot() and target.merges() == store.merges()
         assert target.node_metrics(alice.id) == {"degree": 2.0}
         assert [r.id for r in target.runs()] == ["run-1"]
+
+
+# -- mention-level provenance and relation origins ----------------------------------------------------
+
+def _spans_delta(run_id: str = "run-1", spans: tuple[int, int, int, int] = (0, 5, 10, 13)) -> GraphDelta:
+    """``_delta`` whose MET observation names the two mentions it connects, plus a record edge."""
+    base = _delta(run_id)
+    met, likes = base.relations
+    s0, s1, t0, t1 = spans
+    met = met.model_copy(update={"source_start": s0, "source_end": s1, "target_start": t0, "target_end": t1})
+    alice, paris = Entity.named("Alice", "Person"), Entity.named("Paris", "Place")
+    visited = Relation.between(alice.id, "VISITED", paris.id, origin="record")  # stated by a record, no chunk
+    return base.model_copy(update={"relations": (met, likes, visited)})
+
+
+def test_relation_observations_keep_their_mention_spans(store: GraphStore) -> None:
+    store.upsert(_spans_delta())
+    first = store.provenance()
+    by_type = {r.type: r for r in first.relations}
+    assert set(by_type) == {"MET", "LIKES"}  # one observation per relation and evidence chunk; VISITED has none
+    assert by_type["MET"].mention_spans == ((0, 5), (10, 13))
+    assert by_type["LIKES"].mention_spans is None  # not given: unknown, never guessed by the store
+    assert by_type["MET"].evidence == _delta().documents[0].text
+    assert [(d.id, d.text) for d in first.documents] == [(d.id, d.text) for d in _delta().documents]
+    assert [(c.start, c.end) for c in first.chunks] == [(0, len(_delta().documents[0].text))]
+    assert sorted((m.start, m.end, m.text) for m in first.mentions) == sorted(
+        (m.start, m.end, m.text) for m in _delta().mentions)
+
+
+def test_mention_spans_are_idempotent_and_the_first_write_wins(store: GraphStore) -> None:
+    store.upsert(_spans_delta())
+    before, snapshot = store.provenance(), store.snapshot()
+    store.upsert(_spans_delta(run_id="run-2"))  # the same delta again
+    store.upsert(_spans_delta(run_id="run-3", spans=(0, 5, 24, 27)))  # same (relation, chunk), other spans
+    assert store.provenance() == before
+    assert store.snapshot() == snapshot
+    met = next(e for e in store.snapshot().edges if e.type == "MET")
+    assert met.support == 1
+
+
+def test_record_edges_are_told_from_extracted_relations(store: GraphStore) -> None:
+    store.upsert(_spans_delta())
+    origins = {e.type: e.origin for e in store.snapshot().edges}
+    assert origins == {"MET": "extracted", "LIKES": "extracted", "VISITED": "record"}
+    counts = store.counts()
+    assert counts.relation_origins == {"extracted": 2, "record": 1}
+    assert counts.relations == 3
+    alice = Entity.named("Alice", "Person")
+    _, rels = store.neighbours(alice.id)
+    assert {r.type: r.origin for r in rels} == {"MET": "extracted", "LIKES": "extracted", "VISITED": "record"}
+
+
+def test_json_export_holds_provenance_and_origins(store: GraphStore, tmp_path: Path) -> None:
+    import json
+
+    from kgweave.graph_store.exchange import export_graph
+
+    store.upsert(_spans_delta())
+    out = tmp_path / "graph.json"
+    summary = export_graph(store, "json", out)
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert {"nodes", "relationships", "documents", "chunks", "mentions", "evidence"} <= set(data)
+    assert (summary["documents"], summary["chunks"], summary["mentions"], summary["evidence"]) == (1, 1, 5, 2)
+    text = data["documents"][0]["text"]
+    (chunk,) = data["chunks"]
+    assert (chunk["document_id"], chunk["start"], chunk["end"]) == (data["documents"][0]["id"], 0, len(text))
+    assert all(text[m["start"]:m["end"]] == m["text"] for m in data["mentions"])
+    met = next(e for e in data["evidence"] if e["type"] == "MET")
+    assert (text[met["source_start"]:met["source_end"]], text[met["target_start"]:met["target_end"]]) == (
+        "Alice", "Bob")
+    assert (met["chunk_id"], met["origin"], met["evidence"]) == (chunk["id"], "extracted", text)
+    likes = next(e for e in data["evidence"] if e["type"] == "LIKES")
+    assert likes["source_start"] is None and likes["target_end"] is None
+    assert {r["type"]: r["origin"] for r in data["relationships"]} == {
+        "MET": "extracted", "LIKES": "extracted", "VISITED": "record"}
+    assert {r["type"]: r["support"] for r in data["relationships"]}["MET"] == 1  # existing keys still there
+
+
+def test_push_keeps_mention_spans_and_origins(store: GraphStore, tmp_path: Path) -> None:
+    if Capability.PUSH_SOURCE not in store.capabilities:
+        pytest.skip("not a push source (refusal tested above)")
+    store.upsert(_spans_delta())
+    with SQLiteGraphStore(tmp_path / "target.db") as target:
+        push(store, target)
+        assert target.provenance() == store.provenance()
+        assert target.snapshot() == store.snapshot()  # origins included

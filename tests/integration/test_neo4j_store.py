@@ -167,3 +167,35 @@ def test_newer_schema_is_refused(neo4j_store: Neo4jGraphStore) -> None:
                                                   version=99).consume())
     with pytest.raises(SchemaVersionError, match="99"):
         neo4j_store.ensure_schema()
+
+
+def test_schema_2_relations_get_an_origin_and_keep_parallel_evidence_lists(neo4j_store: Neo4jGraphStore) -> None:
+    from kgweave.graph_store import cypher
+
+    text = "BERT uses attention."
+    delta = _doc_delta(text, "r1", {"BERT": "Concept", "attention": "Concept"}, [("BERT", "USES", "attention")])
+    bert, attention = Entity.named("BERT"), Entity.named("attention")
+    paper = Entity.named("A paper", "Paper")
+    chunk_id = delta.chunks[0].id
+    neo4j_store.upsert(delta.model_copy(update={"entities": (*delta.entities, paper), "relations": (
+        *delta.relations, Relation.between(paper.id, "MENTIONS", bert.id, chunk_id=chunk_id))}))
+    neo4j_store.upsert(GraphDelta(run_id="r2", extractor="records",
+                                  relations=(Relation.between(paper.id, "CITES", attention.id),)))
+    neo4j_store.upsert(GraphDelta(run_id="r3", extractor="import:graphml",
+                                  relations=(Relation.between(attention.id, "RELATED_TO", paper.id),)))
+    # as a store written before schema 3 left it: no origin, no span lists
+    neo4j_store._write("downgrade", lambda tx: tx.run(
+        "MATCH (:Entity)-[r]->(:Entity) REMOVE r.origin, r.source_starts, r.source_ends, r.target_starts, "
+        "r.target_ends").consume())
+    neo4j_store._write("v2", lambda tx: tx.run(cypher.write_schema_version(), id=cypher.SCHEMA_META_ID,
+                                                version=2).consume())
+    neo4j_store.ensure_schema()
+    assert {e.type: e.origin for e in neo4j_store.snapshot().edges} == {
+        "USES": "extracted", "MENTIONS": "record", "CITES": "record", "RELATED_TO": "imported"}
+    later = _doc_delta("Later BERT uses attention.", "r4", {"BERT": "Concept", "attention": "Concept"},
+                       [("BERT", "USES", "attention")])
+    (uses,) = later.relations
+    spans = {"source_start": 6, "source_end": 10, "target_start": 16, "target_end": 25}
+    neo4j_store.upsert(later.model_copy(update={"relations": (uses.model_copy(update=spans),)}))
+    observed = {r.chunk_id: r.mention_spans for r in neo4j_store.provenance().relations if r.type == "USES"}
+    assert observed == {chunk_id: None, later.chunks[0].id: ((6, 10), (16, 25))}  # lists stayed parallel

@@ -173,3 +173,18 @@ def test_no_prediction_scores_zero(fmt: str) -> None:
     s = score_extraction(gold, {}, {})
     assert s.entities.overlap.recall == s.relations.overlap.recall == s.graph_pairs.recall == 0.0
     assert s.gold_relations == sum(len(d.relations) for d in gold) > 0
+
+
+def test_predicted_documents_use_stored_mention_spans_and_skip_record_edges() -> None:
+    doc = Document.from_text("A uses B and A again.", source="t")
+    chunk = Chunk.of(doc, 0, 0, len(doc.text))
+    a, b = Entity.named("A"), Entity.named("B")
+    mentions = [_mention(a.id, chunk, 0, 1), _mention(b.id, chunk, 7, 8), _mention(a.id, chunk, 13, 14)]
+    guessed = Relation.between(a.id, "USES", b.id, chunk_id=chunk.id)
+    stored = guessed.model_copy(update={"source_start": 13, "source_end": 14, "target_start": 7, "target_end": 8})
+    record = Relation.between(b.id, "MENTIONS", a.id, chunk_id=chunk.id, origin="record")
+    # without spans: every same-sentence pair; with them: exactly the stored pair; a record edge: nothing
+    (pred,) = predicted_documents([chunk], mentions, [guessed], [a, b]).values()
+    assert [(r.a, r.b) for r in pred.relations] == [((0, 1), (7, 8)), ((13, 14), (7, 8))]
+    (pred,) = predicted_documents([chunk], mentions, [stored, record], [a, b]).values()
+    assert [(r.a, r.b, r.type) for r in pred.relations] == [((13, 14), (7, 8), "USES")]

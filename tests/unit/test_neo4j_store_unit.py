@@ -86,7 +86,10 @@ def test_one_entity_and_one_relation_query_with_labels_types_and_rows_as_paramet
     by_type = {r["type"]: r for r in relation_queries[0][1]["rows"]}
     assert sorted(by_type) == ["MET", "VISITED"]
     # Two observations of MET in one chunk: one row, one evidence entry (the first).
-    assert by_type["MET"]["evidence"] == [{"chunk_id": _delta().chunks[0].id, "text": "Alice met Bob in Paris."}]
+    unknown = {"source_start": -1, "source_end": -1, "target_start": -1, "target_end": -1}  # spans not given
+    assert by_type["MET"]["evidence"] == [{"chunk_id": _delta().chunks[0].id, "text": "Alice met Bob in Paris.",
+                                           **unknown}]
+    assert by_type["MET"]["origin"] == "extracted"
     assert by_type["VISITED"]["imported"] is True and by_type["VISITED"]["evidence"] == []
     for query, _ in tx.calls:
         for name in ("Alice", "Bob", "Paris", "Alice met Bob", "Person", "Place", "MET", "VISITED"):
