@@ -37,6 +37,7 @@ from openai.types.chat import ChatCompletion
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from kgweave.agents.errors import BudgetExceededError, LLMError, LLMRequestError, LLMUnavailableError
+from kgweave.agents.json_salvage import complete_prefixes
 from kgweave.agents.llm_endpoint import (
     EndpointState,
     endpoint_state,
@@ -222,6 +223,7 @@ class CallResult(Generic[T]):
     from_cache: bool = False
     attempts: int = 0  # HTTP requests sent (retries and the re-ask included; 0 for a cache hit)
     output_form: str | None = None  # the structured-output form that was answered (None: from the cache)
+    salvaged: bool = False  # the answer was cut at the token limit; its complete items were kept
 
     @property
     def ok(self) -> bool:
@@ -487,7 +489,7 @@ class LLMClient:
         tally = _Tally()
         try:
             answer = await self._request(ask, tally)
-            value, error = _validate(answer.content, schema_model)
+            value, error, salvaged = _validate_answer(answer, schema_model)
             if value is None:
                 logger.debug("invalid LLM answer (%s), re-asking once", error)
                 if answer.finish_reason == "length":
@@ -497,7 +499,7 @@ class LLMClient:
                     followup = [ChatMessage(role="assistant", content=_trimmed(answer.content)),
                                 ChatMessage(role="user", content=_REASK.format(error=error))]
                 answer = await self._request(dataclasses.replace(ask, messages=[*messages, *followup]), tally)
-                value, error = _validate(answer.content, schema_model)
+                value, error, salvaged = _validate_answer(answer, schema_model)
         except LLMError as exc:
             exc.requests += tally.requests
             exc.prompt_tokens += tally.prompt_tokens
@@ -518,7 +520,7 @@ class LLMClient:
             })
         return CallResult(
             value=value, prompt_tokens=tally.prompt_tokens, completion_tokens=tally.completion_tokens,
-            attempts=tally.requests, output_form=answer.form,
+            attempts=tally.requests, output_form=answer.form, salvaged=salvaged,
         )
 
     async def _request(self, ask: _Ask, tally: _Tally) -> _Answer:
@@ -744,6 +746,23 @@ def _error_text(exc: openai.APIError) -> str:
     if body is not None:
         parts.append(json.dumps(body, ensure_ascii=False, default=str) if not isinstance(body, str) else body)
     return " ".join(parts)
+
+
+def _validate_answer(answer: _Answer, schema_model: type[T]) -> tuple[T | None, str | None, bool]:
+    """The validated answer, else (for an answer cut at the token limit) its complete items, else the error.
+
+    Returns ``(value, error, salvaged)``.
+    """
+    value, error = _validate(answer.content, schema_model)
+    if value is not None or answer.finish_reason != "length":
+        return value, error, False
+    for prefix in complete_prefixes(_strip_fences(answer.content)):
+        salvaged, _ = _validate(prefix, schema_model)
+        if salvaged is not None:
+            logger.info("kept the complete part (%d of %d characters) of an answer cut at the token limit",
+                        len(prefix), len(answer.content))
+            return salvaged, None, True
+    return None, error, False
 
 
 def _validate(content: str, schema_model: type[T]) -> tuple[T | None, str | None]:

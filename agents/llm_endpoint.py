@@ -57,6 +57,7 @@ __all__ = [
     "endpoint_reports",
     "is_context_overflow",
     "is_format_rejection",
+    "known_endpoint",
     "rejected_parameter",
 ]
 
@@ -269,6 +270,13 @@ def endpoint_state(base_url: str, model: str, configured: str, concurrency: int)
             state = _STATES[key] = EndpointState(key[0], model, configured, concurrency)
         state.concurrency = concurrency
         return state
+
+
+def known_endpoint(base_url: str, model: str, configured: str) -> dict[str, object] | None:
+    """The report of this endpoint if this process has talked to it (see :meth:`EndpointState.report`)."""
+    with _STATES_LOCK:
+        state = _STATES.get((base_url.rstrip("/"), model, configured))
+    return state.report() if state is not None and state.discovered else None
 
 
 def endpoint_reports() -> list[dict[str, object]]:

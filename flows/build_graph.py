@@ -24,7 +24,7 @@ from kgweave.agents.registry import extractor_fingerprint
 from kgweave.agents.sources.files import LoadFailure, LoadOptions, load_corpus
 from kgweave.agents.sources.records import DomainSource, domain_fingerprint, load_domain_source, reads_records
 from kgweave.deploy.task_runners import ConfiguredTaskRunner
-from kgweave.flows.extractors import ExtractorChoice, build_extractor
+from kgweave.flows.extractors import ExtractorChoice, build_extractor, endpoint_report
 from kgweave.flows.monitoring import (
     FailureRatioExceededError,
     browser_queries_markdown,
@@ -89,6 +89,11 @@ class BuildSummary(BaseModel):
     failures: list[FailedItem]
     failure_reason: str | None = Field(default=None, description="Why the run ended Failed (failure ratio).")
     cost_usd: float = Field(default=0.0, description="Token cost estimate (KGWEAVE_LLM_USD_PER_MILLION_*).")
+    note: str | None = Field(default=None, description="A plain sentence when something needs saying first "
+                                                       "(e.g. no chunk succeeded).")
+    llm_endpoint: dict[str, object] | None = Field(
+        default=None, description="What was learnt about the LLM endpoint: the structured-output form that "
+                                  "works, the forms it rejected, its slots, timeouts (agents/llm_endpoint.py).")
     totals: dict[str, int] = Field(description="Store totals after the run.")
     labels: dict[str, int]
     relation_types: dict[str, int]
@@ -225,7 +230,11 @@ def build_graph(
         verdict = failure_verdict(len(failures), len(load_failures) + totals.chunks - exhausted, max_failure_ratio)
         if verdict.exceeded:
             status = "failed"
+        attempted = totals.chunks - exhausted
+        note = (f"no chunk succeeded: all {attempted} chunks failed (reasons in failures)"
+                if attempted and len(totals.failures) - exhausted >= attempted else None)
         summary = BuildSummary(
+            note=note, llm_endpoint=endpoint_report(extractor),
             run_id=run_id, store=store, extractor=extractor.name, model=extractor_obj.model,
             domain=extractor.domain, documents=len(documents), skipped_documents=len(done),
             chunks=totals.chunks, entities=len(totals.entity_ids), relations=len(totals.relation_ids),

@@ -14,7 +14,7 @@ from kgweave.flows.settings import LLMSettings
 if TYPE_CHECKING:
     from kgweave.agents.llm_client import LLMConfig
 
-__all__ = ["ExtractorChoice", "build_extractor", "llm_config"]
+__all__ = ["ExtractorChoice", "build_extractor", "endpoint_report", "llm_config"]
 
 
 class ExtractorChoice(BaseModel):
@@ -56,3 +56,17 @@ def llm_config(base_url: str | None, model: str | None, needed_by: str) -> LLMCo
 
     options = settings.model_dump(include=set(LLMCallOptions.model_fields))
     return LLMConfig(base_url=base_url, model=model, api_key=settings.api_key, **options)
+
+
+def endpoint_report(choice: ExtractorChoice) -> dict[str, object] | None:
+    """What this process learnt about the LLM endpoint of ``choice`` (None offline or before any request).
+
+    Extraction tasks on the default thread runner share the flow's process, so this is the run's
+    endpoint; with a Dask or Ray runner the workers learn it and the flow's process reports None.
+    """
+    if choice.name != "llm":
+        return None
+    from kgweave.agents.llm_endpoint import known_endpoint
+
+    config = llm_config(choice.llm_base_url, choice.llm_model, "--extractor llm")
+    return known_endpoint(config.base_url, config.model, config.structured_output)

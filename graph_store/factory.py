@@ -7,7 +7,7 @@ from pathlib import Path
 from kgweave.graph_store.errors import StoreURLError
 from kgweave.graph_store.protocol import GraphStore
 
-__all__ = ["DEFAULT_STORE_URL", "NEO4J_SCHEMES", "open_store", "store_kind"]
+__all__ = ["DEFAULT_STORE_URL", "NEO4J_SCHEMES", "open_store", "store_exists", "store_kind"]
 
 DEFAULT_STORE_URL = "kgweave.db"
 NEO4J_SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
@@ -31,6 +31,17 @@ def _sqlite_path(url: str) -> str:
     if url.startswith("sqlite://"):
         raise StoreURLError(f"sqlite URL {url!r} needs three slashes: sqlite:///relative.db or sqlite:////abs.db")
     return str(Path(url).expanduser())
+
+
+def store_exists(url: str) -> bool:
+    """False for an embedded store whose file is not there yet (opening it would create it); True otherwise.
+
+    A server store (Neo4j) exists as far as a URL can tell; opening it says whether it answers.
+    """
+    if store_kind(url) != "sqlite":
+        return True
+    path = _sqlite_path(url)
+    return path == ":memory:" or Path(path).exists()
 
 
 def open_store(

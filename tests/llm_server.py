@@ -379,7 +379,7 @@ def _handler_for(server: LLMTestServer) -> type[BaseHTTPRequestHandler]:
                 return
             assert server._slots is not None
             with server._slots:  # the queue: waiting here counts against the client's timeout
-                prompt_tokens = _prompt_chars(body) // 4
+                prompt_tokens = _message_chars(body) // 4  # a grammar costs no context
                 if prompt_tokens >= limits.n_ctx:
                     self._send(400, _error(f"Requested tokens ({prompt_tokens}) exceed context window of "
                                            f"{limits.n_ctx}", "invalid_request_error"))
@@ -607,9 +607,12 @@ def _explanation_answer(schema: dict[str, Any], text: str) -> dict[str, str] | N
     return {"prediction": prediction, "explanation": f"The text says: {quote} This points to {prediction}."}
 
 
+def _message_chars(body: dict[str, Any]) -> int:
+    return sum(len(m.get("content") or "") for m in body.get("messages", []))
+
+
 def _prompt_chars(body: dict[str, Any]) -> int:
-    chars = sum(len(m.get("content") or "") for m in body.get("messages", []))
-    return chars + len(json.dumps(body.get("response_format") or {}))
+    return _message_chars(body) + len(json.dumps(body.get("response_format") or {}))
 
 
 def _peer_closed(connection: socket.socket) -> bool:

@@ -51,9 +51,9 @@ def cmd_build(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     store = store_url(args)
-    open_or_usage(store)
-    if args.dry_run:
+    if args.dry_run:  # reads the store if it is there, never creates it
         return _dry_run(args, settings, choice, store)
+    open_or_usage(store)
 
     from kgweave.flows.build_graph import build_graph
     from kgweave.flows.progress import progress_sink
@@ -94,13 +94,15 @@ def _dry_run(args: argparse.Namespace, settings: BuildSettings, choice: Extracto
     from kgweave.agents.registry import extractor_fingerprint
     from kgweave.agents.sources.files import LoadOptions, load_corpus
     from kgweave.flows.extractors import build_extractor
-    from kgweave.flows.stores import open_flow_store
+    from kgweave.graph_store.factory import store_exists
 
     extractor = build_extractor(choice)
     documents, failures = load_corpus(args.paths, LoadOptions(
         text_field=args.text_field or settings.text_field, max_file_mb=args.max_file_mb or settings.max_file_mb))
-    done = set() if args.force else open_flow_store(store).documents_done(
-        [d.id for d in documents], extractor_fingerprint(extractor))
+    done: set[str] = set()
+    if not args.force and store_exists(store):
+        graph = open_or_usage(store)
+        done = graph.documents_done([d.id for d in documents], extractor_fingerprint(extractor))  # type: ignore[attr-defined]
     chunk_chars = args.chunk_chars or settings.chunk_chars
     chunks = [c for d in documents if d.id not in done for c in chunk_document(d, chunk_chars)]
     estimate = getattr(extractor, "estimate", None)
@@ -138,11 +140,18 @@ def _print_build_table(summary: object) -> None:
     table.add_row("failed documents / chunks", f"{data['failed_documents']} / {data['failed_chunks']}", "")
     table.add_row("LLM calls (cached) / tokens", f"{data['llm_calls']} ({data['cached_llm_calls']}) / "
                   f"{data['tokens']}", "")
+    endpoint = data["llm_endpoint"]
+    if endpoint:
+        rejected = ", ".join(f.split(":")[0] for f in endpoint["fallbacks"])
+        table.add_row("LLM structured output", str(endpoint["structured_output"]) + (
+            f" ({rejected} rejected)" if rejected else ""), "")
     if data["stopped_because"]:
         table.add_row("stopped early", f"{data['stopped_because']} ({data['budget_exhausted_chunks']} chunks left)",
                       "re-run to resume")
     console = Console()
     console.print(table)
+    if data["note"]:
+        console.print(f"[bold red]{data['note']}[/]", markup=True, highlight=False)
     for failure in data["failures"][:20]:
         console.print(f"[yellow]failed[/] {failure['kind']} {failure['source']}: {failure['reason']}",
                       markup=True, highlight=False)

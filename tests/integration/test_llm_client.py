@@ -373,3 +373,18 @@ def test_without_slots_the_cap_adapts_and_timed_out_work_is_not_resent_at_once(
     assert int(report["concurrency_limit"]) < 32  # halved on every timeout
     # each timed-out request is sent again at most once: the retry waits twice as long
     assert len(llm_server.chat_requests) <= 8 + int(report["timeouts"])
+
+
+def test_the_complete_items_of_a_cut_answer_are_kept_without_a_re_ask(
+    llm_server: LLMTestServer, tmp_path: Path
+) -> None:
+    llm_server.limit()
+    whole = _call(_config(llm_server, tmp_path, cache_dir=None, structured_output="json_object"))
+    assert whole.ok and not whole.salvaged and whole.value is not None
+    llm_server.reset()
+    cut = _call(_config(llm_server, tmp_path, cache_dir=None, structured_output="json_object",
+                        max_tokens_per_call=60))
+    assert cut.ok and cut.salvaged and cut.attempts == 1 and cut.value is not None
+    assert llm_server.chat_requests[0].body["max_tokens"] == 60
+    assert 0 < len(cut.value.entities) < len(whole.value.entities)  # the cut item is dropped, not made up
+    assert all(e in whole.value.entities for e in cut.value.entities)
