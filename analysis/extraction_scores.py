@@ -54,7 +54,7 @@ Span = tuple[int, int]
 SCIER_RELATION_TYPES: Mapping[str, str] = {
     "USES": "Used-For", "UTILIZES": "Used-For", "EMPLOYS": "Used-For", "LEVERAGES": "Used-For",
     "APPLIES": "Used-For", "ADOPTS": "Used-For", "EXPLOITS": "Used-For", "BASED_ON": "Used-For",
-    "RELIES_ON": "Used-For", "DEPENDS_ON": "Used-For",
+    "RELIES_ON": "Used-For", "DEPENDS_ON": "Used-For", "USED_FOR": "Used-For",
     "CONSISTS_OF": "Part-Of", "CONTAINS": "Part-Of", "INCORPORATES": "Part-Of", "INTEGRATES": "Part-Of",
     "COMPARED_WITH": "Compare-With", "OUTPERFORMS": "Compare-With", "SURPASSES": "Compare-With",
     "EXCEEDS": "Compare-With", "COMPETES_WITH": "Compare-With",

@@ -44,8 +44,8 @@ def test_scier_dev_with_the_offline_extractor(tmp_path: Path) -> None:
         assert all(0.0 <= s[k] <= 1.0 for k in PRF), (name, s)
     assert set(report["entities"]["by_type"]) == {"Method", "Task", "Dataset"}
     assert report["entities"]["overlap"]["f1"] > 0.3
-    assert report["entities"]["exact"]["f1"] > 0.2
-    assert report["relations"]["overlap"]["f1"] > 0.1
+    assert report["entities"]["exact"]["f1"] >= 0.5  # issue 17's targets for the offline extractor
+    assert report["relations"]["overlap"]["f1"] >= 0.4
     assert report["relations"]["exact"]["f1"] < report["relations"]["overlap"]["f1"]
     assert report["llm_calls"] == report["tokens"] == 0
     assert {"relation_ends", "relations.typed", "graph_pairs"} <= set(report["conventions"])
