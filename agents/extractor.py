@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
-from pydantic import ConfigDict
+from pydantic import ConfigDict, Field
 
 from kgweave.agents.llm_options import LLMUsage
 from kgweave.graph_store.ids import content_id
@@ -25,6 +25,9 @@ class ChunkExtraction(LLMUsage):
     relations: tuple[Relation, ...] = ()
     error: str | None = None
     budget_exhausted: bool = False  # not attempted because the run's LLM budget ran out (resumable)
+    gleaning_usage: LLMUsage = Field(default_factory=LLMUsage,
+                                     description="The share of the usage spent on gleaning passes.")
+    gleaned_relations: tuple[str, ...] = Field(default=(), description="Ids of the relations only gleaning found.")
 
 
 @runtime_checkable

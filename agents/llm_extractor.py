@@ -12,8 +12,18 @@ concurrently (the client bounds the requests in flight). The answer is data, nev
 - a relation is kept only if both its ends were kept; its evidence is the model's sentence if it
   occurs in the chunk, else the chunk's sentence holding both ends, else None.
 
+With ``gleaning=N`` (GraphRAG's and LightRAG's "gleaning"), up to N more calls follow the first in
+one conversation: the answers so far, then "what did you miss?" (:data:`agents.prompts.GLEANING_TEMPLATE`).
+The answers are merged (entities by normalised name, relations by their ends and type, the first
+wins) and grounded together; the passes stop early when one adds no grounded entity or relation. Each
+pass is its own cached call (its messages hold the answers before it; its prompt version is the
+domain's plus :data:`agents.prompts.GLEANING_VERSION`). The result carries the passes' share of the
+usage (``gleaning``) and the relations only they found (``gleaned_relations``).
+
 A chunk whose call fails (endpoint errors, invalid output after one re-ask) comes back with
 ``error``; one refused by the budget comes back with ``budget_exhausted`` and is left for a later run.
+A failed gleaning pass fails its chunk the same way: the next run retries it, its earlier passes
+answered from the cache.
 """
 
 from __future__ import annotations
@@ -30,7 +40,9 @@ from kgweave.agents.domains import get_domain
 from kgweave.agents.errors import BudgetExceededError, LLMError
 from kgweave.agents.extractor import ChunkExtraction
 from kgweave.agents.llm_client import Budget, LLMClient, LLMConfig, LLMEstimate, LLMRequest, estimate_requests, run_sync
-from kgweave.agents.schemas import MAX_EVIDENCE_CHARS, ExtractionOutput
+from kgweave.agents.llm_options import LLMUsage
+from kgweave.agents.prompts import GLEANING_VERSION, ChatMessage
+from kgweave.agents.schemas import MAX_EVIDENCE_CHARS, EntityOutput, ExtractionOutput, RelationOutput
 from kgweave.agents.text import iter_sentences
 from kgweave.graph_store.ids import normalize_name, to_label, to_relation_type
 from kgweave.graph_store.models import Chunk, Entity, Mention, Relation
@@ -67,15 +79,22 @@ class LLMExtractor:
         Which registered domain's prompt and schema (:mod:`kgweave.agents.domains`), e.g. ``text`` or ``papers``.
     budget : Budget, optional
         Shared cap on requests and tokens; chunks it refuses come back ``budget_exhausted``.
+    gleaning : int
+        Extra "what did you miss?" passes per chunk (0: one call per chunk).
     """
 
     name = "llm"
 
-    def __init__(self, config: LLMConfig, domain: str = "text", budget: Budget | None = None) -> None:
+    def __init__(
+        self, config: LLMConfig, domain: str = "text", budget: Budget | None = None, gleaning: int = 0
+    ) -> None:
+        if gleaning < 0:
+            raise ValueError(f"gleaning must be >= 0, got {gleaning}")
         self._domain = get_domain(domain)  # UnknownDomainError (a ValueError) if none is registered
         self.config = config
         self.domain = domain
         self.budget = budget
+        self.gleaning = gleaning
         self.version = self._domain.version
         self.model: str | None = config.model
         self._schema = self._domain.schema
@@ -91,10 +110,11 @@ class LLMExtractor:
 
     def settings_key(self) -> str:
         """Stable text of the options that change the output (part of the extraction fingerprint)."""
-        return (
+        key = (
             f"domain={self.domain};prompt={self.version};structured_output={self.config.structured_output};"
             f"temperature={self.config.temperature}"
         )
+        return f"{key};gleaning={self.gleaning};gleaning_prompt={GLEANING_VERSION}" if self.gleaning else key
 
     def extract(self, chunks: Sequence[Chunk]) -> list[ChunkExtraction]:
         """One result per chunk, in order; never raises for a chunk (its ``error`` is set instead).
@@ -112,7 +132,10 @@ class LLMExtractor:
             return list(await asyncio.gather(*(self._extract_chunk(client, chunk) for chunk in chunks)))
 
     def estimate(self, chunks: Sequence[Chunk]) -> LLMEstimate:
-        """Dry run: requests these chunks would need (cache misses) and their approximate tokens."""
+        """Dry run: requests these chunks would need (cache misses) and their approximate tokens.
+
+        Only first passes are counted: a gleaning pass's prompt holds answers not known before the run.
+        """
         return estimate_requests(self.config, (
             LLMRequest(self._domain.messages(chunk.text), self._schema, self._schema_name, self.version,
                        self._domain.max_completion_tokens)
@@ -120,11 +143,49 @@ class LLMExtractor:
         ))
 
     async def _extract_chunk(self, client: LLMClient, chunk: Chunk) -> ChunkExtraction:
+        asked = await self._ask(client, chunk, self._domain.messages(chunk.text), self.version)
+        if isinstance(asked, ChunkExtraction):
+            return asked
+        answer, usage = asked
+        answers = [answer]
+        gleaning = LLMUsage()
         try:
-            result = await client.complete_json(
-                self._domain.messages(chunk.text), self._schema, self._schema_name, self.version,
-                max_tokens=self._domain.max_completion_tokens,
-            )
+            first = grounded = ground_output(chunk, answer)
+            for glean in range(1, self.gleaning + 1):
+                messages = self._domain.gleaning_messages(chunk.text, [a.model_dump_json() for a in answers])
+                asked = await self._ask(client, chunk, messages, f"{self.version}+{GLEANING_VERSION}")
+                if isinstance(asked, ChunkExtraction):
+                    usage, gleaning = usage + asked, gleaning + asked
+                    return asked.model_copy(update={**usage.counts(), "gleaning_usage": gleaning,
+                                                    "error": f"gleaning pass {glean}: {asked.error}"})
+                usage, gleaning = usage + asked[1], gleaning + asked[1]
+                answers.append(asked[0])
+                before, grounded = grounded, ground_output(chunk, _merged(answers))
+                if _adds_nothing(before, grounded):
+                    break
+        except Exception as exc:  # grounding is ours, but one odd answer must not stop the batch
+            logger.exception("could not map the LLM answer for chunk %s", chunk.id)
+            return ChunkExtraction(chunk_id=chunk.id, error=f"{type(exc).__name__}: {exc}", gleaning_usage=gleaning,
+                                   **usage.counts())
+        if grounded.ungrounded or grounded.dropped_relations:
+            logger.debug("chunk %s: dropped %d ungrounded entities and %d relations",
+                         chunk.id, grounded.ungrounded, grounded.dropped_relations)
+            with self._lock:
+                self._ungrounded += grounded.ungrounded
+        known = {r.id for r in first.relations}
+        return ChunkExtraction(
+            chunk_id=chunk.id, entities=grounded.entities, mentions=grounded.mentions, relations=grounded.relations,
+            gleaning_usage=gleaning, gleaned_relations=tuple(r.id for r in grounded.relations if r.id not in known),
+            **usage.counts(),
+        )
+
+    async def _ask(
+        self, client: LLMClient, chunk: Chunk, messages: list[ChatMessage], version: str
+    ) -> tuple[ExtractionOutput, LLMUsage] | ChunkExtraction:
+        """One call: its answer and usage, or the chunk's failed result (with the usage) when it has none."""
+        try:
+            result = await client.complete_json(messages, self._schema, self._schema_name, version,
+                                                max_tokens=self._domain.max_completion_tokens)
         except BudgetExceededError as exc:
             return ChunkExtraction(
                 chunk_id=chunk.id, error=BUDGET_EXHAUSTED, budget_exhausted=True, llm_calls=exc.requests,
@@ -139,26 +200,31 @@ class LLMExtractor:
         except Exception as exc:  # a bad chunk is recorded, never allowed to stop the others
             logger.exception("LLM extraction failed for chunk %s", chunk.id)
             return ChunkExtraction(chunk_id=chunk.id, error=f"{type(exc).__name__}: {exc}")
-        cost = ChunkExtraction(
-            chunk_id=chunk.id, llm_calls=result.attempts, cached_llm_calls=int(result.from_cache),
-            prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens,
-        )
+        cost = LLMUsage(llm_calls=result.attempts, cached_llm_calls=int(result.from_cache),
+                        prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens)
         if result.value is None:
             logger.warning("LLM extraction failed for chunk %s: %s", chunk.id, result.error)
-            return cost.model_copy(update={"error": result.error or "no answer"})
-        try:
-            grounded = ground_output(chunk, result.value)
-        except Exception as exc:  # grounding is ours, but one odd answer must not stop the batch
-            logger.exception("could not map the LLM answer for chunk %s", chunk.id)
-            return cost.model_copy(update={"error": f"{type(exc).__name__}: {exc}"})
-        if grounded.ungrounded or grounded.dropped_relations:
-            logger.debug("chunk %s: dropped %d ungrounded entities and %d relations",
-                         chunk.id, grounded.ungrounded, grounded.dropped_relations)
-            with self._lock:
-                self._ungrounded += grounded.ungrounded
-        return cost.model_copy(
-            update={"entities": grounded.entities, "mentions": grounded.mentions, "relations": grounded.relations}
-        )
+            return ChunkExtraction(chunk_id=chunk.id, error=result.error or "no answer", **cost.counts())
+        return result.value, cost
+
+
+def _merged(answers: Sequence[ExtractionOutput]) -> ExtractionOutput:
+    """The answers of a chunk's passes as one: entities by normalised name, relations by ends and type (first wins)."""
+    entities: dict[str, EntityOutput] = {}
+    relations: dict[tuple[str, str, str], RelationOutput] = {}
+    for answer in answers:
+        for entity in answer.entities:
+            entities.setdefault(normalize_name(entity.name), entity)
+        for rel in answer.relations:
+            relations.setdefault((normalize_name(rel.source), rel.type, normalize_name(rel.target)), rel)
+    # model_copy, not validation: the merged lists may exceed one answer's size limits
+    return answers[0].model_copy(update={"entities": tuple(entities.values()), "relations": tuple(relations.values())})
+
+
+def _adds_nothing(before: Grounded, after: Grounded) -> bool:
+    """Whether a gleaning pass added no grounded entity and no relation."""
+    return ({e.id for e in after.entities} <= {e.id for e in before.entities}
+            and {r.id for r in after.relations} <= {r.id for r in before.relations})
 
 
 def ground_output(chunk: Chunk, output: ExtractionOutput) -> Grounded:

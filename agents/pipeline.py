@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from kgweave.agents.chunking import DEFAULT_CHUNK_CHARS, chunk_document
 from kgweave.agents.extractor import Extractor
@@ -37,6 +37,10 @@ class BatchResult(LLMUsage):
 
     delta: GraphDelta
     failures: tuple[ChunkFailure, ...] = ()
+    gleaning_usage: LLMUsage = Field(default_factory=LLMUsage,
+                                     description="The share of the usage spent on gleaning passes.")
+    gleaned_relations: tuple[tuple[str, str], ...] = Field(
+        default=(), description="(relation id, chunk id) of the observations only gleaning passes found.")
 
 
 def extract_documents(
@@ -92,6 +96,9 @@ def extract_documents(
     return BatchResult(
         delta=delta,
         failures=tuple(failures),
+        gleaning_usage=LLMUsage.total(r.gleaning_usage for r in results),
+        gleaned_relations=tuple((relation_id, r.chunk_id) for r in results if r.error is None
+                                for relation_id in r.gleaned_relations),
         **LLMUsage.total(results).counts(),
     )
 

@@ -17,6 +17,8 @@ from typing import Literal, TypedDict
 from kgweave.agents.schemas import MAX_ENTITIES, MAX_RELATIONS
 
 __all__ = [
+    "GLEANING_TEMPLATE",
+    "GLEANING_VERSION",
     "SYSTEM_TEMPLATE",
     "USER_TEMPLATE",
     "ChatMessage",
@@ -43,8 +45,7 @@ Entities:
 {guidance}
 Relations:
 - source and target: names from your entity list.
-- type: a short verb phrase in UPPER_SNAKE_CASE saying how the source relates to the target \
-(for example {examples}).
+- type: {relation_type}.
 - evidence: the sentence of the document that states the relation, copied exactly.
 
 Extract only what the document states; at most {max_entities} entities and {max_relations} relations.
@@ -53,6 +54,20 @@ that appear inside it.
 Answer with one JSON object and nothing else."""
 
 USER_TEMPLATE = "Extract the knowledge graph of this {subject}.\n\n{document}"
+
+# The relation type rule of a domain whose schema leaves relation types free (no enum).
+_FREE_RELATION_TYPE = (
+    "a short verb phrase in UPPER_SNAKE_CASE saying how the source relates to the target (for example {examples})"
+)
+
+# A gleaning pass (GraphRAG's and LightRAG's "what did you miss?") follows the answers so far in one
+# conversation. Its wording is versioned on its own: the version goes into each pass's cache key.
+GLEANING_VERSION = "gleaning-v1"
+GLEANING_TEMPLATE = (
+    "Some entities and relations of the {subject} may be missing from your answers so far. List only those "
+    "you missed (not the ones already listed), in the same JSON format; a relation may connect a new entity "
+    "to one already listed. If nothing is missing, answer with empty lists."
+)
 
 _TAG = re.compile(r"<(\s*/?\s*document)", re.IGNORECASE)
 _DEFUSED = "\u2039\\1"  # "‹" instead of "<": the model still reads the word, the block cannot be closed
@@ -65,18 +80,24 @@ class DomainPrompt:
     version: str
     subject: str
     guidance: str
-    examples: str
+    examples: str = ""  # relation types shown as examples when the schema leaves them free
 
-    def system(self, entity_types: Sequence[str]) -> str:
-        """The system message, listing the entity types the domain's schema allows."""
+    def system(self, entity_types: Sequence[str], relation_types: Sequence[str] = ()) -> str:
+        """The system message, listing the entity types (and relation types, if fixed) the schema allows."""
+        relation_type = (f"one of {', '.join(relation_types)}" if relation_types
+                         else _FREE_RELATION_TYPE.format(examples=self.examples))
         return SYSTEM_TEMPLATE.format(
             subject=self.subject,
             types=", ".join(entity_types),
             guidance=self.guidance,
-            examples=self.examples,
+            relation_type=relation_type,
             max_entities=MAX_ENTITIES,
             max_relations=MAX_RELATIONS,
         )
+
+    def gleaning(self) -> str:
+        """The user message of a gleaning pass."""
+        return GLEANING_TEMPLATE.format(subject=self.subject)
 
     def user(self, text: str) -> str:
         """The user message for one chunk."""

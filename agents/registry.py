@@ -21,9 +21,13 @@ class UnknownExtractorError(AgentError, ValueError):
 
 
 def make_extractor(
-    name: str, *, llm_config: LLMConfig | None = None, domain: str = "auto", budget: Budget | None = None
+    name: str, *, llm_config: LLMConfig | None = None, domain: str = "auto", budget: Budget | None = None,
+    gleaning: int = 0,
 ) -> Extractor:
-    """The extractor called ``name``; ``llm`` needs ``llm_config`` (endpoint and model) and a registered ``domain``."""
+    """The extractor called ``name``; ``llm`` needs ``llm_config`` (endpoint and model) and a registered ``domain``.
+
+    ``gleaning`` is the LLM extractor's extra "what did you miss?" passes per chunk.
+    """
     if name == "cooccurrence":
         from kgweave.agents.cooccurrence import CooccurrenceExtractor
 
@@ -33,7 +37,7 @@ def make_extractor(
             raise UnknownExtractorError("the llm extractor needs an endpoint and a model (--llm-base-url, --llm-model)")
         from kgweave.agents.llm_extractor import LLMExtractor  # the openai package is imported only here
 
-        return LLMExtractor(llm_config, domain=resolve_domain(domain), budget=budget)
+        return LLMExtractor(llm_config, domain=resolve_domain(domain), budget=budget, gleaning=gleaning)
     raise UnknownExtractorError(f"unknown extractor {name!r}; choose one of: {', '.join(EXTRACTORS)}")
 
 

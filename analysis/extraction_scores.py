@@ -19,20 +19,21 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from kgweave.agents.mention_spans import nearest_pair
 from kgweave.agents.sources.gold import GoldDocument
 from kgweave.agents.text import iter_sentences
-from kgweave.graph_store.ids import normalize_name
+from kgweave.graph_store.ids import normalize_name, to_relation_type
 from kgweave.graph_store.models import Chunk, Entity, Mention, Relation
 from kgweave.graph_store.protocol import PushSource
 
 __all__ = [
     "CONVENTIONS",
     "SCIER_RELATION_TYPES",
+    "SCIER_TYPES",
     "EntityScores",
     "ExtractionScores",
     "PredictedDocument",
@@ -49,10 +50,16 @@ __all__ = [
 
 Span = tuple[int, int]
 
-# kgweave relation type -> SciER relation type. Only types whose meaning is the gold's are mapped
-# (direction is ignored by the typed score); CO_OCCURS_WITH and every other verb stay unmapped and
-# so never count as a correct typed relation.
+# SciER's relation types. The papers domain's LLM schema (agents/domains/papers.py) has each of them
+# as an enum value in UPPER_SNAKE_CASE (USED_FOR for Used-For), plus SciERC's FEATURE_OF and CONJUNCTION.
+SCIER_TYPES = ("Used-For", "Part-Of", "Compare-With", "SubClass-Of", "Evaluated-With", "Synonym-Of", "Benchmark-For",
+               "Trained-With", "SubTask-Of")
+
+# kgweave relation type -> SciER relation type: the papers schema's types 1:1, and the verbs whose
+# meaning is the gold's (direction is ignored by the typed score); CO_OCCURS_WITH and every other
+# verb stay unmapped and so never count as a correct typed relation.
 SCIER_RELATION_TYPES: Mapping[str, str] = {
+    **{to_relation_type(gold_type): gold_type for gold_type in SCIER_TYPES},
     "USES": "Used-For", "UTILIZES": "Used-For", "EMPLOYS": "Used-For", "LEVERAGES": "Used-For",
     "APPLIES": "Used-For", "ADOPTS": "Used-For", "EXPLOITS": "Used-For", "BASED_ON": "Used-For",
     "RELIES_ON": "Used-For", "DEPENDS_ON": "Used-For",
@@ -236,8 +243,12 @@ def predicted_documents(chunks: Iterable[Chunk], mentions: Iterable[Mention], re
             for doc in spans.keys() | found.keys()}
 
 
-def stored_predictions(store: PushSource, document_ids: Iterable[str]) -> dict[str, PredictedDocument]:
+def stored_predictions(store: PushSource, document_ids: Iterable[str],
+                       exclude_relations: Collection[tuple[str, str]] = ()) -> dict[str, PredictedDocument]:
     """:func:`predicted_documents` of the given documents, read from an embedded store's export.
+
+    ``exclude_relations`` leaves out relation observations by (relation id, chunk id), e.g. those only
+    the LLM extractor's gleaning passes found.
 
     Notes
     -----
@@ -253,7 +264,8 @@ def stored_predictions(store: PushSource, document_ids: Iterable[str]) -> dict[s
         if mine:
             chunks.extend(c for c in delta.chunks if c.id in mine)
             mentions.extend(m for m in delta.mentions if m.chunk_id in mine)
-            relations.extend(r for r in delta.relations if r.chunk_id in mine)
+            relations.extend(r for r in delta.relations
+                             if r.chunk_id in mine and (r.id, r.chunk_id) not in exclude_relations)
             entities.extend(delta.entities)
     return predicted_documents(chunks, mentions, relations, entities)
 

@@ -171,7 +171,8 @@ def build_graph(
     fingerprint = extractor_fingerprint(extractor_obj)
     parameters = {"paths": ";".join(paths), "chunk_chars": chunk_chars, "batch_documents": batch_documents,
                   "force": force, "domain": extractor.domain, "prompt_version": extractor_obj.version,
-                  "max_llm_calls": extractor.max_llm_calls, "max_tokens_total": extractor.max_tokens_total}
+                  "max_llm_calls": extractor.max_llm_calls, "max_tokens_total": extractor.max_tokens_total,
+                  "gleaning": getattr(extractor_obj, "gleaning", 0)}
     run = Run(id=run_id, kind="build", extractor=extractor.name, model=extractor_obj.model, parameters=parameters)
     with recorded_run(graph, run) as record:
         options = LoadOptions(text_field=text_field, max_file_mb=max_file_mb)

@@ -77,6 +77,7 @@ __all__ = [
     "ExtractionReport",
     "ExtractorsEval",
     "ExtractorsReport",
+    "GleaningReport",
     "MaskedNodesEval",
     "MaskedNodesReport",
     "RelationsEval",
@@ -136,6 +137,8 @@ class ExtractionEval(_Frozen):
     llm_base_url: str | None = None
     llm_model: str | None = None
     max_llm_calls: int | None = Field(default=None, ge=0)
+    gleaning: int | None = Field(default=None, ge=0, description="The LLM extractor's extra passes per chunk; "
+                                                                 "None = KGWEAVE_LLM_GLEANING.")
     relation_types: dict[str, str] = Field(default_factory=lambda: dict(SCIER_RELATION_TYPES),
                                            description="kgweave relation type -> gold relation type.")
 
@@ -212,6 +215,19 @@ class ExtractorsReport(_Frozen):
     cooccurrence_only_examples: list[str]
 
 
+class GleaningReport(_Frozen):
+    """What the LLM extractor's gleaning passes cost and what they added to the relation scores."""
+
+    passes: int = Field(description="Gleaning passes allowed per chunk (--gleaning).")
+    llm_calls: int = Field(description="Their share of llm_calls.")
+    tokens: int = Field(description="Their share of tokens.")
+    gleaned_relation_observations: int = Field(description="Relation observations only gleaning passes found.")
+    relations_without_gleaning: SpanRelationScores = Field(description="Relations scored without those.")
+    extra_gold_relations_found: int = Field(description="Gold relations found (overlap) only thanks to gleaning.")
+    extra_gold_relations_found_exact: int = Field(description="The same under the exact convention.")
+    tokens_per_extra_gold_relation: float | None
+
+
 class ExtractionReport(_Frozen):
     kind: Literal["extraction"] = "extraction"
     run_id: str
@@ -231,6 +247,7 @@ class ExtractionReport(_Frozen):
     llm_calls: int
     tokens: int
     tokens_per_gold_relation_found: float | None
+    gleaning: GleaningReport
     failed_chunks: int
     seconds: float = Field(description="Extraction and writing of the gold texts.")
     documents_per_second: float
@@ -422,6 +439,10 @@ class _Built(_Frozen):
     tokens: int
     failed_chunks: int
     seconds: float
+    gleaning: int
+    gleaning_llm_calls: int
+    gleaning_tokens: int
+    gleaned_relations: tuple[tuple[str, str], ...]
 
 
 @task(name="load-gold", cache_policy=NO_CACHE)
@@ -445,15 +466,18 @@ def extract_gold_task(documents: list[Document], choice: ExtractorChoice, run_id
                                chunk_chars=chunk_chars)
     open_flow_store(store).upsert(result.delta)
     return _Built(extractor=result.delta.extractor, model=result.delta.model, llm_calls=result.llm_calls,
-                  tokens=result.prompt_tokens + result.completion_tokens, failed_chunks=len(result.failures),
-                  seconds=round(time.perf_counter() - started, 3))
+                  tokens=result.tokens, failed_chunks=len(result.failures),
+                  seconds=round(time.perf_counter() - started, 3), gleaning=getattr(extractor, "gleaning", 0),
+                  gleaning_llm_calls=result.gleaning_usage.llm_calls, gleaning_tokens=result.gleaning_usage.tokens,
+                  gleaned_relations=result.gleaned_relations)
 
 
 @task(name="score-extraction", cache_policy=NO_CACHE)
-def score_extraction_task(store: str, gold: GoldSet, document_ids: list[str], relation_types: dict[str, str]
-                          ) -> ExtractionScores:
-    """Read the gold documents' chunks, mentions and relation evidence back from the store and score them."""
-    by_id = stored_predictions(push_source(open_flow_store(store)), document_ids)
+def score_extraction_task(store: str, gold: GoldSet, document_ids: list[str], relation_types: dict[str, str],
+                          exclude_relations: tuple[tuple[str, str], ...] = ()) -> ExtractionScores:
+    """Read the gold documents' chunks, mentions and relation evidence back from the store and score them
+    (without the relation observations ``exclude_relations`` names)."""
+    by_id = stored_predictions(push_source(open_flow_store(store)), document_ids, set(exclude_relations))
     predicted = {g.key: by_id[i] for g, i in zip(gold.documents, document_ids, strict=True) if i in by_id}
     return score_extraction(gold.documents, predicted, relation_types)
 
@@ -462,15 +486,27 @@ def _extraction(request: ExtractionEval, run_id: str, store: str) -> ExtractionR
     gold: GoldSet = load_gold_task(request.gold_file, request.format)
     documents = gold_texts(gold, request.gold_file)
     choice = ExtractorChoice(name=request.extractor, domain=request.domain, llm_base_url=request.llm_base_url,
-                             llm_model=request.llm_model, max_llm_calls=request.max_llm_calls)
+                             llm_model=request.llm_model, max_llm_calls=request.max_llm_calls,
+                             gleaning=request.gleaning)
     built = extract_gold_task(documents, choice, run_id, request.chunk_chars, store)
-    scores: ExtractionScores = score_extraction_task(store, gold, [d.id for d in documents], request.relation_types)
+    ids = [d.id for d in documents]
+    scores: ExtractionScores = score_extraction_task(store, gold, ids, request.relation_types)
+    without: ExtractionScores = score_extraction_task(
+        store, gold, ids, request.relation_types, built.gleaned_relations) if built.gleaned_relations else scores
     found = scores.relations.overlap.found_gold
+    extra = found - without.relations.overlap.found_gold
+    gleaning = GleaningReport(
+        passes=built.gleaning, llm_calls=built.gleaning_llm_calls, tokens=built.gleaning_tokens,
+        gleaned_relation_observations=len(built.gleaned_relations), relations_without_gleaning=without.relations,
+        extra_gold_relations_found=extra,
+        extra_gold_relations_found_exact=scores.relations.exact.found_gold - without.relations.exact.found_gold,
+        tokens_per_extra_gold_relation=round(built.gleaning_tokens / extra, 2) if extra else None,
+    )
     return ExtractionReport(
         run_id=run_id, store=store, gold_file=request.gold_file, format=request.format, extractor=built.extractor,
         model=built.model, **scores.model_dump(exclude={"documents"}),
         documents=len(documents), llm_calls=built.llm_calls, tokens=built.tokens,
-        tokens_per_gold_relation_found=round(built.tokens / found, 2) if found else None,
+        tokens_per_gold_relation_found=round(built.tokens / found, 2) if found else None, gleaning=gleaning,
         failed_chunks=built.failed_chunks, seconds=built.seconds,
         documents_per_second=round(len(documents) / built.seconds, 2) if built.seconds else 0.0,
         skipped_gold_lines=list(gold.errors), relation_types=request.relation_types, conventions=dict(CONVENTIONS),
@@ -539,7 +575,14 @@ def _extraction_markdown(report: ExtractionReport) -> str:
     return (f"# extraction evaluation {report.run_id}\n\n{report.extractor} ({report.model or 'offline'}) on "
             f"`{report.gold_file}` ({report.format}): {report.documents} documents, {report.gold_entities} gold "
             f"entities, {report.gold_relations} gold relations; {report.documents_per_second} documents/s, "
-            f"{report.llm_calls} LLM calls, {report.tokens} tokens\n\n"
+            f"{report.llm_calls} LLM calls, {report.tokens} tokens{_gleaning_line(report.gleaning)}\n\n"
             f"| measure | precision | recall | F1 | predicted | gold |\n|---|---|---|---|---|---|\n{table}\n\n"
             f"| gold type | gold | exact recall | overlap recall |\n|---|---|---|---|\n{types}\n\n"
             f"## Conventions\n\n{conventions}\n")
+
+
+def _gleaning_line(gleaning: GleaningReport) -> str:
+    if not gleaning.passes:
+        return ""
+    return (f"; gleaning (up to {gleaning.passes} passes): {gleaning.llm_calls} LLM calls, {gleaning.tokens} "
+            f"tokens, {gleaning.extra_gold_relations_found} more gold relations found")

@@ -28,6 +28,8 @@ class ExtractorChoice(BaseModel):
     llm_model: str | None = Field(default=None, description="Overrides KGWEAVE_LLM_MODEL.")
     max_llm_calls: int | None = Field(default=None, ge=0, description="Stop the run after this many requests.")
     max_tokens_total: int | None = Field(default=None, ge=0, description="Stop the run after this many tokens.")
+    gleaning: int | None = Field(default=None, ge=0, description="Extra 'what did you miss?' LLM passes per chunk; "
+                                                                 "None = KGWEAVE_LLM_GLEANING.")
 
 
 def build_extractor(choice: ExtractorChoice, run_id: str | None = None) -> Extractor:
@@ -39,7 +41,9 @@ def build_extractor(choice: ExtractorChoice, run_id: str | None = None) -> Extra
     config = llm_config(choice.llm_base_url, choice.llm_model, "--extractor llm")
     limited = choice.max_llm_calls is not None or choice.max_tokens_total is not None
     budget = shared_budget(run_id, choice.max_llm_calls, choice.max_tokens_total) if run_id and limited else None
-    return make_extractor("llm", llm_config=config, domain=resolve_domain(choice.domain), budget=budget)
+    gleaning = LLMSettings().gleaning if choice.gleaning is None else choice.gleaning
+    return make_extractor("llm", llm_config=config, domain=resolve_domain(choice.domain), budget=budget,
+                          gleaning=gleaning)
 
 
 def llm_config(base_url: str | None, model: str | None, needed_by: str) -> LLMConfig:

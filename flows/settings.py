@@ -73,6 +73,7 @@ class LLMSettings(BaseSettings, LLMCallOptions):
         validation_alias=AliasChoices("KGWEAVE_LLM_API_KEY", "OPENAI_API_KEY"),
         description="API key (KGWEAVE_LLM_API_KEY, else OPENAI_API_KEY; none needed for a vLLM without --api-key).",
     )
+    gleaning: int = Field(default=0, ge=0, description="Extra 'what did you miss?' passes per chunk (--gleaning).")
 
 
 class TaskRunnerSettings(BaseSettings):

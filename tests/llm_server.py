@@ -11,7 +11,9 @@ relations join names of the same answer. Strings named ``text``/``abstract`` (a 
 Faults are scripted per request, in order (:meth:`LLMTestServer.script`), or chosen by a rule on
 the request body (:attr:`LLMTestServer.rule`): HTTP errors, 429 with ``Retry-After``, a delay past
 the client's timeout, malformed JSON, the schema echoed back, hostile strings, names that are not
-in the text. Every request is recorded, and the most requests ever in flight is kept.
+in the text. Every request is recorded, and the most requests ever in flight is kept. A follow-up
+request (one holding earlier assistant answers, as a gleaning pass does) is answered with the names
+those answers did not give, or with empty lists when none is left.
 
 With :attr:`LLMTestServer.limits` set (:class:`ServerLimits`) it behaves like llama.cpp's Python
 server on one CPU or GPU: a ``json_schema`` response_format is rejected with HTTP 500 and a pydantic
@@ -427,6 +429,10 @@ def answer(body: dict[str, Any], kind: str = "ok", items_per_array: int = 3) -> 
     special = {"ungrounded": [UNGROUNDED_NAME], "hostile": list(HOSTILE_NAMES), "hostile_long": [LONG_NAME]}
     extra = special.get(kind, [])
     names, items = _names(text), items_per_array
+    answered = _answered_names(messages)
+    if answered:  # a follow-up ("what did you miss?"): only names no earlier answer gave, or empty lists
+        names = [name for name in names if name.lower() not in answered]
+        items = items if names else 0
     expansion = _expansion_names(schema, text)  # None unless the request asks for an expansion answer
     if expansion is not None:
         names, items = expansion, EXPANSION_ITEMS
@@ -543,6 +549,21 @@ def _document_of(messages: list[dict[str, Any]]) -> str:
         if message.get("role") == "user" and start != -1 and end > start:
             return content[start + len("<document>") : end].strip("\n")
     return ""
+
+
+def _answered_names(messages: list[dict[str, Any]]) -> set[str]:
+    """Lower-cased entity names of the earlier assistant answers in the conversation (valid JSON ones only)."""
+    names: set[str] = set()
+    for message in messages:
+        if message.get("role") != "assistant":
+            continue
+        try:
+            entities = json.loads(message.get("content") or "").get("entities")
+        except (ValueError, AttributeError):
+            continue  # a malformed answer being re-asked: nothing was given
+        if isinstance(entities, list):
+            names.update(str(e.get("name", "")).lower() for e in entities if isinstance(e, dict))
+    return names
 
 
 def _names(text: str) -> list[str]:

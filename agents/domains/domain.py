@@ -73,10 +73,24 @@ class Domain:
         return get_args(entity.model_fields["type"].annotation)
 
     @property
+    def relation_types(self) -> tuple[str, ...]:
+        """The relation types the schema allows (its relation ``type`` Literal), or () when they are free text."""
+        relation = get_args(self.schema.model_fields["relations"].annotation)[0]
+        return get_args(relation.model_fields["type"].annotation)
+
+    @property
     def system(self) -> str:
         """The system message."""
-        return self.prompt.system(self.entity_types)
+        return self.prompt.system(self.entity_types, self.relation_types)
 
     def messages(self, text: str) -> list[ChatMessage]:
         """System and user messages asking for the graph of one chunk."""
         return [{"role": "system", "content": self.system}, {"role": "user", "content": self.prompt.user(text)}]
+
+    def gleaning_messages(self, text: str, answers: Sequence[str]) -> list[ChatMessage]:
+        """The conversation of a gleaning pass: the chunk's messages, then each answer so far and the request."""
+        messages = self.messages(text)
+        for answer in answers:
+            messages.append({"role": "assistant", "content": answer})
+            messages.append({"role": "user", "content": self.prompt.gleaning()})
+        return messages

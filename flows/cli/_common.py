@@ -13,7 +13,10 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 __all__ = [
     "EXIT_FAILURE",
@@ -22,6 +25,8 @@ __all__ = [
     "EXIT_USAGE",
     "Parser",
     "UsageError",
+    "bad_option",
+    "gleaning_arg",
     "json_arg",
     "open_or_usage",
     "graph_source",
@@ -95,6 +100,19 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
     return value
+
+
+def gleaning_arg(parser: argparse.ArgumentParser) -> None:
+    """``--gleaning N``: the LLM extractor's extra passes per chunk (setting ``KGWEAVE_LLM_GLEANING`` otherwise)."""
+    parser.add_argument("--gleaning", type=int, default=None, metavar="N",
+                        help="LLM extractor: up to N extra 'what did you miss?' passes per chunk "
+                             "(env KGWEAVE_LLM_GLEANING, default 0)")
+
+
+def bad_option(exc: ValidationError) -> UsageError:
+    """The usage error for options a parameter model rejected: its first error, in one line."""
+    err = exc.errors()[0]
+    return UsageError(f"bad option {'.'.join(str(p) for p in err['loc'])}: {err['msg']}")
 
 
 def json_arg(parser: argparse.ArgumentParser) -> None:

@@ -10,6 +10,8 @@ from kgweave.flows.cli._common import (
     EXIT_OK,
     EXIT_PARTIAL,
     UsageError,
+    bad_option,
+    gleaning_arg,
     json_arg,
     llm_args,
     open_or_usage,
@@ -41,11 +43,16 @@ def cmd_build(args: argparse.Namespace) -> int:
     domain = args.domain or settings.domain
     if domain not in domain_choices():
         raise UsageError(f"unknown domain {domain!r}; choose one of: {', '.join(domain_choices())}")
+    from pydantic import ValidationError
+
     from kgweave.flows.extractors import ExtractorChoice, build_extractor
 
-    choice = ExtractorChoice(name=extractor, domain=domain, llm_base_url=args.llm_base_url,
-                             llm_model=args.llm_model, max_llm_calls=args.max_llm_calls,
-                             max_tokens_total=args.max_tokens_total)
+    try:
+        choice = ExtractorChoice(name=extractor, domain=domain, llm_base_url=args.llm_base_url,
+                                 llm_model=args.llm_model, max_llm_calls=args.max_llm_calls,
+                                 max_tokens_total=args.max_tokens_total, gleaning=args.gleaning)
+    except ValidationError as exc:
+        raise bad_option(exc) from exc
     try:
         build_extractor(choice)  # fail fast on a missing endpoint/model, before Prefect starts
     except ValueError as exc:
@@ -168,6 +175,7 @@ def register(sub: Any) -> None:
     build.add_argument("--extractor", default=None, help="cooccurrence (offline default) or llm")
     build.add_argument("--domain", default=None, help=domain_help())
     llm_args(build)
+    gleaning_arg(build)
     build.add_argument("--max-llm-calls", type=int, default=None, help="stop cleanly after this many requests")
     build.add_argument("--max-tokens-total", type=int, default=None, help="stop cleanly after this many tokens")
     build.add_argument("--dry-run", action="store_true", help="estimate LLM calls and tokens; extract nothing")

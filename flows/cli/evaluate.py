@@ -12,6 +12,8 @@ from kgweave.flows.cli._common import (
     EXIT_OK,
     Parser,
     UsageError,
+    bad_option,
+    gleaning_arg,
     json_arg,
     llm_args,
     open_or_usage,
@@ -68,6 +70,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                       help="JSON object mapping kgweave relation types to the gold's, for the typed score "
                            "(default: onto SciER's types)")
     _llm_args(gold)
+    gleaning_arg(gold)
 
     for parser in (rel, masked, ext, gold):
         parser.add_argument("--run-id", default=None)
@@ -116,8 +119,7 @@ def _request(args: argparse.Namespace) -> EvalRequest:
                               chunk_chars=args.chunk_chars, llm_base_url=args.llm_base_url, llm_model=args.llm_model,
                               max_llm_calls=args.max_llm_calls)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        raise UsageError(f"bad option {'.'.join(str(p) for p in err['loc'])}: {err['msg']}") from exc
+        raise bad_option(exc) from exc
 
 
 def _extraction_request(args: argparse.Namespace) -> EvalRequest:
@@ -143,7 +145,7 @@ def _extraction_request(args: argparse.Namespace) -> EvalRequest:
     mapping = {} if args.relation_types is None else {"relation_types": _relation_types(Path(args.relation_types))}
     request = ExtractionEval(gold_file=str(gold), format=args.format, extractor=args.extractor, domain=args.domain,
                              chunk_chars=args.chunk_chars, llm_base_url=args.llm_base_url, llm_model=args.llm_model,
-                             max_llm_calls=args.max_llm_calls, **mapping)
+                             max_llm_calls=args.max_llm_calls, gleaning=args.gleaning, **mapping)
     for error in parsed.errors:  # the run goes on without them; each is also in the report
         print(f"{gold}:{error.line}: skipped: {error.reason}", file=sys.stderr)
     return request

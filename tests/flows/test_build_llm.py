@@ -57,7 +57,7 @@ def test_llm_build_survives_faults_and_reruns_make_no_requests(
     assert {t.name.rsplit("-", 1)[0] for t in tagged} == {"extract-batch"}
     with SQLiteGraphStore(db) as store:
         (run,) = list(store.runs())
-        assert run.model == "kgweave-test-model" and run.parameters["prompt_version"] == "papers-v1"
+        assert run.model == "kgweave-test-model" and run.parameters["prompt_version"] == "papers-v2"
         before = store.snapshot()
     sent = len(llm_server.chat_requests)
     code, again = build_llm(llm_server, corpus, db)
@@ -83,6 +83,19 @@ def test_budget_stops_cleanly_and_the_rerun_resumes(llm_server: LLMTestServer, c
     assert 1 <= rest["skipped_documents"] <= 4
     asked = [r.document for r in llm_server.chat_requests]
     assert len(asked) == summary["llm_calls"] + rest["llm_calls"] == len(set(asked))  # each chunk asked once
+
+
+def test_gleaning_from_the_cli(llm_server: LLMTestServer, corpus: Path, tmp_path: Path) -> None:
+    db = tmp_path / "g.db"
+    code, summary = build_llm(llm_server, corpus, db, "--gleaning", "1")
+    chunks = summary["chunks"]
+    assert code == 0 and summary["failed_chunks"] == 0 and isinstance(chunks, int), summary
+    requests = llm_server.chat_requests
+    follow_ups = [r for r in requests if any(m["role"] == "assistant" for m in r.body["messages"])]
+    assert summary["llm_calls"] == len(requests) == 2 * chunks and len(follow_ups) == chunks
+    with SQLiteGraphStore(db) as store:
+        (run,) = list(store.runs())
+        assert run.parameters["gleaning"] == 1
 
 
 def test_dry_run_estimates_and_spends_nothing(llm_server: LLMTestServer, corpus: Path, tmp_path: Path) -> None:

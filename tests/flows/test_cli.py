@@ -66,6 +66,7 @@ def test_default_store_is_kgweave_db_in_working_dir(tmp_path: Path) -> None:
     [
         (["build", "does/not/exist.txt"], "no such file or directory: does/not/exist.txt"),
         (["build", "README.md", "--extractor", "nope"], "unknown extractor 'nope'"),
+        (["build", "README.md", "--gleaning", "-1"], "bad option gleaning: Input should be greater than or equal to 0"),
         (["stats", "--store", "ftp://host/db"], "unknown store URL scheme 'ftp'"),
         (["export", "--format", "xml", "out.xml"], "invalid choice: 'xml'"),
         (["import", "missing.graphml"], "no such file: missing.graphml"),

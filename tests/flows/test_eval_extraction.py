@@ -44,8 +44,8 @@ def test_scier_dev_with_the_offline_extractor(tmp_path: Path) -> None:
         assert all(0.0 <= s[k] <= 1.0 for k in PRF), (name, s)
     assert set(report["entities"]["by_type"]) == {"Method", "Task", "Dataset"}
     assert report["entities"]["overlap"]["f1"] > 0.3
-    assert report["entities"]["exact"]["f1"] > 0.2
-    assert report["relations"]["overlap"]["f1"] > 0.1
+    assert report["entities"]["exact"]["f1"] >= 0.5  # issue 17's targets for the offline extractor
+    assert report["relations"]["overlap"]["f1"] >= 0.4
     assert report["relations"]["exact"]["f1"] < report["relations"]["overlap"]["f1"]
     assert report["llm_calls"] == report["tokens"] == 0
     assert {"relation_ends", "relations.typed", "graph_pairs"} <= set(report["conventions"])
@@ -98,6 +98,44 @@ def test_llm_extractor_mechanics_calls_and_tokens(llm_server: LLMTestServer, tmp
     assert report["tokens_per_gold_relation_found"] == (round(report["tokens"] / found, 2) if found else None)
     for name, s in _scores(report).items():
         assert all(0.0 <= s[k] <= 1.0 for k in PRF), (name, s)
+    gleaning = report["gleaning"]
+    assert (gleaning["passes"], gleaning["llm_calls"], gleaning["tokens"], gleaning["extra_gold_relations_found"]) \
+        == (0, 0, 0, 0)
+    assert gleaning["relations_without_gleaning"] == report["relations"]
+
+
+def test_gleaning_reports_its_calls_tokens_and_the_gold_relations_only_it_found(
+        llm_server: LLMTestServer, tmp_path: Path) -> None:
+    # The test server answers three names a call, a follow-up only names not given yet: pass 1 gives Alpha Net,
+    # Beta Net, Gamma Set (related in a cycle), gleaning pass 1 Delta Task, Epsilon Tool, Zeta Data, pass 2 the
+    # words "beats" and "helps", pass 3 nothing (early stop). Gold: Alpha Net-Beta Net, Epsilon Tool-Zeta Data.
+    sentences = [["Alpha", "Net", "beats", "Beta", "Net", "."], ["Gamma", "Set", "helps", "Delta", "Task", "."],
+                 ["Epsilon", "Tool", "uses", "Zeta", "Data", "."]]
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text(json.dumps({
+        "doc_key": "g", "sentences": sentences,
+        "ner": [[[0, 1, "Method"], [3, 4, "Method"]], [[6, 7, "Dataset"], [9, 10, "Task"]],
+                [[12, 13, "Method"], [15, 16, "Dataset"]]],
+        "relations": [[[0, 1, 3, 4, "Compare-With"]], [], [[12, 13, 15, 16, "Used-For"]]],
+    }) + "\n", "utf-8")
+    env = {**kgweave_env(), "KGWEAVE_LLM_CACHE_DIR": str(tmp_path / "llm-cache")}
+    done = run_kgweave("eval", "extraction", str(gold), "--extractor", "llm", "--domain", "papers",
+                       "--llm-base-url", llm_server.base_url, "--llm-model", "kgweave-test-model", "--gleaning", "5",
+                       "--json", env=env)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    requests = llm_server.chat_requests
+    follow_ups = [r for r in requests if any(m["role"] == "assistant" for m in r.body["messages"])]
+    assert report["llm_calls"] == len(requests) == 4 and len(follow_ups) == 3  # stopped before pass 5
+    gleaning = report["gleaning"]
+    assert gleaning["passes"] == 5 and gleaning["llm_calls"] == 3
+    assert 0 < gleaning["tokens"] < report["tokens"]
+    assert gleaning["gleaned_relation_observations"] > 0
+    assert report["relations"]["overlap"]["found_gold"] == 2
+    assert gleaning["relations_without_gleaning"]["overlap"]["found_gold"] == 1
+    assert gleaning["extra_gold_relations_found"] == 1
+    assert gleaning["tokens_per_extra_gold_relation"] == gleaning["tokens"]
+    assert gleaning["relations_without_gleaning"]["overlap"]["predicted"] < report["relations"]["overlap"]["predicted"]
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -111,6 +149,8 @@ def test_llm_extractor_mechanics_calls_and_tokens(llm_server: LLMTestServer, tmp
      "cannot read a JSON object"),
     ((str(DATA / "extraction_gold.dygie.jsonl"), "--relation-types", str(DATA / "types_list.json")),
      "bad option relation_types: Input should be a valid dictionary"),
+    ((str(DATA / "extraction_gold.dygie.jsonl"), "--gleaning", "-1"),
+     "bad option gleaning: Input should be greater than or equal to 0"),
 ])
 def test_bad_gold_is_one_line_and_exit_2(args: tuple[str, ...], message: str) -> None:
     done = run_kgweave("eval", "extraction", *args)

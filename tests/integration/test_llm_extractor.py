@@ -274,14 +274,17 @@ def test_extract_works_inside_a_running_event_loop_and_in_threads(llm_server: LL
 def test_settings_key_follows_domain_prompt_and_mode(tmp_path: Path) -> None:
     config = LLMConfig(base_url="http://127.0.0.1:1/v1", model="m", cache_dir=None)
     base = LLMExtractor(config, "papers")
-    assert base.settings_key() == "domain=papers;prompt=papers-v1;structured_output=json_schema;temperature=0.0"
+    assert base.settings_key() == "domain=papers;prompt=papers-v2;structured_output=json_schema;temperature=0.0"
+    gleaning = LLMExtractor(config, "papers", gleaning=2)
+    assert gleaning.settings_key() == f"{base.settings_key()};gleaning=2;gleaning_prompt=gleaning-v1"
     others = [
+        gleaning,
         LLMExtractor(config, "reviews"),
         LLMExtractor(config.model_copy(update={"structured_output": "json_object"}), "papers"),
         LLMExtractor(config.model_copy(update={"model": "m2"}), "papers"),
     ]
     prints = {extractor_fingerprint(e) for e in [base, *others]}
-    assert len(prints) == 4
+    assert len(prints) == 5
     assert extractor_fingerprint(LLMExtractor(config.model_copy(update={"concurrency": 3}), "papers")) in prints
     with pytest.raises(ValueError, match="unknown domain"):
         LLMExtractor(config, "auto")

@@ -18,6 +18,7 @@ from kgweave.agents.cooccurrence import (
     MAX_NAME_CHARS,
     NAMED_ENTITY,
     SAME_AS,
+    USED_FOR,
     WINDOW_CHARS,
     CooccurrenceExtractor,
 )
@@ -90,7 +91,7 @@ def assert_valid(chunk: Chunk, result: ChunkExtraction) -> None:
 def test_satisfies_the_extractor_protocol() -> None:
     extractor = CooccurrenceExtractor()
     assert isinstance(extractor, Extractor)
-    assert (extractor.name, extractor.version, extractor.model) == ("cooccurrence", "2", None)
+    assert (extractor.name, extractor.version, extractor.model) == ("cooccurrence", "3", None)
     assert extractor.extract([]) == []
 
 
@@ -248,15 +249,34 @@ def test_only_names_and_repeated_phrases_are_relation_ends() -> None:
     assert triples(result) == set()  # two repeated phrases but no name: not related
 
 
-def test_relations_stay_within_a_window_of_mentions_except_for_the_first_name() -> None:
+def test_relations_stay_within_a_window_of_mentions_the_first_name_one_further() -> None:
     text = "Then Alpha met Beta near Gamma beside Delta behind Epsilon."
     narrow = {frozenset((t[0], t[2])) for t in triples(extract(text, window=1))}
     wide = {frozenset((t[0], t[2])) for t in triples(extract(text, window=2))}
-    hub = {frozenset(("Alpha", other)) for other in ("Beta", "Gamma", "Delta", "Epsilon")}
-    assert hub <= narrow  # the sentence's first name relates to every later mention
-    assert frozenset(("Beta", "Gamma")) in narrow and frozenset(("Beta", "Delta")) not in narrow
-    assert frozenset(("Beta", "Delta")) in wide and frozenset(("Beta", "Epsilon")) not in wide
-    assert len(narrow) == 7 and len(wide) == 9
+    pairs = {frozenset(p) for p in (("Alpha", "Beta"), ("Alpha", "Gamma"), ("Beta", "Gamma"), ("Gamma", "Delta"),
+                                    ("Delta", "Epsilon"))}
+    assert narrow == pairs  # the sentence's first name reaches two mentions, the others one
+    assert wide == pairs | {frozenset(p) for p in (("Alpha", "Delta"), ("Beta", "Delta"), ("Gamma", "Epsilon"))}
+
+
+def test_a_later_name_pairs_forward_only_with_a_name() -> None:
+    masking = " Masking helps. Masking is cheap. Masking works."
+    first = {frozenset((t[0], t[2])) for t in triples(extract("We train BERT with dynamic masking." + masking))}
+    assert first == {frozenset(("BERT", "dynamic masking"))}  # the sentence's first name: any end
+    later = {frozenset((t[0], t[2])) for t in triples(extract("Then Alpha met Beta with dynamic masking." + masking))}
+    assert later == {frozenset(("Alpha", "Beta")), frozenset(("Alpha", "dynamic masking"))}  # not Beta's phrase
+
+
+def test_no_untyped_pair_across_a_comma_unless_from_the_first_name() -> None:
+    found = {frozenset((t[0], t[2])) for t in triples(extract("Then Alpha met Beta, near Gamma behind Delta."))}
+    assert found == {frozenset(p) for p in (("Alpha", "Beta"), ("Alpha", "Gamma"), ("Gamma", "Delta"))}
+
+
+def test_tight_patterns_pair_a_name_with_any_neighbour_mention() -> None:
+    # "attention pooling" and "recurrent layers" are seen once: no relation ends, but next to a name
+    found = triples(extract("Results improve with attention pooling for BERT. We add recurrent layers such as LSTM."))
+    assert found == {("attention pooling", USED_FOR, "BERT"), ("recurrent layers", INCLUDES, "LSTM")}
+    assert triples(extract("Results improve with attention pooling near BERT.")) == set()
 
 
 def test_relations_do_not_cross_sentences() -> None:

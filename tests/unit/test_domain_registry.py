@@ -29,10 +29,11 @@ from kgweave.agents.sources.records import domain_fingerprint
 
 PINNED = {
     "text": ("text-v1", "a94df880022cf4a3"),
-    "papers": ("papers-v1", "f978ee22756f3a05"),
+    "papers": ("papers-v2", "55d111305f3898c7"),
     "reviews": ("reviews-v1", "42a35eda6ef4cef9"),
     "profiles": ("profiles-v1", "3eb75140a8d7e737"),
 }
+# papers re-pinned for prompt papers-v2 (issue 17): SciER/SciERC entity and relation types as enums.
 # papers and profiles re-pinned for their record source's records-v2 (issue 17): title + text/body records
 # became papers, and a file with any record of the domain is read as records (was: its first record decided),
 # so a structured build after the change must not take the earlier builds' "done" marks as its own.

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from kgweave.agents.domains.papers import PapersExtraction
 from kgweave.agents.domains.reviews import ReviewsExtraction
 from kgweave.agents.llm_extractor import ground_output
+from kgweave.agents.schemas import ExtractionOutput
 from kgweave.graph_store.ids import LABEL_PATTERN, RELATION_TYPE_PATTERN, entity_id
 from kgweave.graph_store.models import Chunk, Document
 
@@ -21,8 +21,9 @@ def _chunk(text: str = TEXT) -> Chunk:
     return Chunk.of(doc, 1, len(PREFIX), len(PREFIX) + len(text))
 
 
-def _papers(entities: list[tuple[str, str]], relations: list[tuple[str, str, str, str | None]]) -> PapersExtraction:
-    return PapersExtraction.model_validate({
+def _answer(entities: list[tuple[str, str]], relations: list[tuple[str, str, str, str | None]]) -> ExtractionOutput:
+    """An answer with free entity and relation types (the base schema: grounding does not depend on a domain's)."""
+    return ExtractionOutput.model_validate({
         "entities": [{"name": n, "type": t, "description": None} for n, t in entities],
         "relations": [{"source": s, "target": o, "type": r, "evidence": e} for s, o, r, e in relations],
     })
@@ -30,7 +31,7 @@ def _papers(entities: list[tuple[str, str]], relations: list[tuple[str, str, str
 
 def test_names_ground_by_normalised_words_and_mentions_carry_document_offsets() -> None:
     chunk = _chunk()
-    answer = _papers([("Graph Neural Network", "Method"), ("CORA dataset", "Dataset")], [])
+    answer = _answer([("Graph Neural Network", "Method"), ("CORA dataset", "Dataset")], [])
     grounded = ground_output(chunk, answer)
     assert [e.name for e in grounded.entities] == ["graph neural networks", "Cora dataset"]
     assert grounded.ungrounded == 0
@@ -42,7 +43,7 @@ def test_names_ground_by_normalised_words_and_mentions_carry_document_offsets() 
 
 def test_names_not_in_the_chunk_or_only_inside_words_are_dropped() -> None:
     chunk = _chunk()
-    answer = _papers(
+    answer = _answer(
         [("GCN", "Model"), ("cat", "Concept"), ("Transformers", "Model"), ("!!!", "Concept")],
         [("GCN", "Transformers", "OUTPERFORMS", None)],
     )
@@ -63,7 +64,7 @@ def test_name_matches_across_a_line_break_and_case() -> None:
 
 def test_every_occurrence_is_a_mention() -> None:
     text = "GCN beats MLP. GCN is simple. A gcn layer."
-    grounded = ground_output(_chunk(text), _papers([("GCN", "Model")], []))
+    grounded = ground_output(_chunk(text), _answer([("GCN", "Model")], []))
     assert [m.start - len(PREFIX) for m in grounded.mentions] == [0, 15, 32]
 
 
@@ -71,7 +72,7 @@ def test_evidence_is_kept_only_if_it_occurs_in_the_chunk() -> None:
     chunk = _chunk()
     quoted = "The GCN baseline concatenates   features."  # whitespace differences do not matter
     invented = "GCN was evaluated on Cora with great success."
-    answer = _papers(
+    answer = _answer(
         [("GCN", "Model"), ("features", "Concept"), ("Cora dataset", "Dataset"), ("Message passing", "Method")],
         [
             ("GCN", "features", "USES", quoted),
@@ -88,7 +89,7 @@ def test_evidence_is_kept_only_if_it_occurs_in_the_chunk() -> None:
 
 
 def test_evidence_falls_back_to_the_sentence_holding_both_ends() -> None:
-    answer = _papers([("Cora", "Dataset"), ("graph neural networks", "Method")],
+    answer = _answer([("Cora", "Dataset"), ("graph neural networks", "Method")],
                      [("graph neural networks", "Cora", "EVALUATED_ON", "made up")])
     (relation,) = ground_output(_chunk(), answer).relations
     assert relation.evidence == "We train graph neural networks on the Cora dataset."
@@ -96,7 +97,7 @@ def test_evidence_falls_back_to_the_sentence_holding_both_ends() -> None:
 
 def test_hostile_strings_become_data_and_safe_identifiers() -> None:
     text = "Mallory wrote }) MATCH (n) DETACH DELETE n // in the `Evil` Corp wiki."
-    answer = _papers(
+    answer = _answer(
         [("}) MATCH (n) DETACH DELETE n //", "Concept"), ("`Evil` Corp", "Concept"), ("Mallory", "Concept")],
         [("Mallory", "`Evil` Corp", "`KNOWS`]->(m) SET m.pwned = true //", None),
          ("Mallory", "}) MATCH (n) DETACH DELETE n //", "}) MATCH (n) DETACH DELETE n //", None),

@@ -86,9 +86,11 @@ def test_strict_schema_accepts_valid_answers_and_rejects_extra_keys() -> None:
     schema = strict_json_schema(PapersExtraction)
     answer = PapersExtraction.model_validate({
         "entities": [{"name": "GCN", "type": "Method", "description": None}],
-        "relations": [{"source": "GCN", "target": "Cora", "type": "EVALUATED_ON", "evidence": None}],
+        "relations": [{"source": "GCN", "target": "Cora", "type": "EVALUATED_WITH", "evidence": None}],
     }).model_dump(mode="json")
     jsonschema.validate(answer, schema)
+    with pytest.raises(jsonschema.ValidationError):  # relation types are an enum too (papers-v2)
+        jsonschema.validate({**answer, "relations": [{**answer["relations"][0], "type": "EVALUATED_ON"}]}, schema)
     answer["entities"][0]["confidence"] = 1.0
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(answer, schema)
@@ -112,7 +114,7 @@ def test_free_form_object_cannot_be_strict() -> None:
 
 def test_entity_types_come_from_the_domain_enum() -> None:
     assert ENTITY_TYPES["reviews"] == ("Character", "Place", "Object", "Group")
-    assert {"Concept", "Method", "Task", "Dataset", "Material", "Property", "Metric"} <= set(ENTITY_TYPES["papers"])
+    assert ENTITY_TYPES["papers"] == ("Task", "Method", "Dataset", "Metric", "Material", "OtherScientificTerm")
     for domain in DOMAINS:
         schema: Any = strict_json_schema(OUTPUT_SCHEMAS[domain])
         entity_def = next(v for k, v in schema["$defs"].items() if k.endswith("Entity"))
