@@ -1,0 +1,363 @@
+"""Retrieval over a stored graph for a question: entity linking, ranked neighbourhoods, paths, evidence spans.
+
+Everything here reads the store through :class:`~graph_store.protocol.GraphStore` only (no LLM): the
+same graph in SQLite or Neo4j gives the same links and the same evidence, in the same order.
+:mod:`agents.answering` adds the LLM (the walk and the answer) on top.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Iterable, Sequence
+from typing import Literal
+
+import networkx as nx
+from pydantic import BaseModel, ConfigDict, Field
+
+from kgweave.analysis.paths import path_graph_from_snapshot, path_steps
+from kgweave.graph_store.ids import normalize_name
+from kgweave.graph_store.models import Entity, GraphSnapshot, Relation, SnapshotEdge, SnapshotNode
+from kgweave.graph_store.protocol import GraphStore
+
+__all__ = [
+    "AskOptions",
+    "CandidateRelation",
+    "EvidenceItem",
+    "LinkedEntity",
+    "NoLinkError",
+    "RetrievalError",
+    "check_question",
+    "closest_names",
+    "evidence_for",
+    "expand",
+    "link_entities",
+    "local_evidence",
+    "path_evidence",
+    "rank_relations",
+]
+
+Mode = Literal["local", "paths", "walk"]
+MAX_MENTION_WORDS = 6
+# question words that never name an entity on their own (a name may still contain them: "state of the art")
+_STOPWORDS = frozenset(str.split(
+    "a an and are as at be been by can could did do does for from had has have how i in into is it its me my "
+    "of on or our should so than that the their them then there these they this those to was we were what when "
+    "where which while who whom whose why will with would you your about between known tell list show give find "
+    "name any all some many much more most other used use using related relation relationship"))
+
+
+class RetrievalError(ValueError):
+    """A question the graph cannot be searched for (bad input, exit code 2 on the command line)."""
+
+
+class NoLinkError(RetrievalError):
+    """No mention of the question names an entity; ``suggestions`` holds the closest names."""
+
+    def __init__(self, question: str, suggestions: list[str]) -> None:
+        hint = f" (closest: {', '.join(suggestions)})" if suggestions else ""
+        super().__init__(f"no entity of the graph is named in {question!r}{hint}")
+        self.suggestions = suggestions
+
+
+class AskOptions(BaseModel):
+    """How to search the graph for a question (the ``answer-question`` flow's parameters)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    mode: Mode = Field(default="local", description="local (ranked neighbourhood), paths (between the linked "
+                                                    "entities) or walk (the LLM walks the graph).")
+    hops: int = Field(default=2, ge=1, le=4, description="How far from the linked entities to look.")
+    top: int = Field(default=20, ge=1, le=200, description="Most relations (evidence items) retrieved.")
+    beam: int = Field(default=50, ge=1, le=1000, description="Most new entities expanded per hop (best supported).")
+    paths: int = Field(default=3, ge=1, le=20, description="paths mode: k shortest paths per pair of entities.")
+    walk_steps: int = Field(default=4, ge=1, le=12, description="walk mode: most steps the LLM may take.")
+    walk_choices: int = Field(default=10, ge=1, le=50, description="walk mode: ranked neighbours offered per step.")
+    use_llm: bool = Field(default=True, description="False: retrieve and print the evidence, no answer.")
+
+
+class LinkedEntity(BaseModel):
+    """A mention of the question and the entity it names."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    mention: str
+    id: str
+    name: str
+    label: str
+    method: str = Field(description="exact (normalised name).")
+
+
+class CandidateRelation(BaseModel):
+    """A relation of the neighbourhood with its support, hop distance and rank score."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    relation: Relation
+    support: int
+    hop: int
+    score: float = 0.0
+
+
+class EvidenceItem(BaseModel):
+    """One relation (or path or walk hop) with the chunk that evidences it and the span it covers there.
+
+    ``start``/``end`` are document offsets covering both mentions when the store kept their spans, else the
+    whole chunk; ``text`` is the document text between them.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["relation", "path_hop", "walk_hop"]
+    relation_id: str
+    source: str
+    relation: str
+    target: str
+    chunk_id: str | None
+    start: int | None
+    end: int | None
+    text: str
+    support: int = 0
+    score: float = 0.0
+    path: int | None = Field(default=None, description="paths/walk: which path (0-based).")
+    step: int | None = Field(default=None, description="paths/walk: which hop of it (0-based).")
+
+
+# -- linking -------------------------------------------------------------------------------------------
+
+def _mentions(question: str) -> list[tuple[int, int, str]]:
+    """Candidate mentions, longest first: ``(first word, end word, words)`` over the normalised question."""
+    words = normalize_name(question).split()
+    out = []
+    for size in range(min(MAX_MENTION_WORDS, len(words)), 0, -1):
+        for i in range(len(words) - size + 1):
+            gram = words[i:i + size]
+            if gram[0] in _STOPWORDS or gram[-1] in _STOPWORDS:
+                continue
+            out.append((i, i + size, " ".join(gram)))
+    return out
+
+
+def link_entities(store: GraphStore, question: str, suggest: bool = True) -> list[LinkedEntity]:
+    """The entities the question names: longest normalised word sequences first, never overlapping.
+
+    Parameters
+    ----------
+    store
+        The graph.
+    question
+        Free text; it reaches the store only as query parameters.
+    suggest
+        On no link, look for the closest entity names (reads every entity name once).
+
+    Returns
+    -------
+    list of LinkedEntity
+        In question order; one entity per mention (the best supported of that name), no entity twice.
+
+    Raises
+    ------
+    NoLinkError
+        Nothing in the question names an entity.
+
+    Notes
+    -----
+    O(w * MAX_MENTION_WORDS) indexed name look-ups for a question of w words.
+    """
+    covered: set[int] = set()
+    found: list[tuple[int, LinkedEntity]] = []
+    for first, end, gram in _mentions(question):
+        if covered & set(range(first, end)):
+            continue
+        entities = store.find_entities(gram, limit=1)
+        if not entities or any(e.id == entities[0].id for _, e in found):
+            continue
+        entity = entities[0]
+        covered |= set(range(first, end))
+        found.append((first, LinkedEntity(mention=gram, id=entity.id, name=entity.name, label=entity.label,
+                                          method="exact")))
+    if not found:
+        raise NoLinkError(question, closest_names(store, question) if suggest else [])
+    return [link for _, link in sorted(found, key=lambda item: item[0])]
+
+
+def check_question(store: GraphStore, question: str, options: AskOptions) -> list[LinkedEntity]:
+    """The question's links, or RetrievalError if ``options.mode`` cannot serve it (checked before a run starts)."""
+    linked = link_entities(store, question)
+    if options.mode == "paths" and len(linked) < 2:
+        raise RetrievalError("--mode paths needs a question naming two entities; "
+                             f"only {', '.join(link.name for link in linked)!r} was found")
+    return linked
+
+
+def closest_names(store: GraphStore, question: str, n: int = 3) -> list[str]:
+    """The entity names most like a mention of the question (difflib ratio >= 0.6), best first."""
+    names = sorted({e.name for e in store.entities()})
+    by_norm: dict[str, str] = {}
+    for name in names:
+        by_norm.setdefault(normalize_name(name), name)
+    scored: dict[str, float] = {}
+    for _, _, gram in _mentions(question):
+        for match in difflib.get_close_matches(gram, list(by_norm), n=n, cutoff=0.6):
+            ratio = difflib.SequenceMatcher(None, gram, match).ratio()
+            scored[by_norm[match]] = max(scored.get(by_norm[match], 0.0), ratio)
+    return [name for name, _ in sorted(scored.items(), key=lambda kv: (-kv[1], kv[0]))[:n]]
+
+
+# -- neighbourhood -------------------------------------------------------------------------------------
+
+def expand(store: GraphStore, seeds: Sequence[str], hops: int, beam: int) -> dict[str, CandidateRelation]:
+    """The relations within ``hops`` of the seeds, breadth first, expanding at most ``beam`` new entities
+    per hop (those joined to the frontier by the most support, then by id).
+
+    Notes
+    -----
+    One store read per hop; O(R log R) for the R relations read.
+    """
+    found: dict[str, CandidateRelation] = {}
+    seen = set(seeds)
+    frontier = sorted(seen)
+    for hop in range(1, hops + 1):
+        if not frontier:
+            break
+        weight: dict[str, int] = {}
+        for relation, support in store.incident_relations(frontier):
+            if relation.id not in found:
+                found[relation.id] = CandidateRelation(relation=relation, support=support, hop=hop)
+            for end in (relation.source_id, relation.target_id):
+                if end not in seen:
+                    weight[end] = weight.get(end, 0) + support
+        frontier = sorted(sorted(weight, key=lambda e: (-weight[e], e))[:beam])
+        seen |= set(frontier)
+    return found
+
+
+def rank_relations(candidates: Iterable[CandidateRelation], seeds: Sequence[str]) -> list[CandidateRelation]:
+    """Candidates scored by personalised PageRank from the seeds (both ends) times log(1 + support), best first.
+
+    Notes
+    -----
+    PageRank on the neighbourhood only (power iteration, O(iterations * R)); ties broken by relation id.
+    """
+    ordered = sorted(candidates, key=lambda c: c.relation.id)
+    graph = nx.Graph()
+    graph.add_nodes_from(sorted(seeds))
+    for c in ordered:
+        a, b = c.relation.source_id, c.relation.target_id
+        if a != b:
+            previous = graph.get_edge_data(a, b, {}).get("weight", 0)
+            graph.add_edge(a, b, weight=previous + c.support)
+    personal = {node: (1.0 if node in set(seeds) else 0.0) for node in graph}
+    rank = nx.pagerank(graph, alpha=0.85, personalization=personal, weight="weight", max_iter=500) if len(graph) else {}
+    scored = [c.model_copy(update={"score": round((rank.get(c.relation.source_id, 0.0) + rank.get(
+        c.relation.target_id, 0.0)) * math.log1p(c.support), 6)}) for c in ordered]
+    return sorted(scored, key=lambda c: (-c.score, c.hop, c.relation.id))
+
+
+# -- evidence ------------------------------------------------------------------------------------------
+
+def _names(store: GraphStore, ids: Iterable[str]) -> dict[str, str]:
+    names = {}
+    for entity_id in sorted(set(ids)):
+        entity: Entity | None = store.get_entity(entity_id)
+        names[entity_id] = entity.name if entity else entity_id
+    return names
+
+
+def evidence_for(store: GraphStore, picked: Sequence[tuple[CandidateRelation, str, int | None, int | None]]
+                 ) -> list[EvidenceItem]:
+    """Evidence items for ``(candidate, kind, path, step)`` in that order, one per relation, each with its
+    first evidence chunk (by chunk id) and the span of its mentions there; a relation without a chunk
+    (an imported edge) is kept with no span and its type as text."""
+    relations = [c.relation for c, _, _, _ in picked]
+    first: dict[str, Relation] = {}
+    for observation in store.relation_evidence(relations):
+        first.setdefault(observation.id, observation)
+    chunks = {c.id: c for c in store.chunks({o.chunk_id for o in first.values() if o.chunk_id})}
+    names = _names(store, [e for r in relations for e in (r.source_id, r.target_id)])
+    items = []
+    for candidate, kind, path, step in picked:
+        relation = candidate.relation
+        observation = first.get(relation.id)
+        chunk = chunks.get(observation.chunk_id) if observation and observation.chunk_id else None
+        start = end = None
+        text = f"{names[relation.source_id]} {relation.type} {names[relation.target_id]}"
+        if chunk is not None and observation is not None:
+            start, end = chunk.start, chunk.end
+            spans = [observation.source_start, observation.source_end, observation.target_start,
+                     observation.target_end]
+            if all(x is not None for x in spans):
+                lo, hi = min(spans), max(spans)  # type: ignore[type-var]
+                if chunk.start <= lo < hi <= chunk.end:
+                    start, end = lo, hi
+            text = chunk.text[start - chunk.start:end - chunk.start]  # type: ignore[operator]
+        items.append(EvidenceItem(
+            kind=kind, relation_id=relation.id, source=names[relation.source_id], relation=relation.type,  # type: ignore[arg-type]
+            target=names[relation.target_id], chunk_id=chunk.id if chunk else None, start=start, end=end, text=text,
+            support=candidate.support, score=candidate.score, path=path, step=step))
+    return items
+
+
+def local_evidence(store: GraphStore, linked: Sequence[LinkedEntity], options: AskOptions) -> list[EvidenceItem]:
+    """``local`` mode: the ``top`` best-ranked relations of the linked entities' ``hops`` neighbourhood.
+
+    Notes
+    -----
+    ``hops`` store reads to expand, one PageRank on the neighbourhood, then reads for the chosen relations only.
+    """
+    seeds = sorted({link.id for link in linked})
+    ranked = rank_relations(expand(store, seeds, options.hops, options.beam).values(), seeds)[: options.top]
+    return evidence_for(store, [(c, "relation", None, None) for c in ranked])
+
+
+def path_evidence(store: GraphStore, linked: Sequence[LinkedEntity], options: AskOptions) -> list[EvidenceItem]:
+    """``paths`` mode: the ``paths`` shortest paths (up to ``2 * hops`` long) between each pair of linked
+    entities, in the union of their neighbourhoods, each hop with its evidence.
+
+    Raises
+    ------
+    RetrievalError
+        Fewer than two entities were linked.
+
+    Notes
+    -----
+    Yen's k shortest simple paths (networkx) per pair on the bounded neighbourhood.
+    """
+    seeds = sorted({link.id for link in linked})
+    if len(seeds) < 2:
+        raise RetrievalError("--mode paths needs a question naming two entities; "
+                             f"only {', '.join(link.name for link in linked)!r} was found")
+    candidates = expand(store, seeds, options.hops, options.beam)
+    by_ends: dict[tuple[str, str, str], CandidateRelation] = {}
+    for c in candidates.values():
+        by_ends.setdefault((c.relation.source_id, c.relation.target_id, c.relation.type), c)
+    snapshot = GraphSnapshot(
+        nodes=tuple(SnapshotNode(id=n, name=n, label="") for n in sorted(
+            {seed for seed in seeds} | {e for c in candidates.values() for e in (c.relation.source_id,
+                                                                                 c.relation.target_id)})),
+        edges=tuple(SnapshotEdge(id=c.relation.id, source=c.relation.source_id, target=c.relation.target_id,
+                                 type=c.relation.type, support=c.support) for c in candidates.values()))
+    graph = path_graph_from_snapshot(snapshot)
+    simple = nx.Graph(graph)
+    picked: list[tuple[CandidateRelation, str, int | None, int | None]] = []
+    path_i = 0
+    for i, a in enumerate(seeds):
+        for b in seeds[i + 1:]:
+            if not nx.has_path(simple, a, b):
+                continue
+            for nodes in _k_paths(simple, a, b, options.paths, 2 * options.hops):
+                for step_i, step in enumerate(path_steps(graph, nodes)):
+                    key = (step.source, step.target, step.relation) if step.forward else (
+                        step.target, step.source, step.relation)
+                    picked.append((by_ends[key], "path_hop", path_i, step_i))
+                path_i += 1
+    return evidence_for(store, picked[: options.top]) if picked else []
+
+
+def _k_paths(graph: nx.Graph, a: str, b: str, k: int, longest: int) -> list[list[str]]:
+    out: list[list[str]] = []
+    for nodes in nx.shortest_simple_paths(graph, a, b):
+        if len(nodes) - 1 > longest or len(out) == k:
+            break
+        out.append(nodes)
+    return out
