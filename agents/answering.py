@@ -222,9 +222,9 @@ def ask(store: GraphStore, question: str, options: AskOptions | None = None, con
     """
     opts = options or AskOptions()
     started = time.perf_counter()
-    if opts.mode == "walk" and (config is None or not opts.use_llm):
-        raise RetrievalError("--mode walk needs the LLM (drop --no-llm; set --llm-base-url and --llm-model)")
     linked = check_question(store, question, opts)
+    if opts.mode == "walk" and config is None:
+        raise RetrievalError("--mode walk needs the LLM: set --llm-base-url and --llm-model")
     usage = _Usage()
     result = AskResult(question=question, mode=opts.mode, linked_entities=linked, evidence=[])
 

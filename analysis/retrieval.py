@@ -183,6 +183,8 @@ def link_entities(store: GraphStore, question: str, suggest: bool = True) -> lis
 
 def check_question(store: GraphStore, question: str, options: AskOptions) -> list[LinkedEntity]:
     """The question's links, or RetrievalError if ``options.mode`` cannot serve it (checked before a run starts)."""
+    if options.mode == "walk" and not options.use_llm:
+        raise RetrievalError("--mode walk needs the LLM: drop --no-llm")
     linked = link_entities(store, question)
     if options.mode == "paths" and len(linked) < 2:
         raise RetrievalError("--mode paths needs a question naming two entities; "
@@ -341,8 +343,9 @@ def path_evidence(store: GraphStore, linked: Sequence[LinkedEntity], options: As
     simple = nx.Graph(graph)
     picked: list[tuple[CandidateRelation, str, int | None, int | None]] = []
     path_i = 0
-    for i, a in enumerate(seeds):
-        for b in seeds[i + 1:]:
+    in_question = list(dict.fromkeys(link.id for link in linked))  # paths read from the first-named entity on
+    for i, a in enumerate(in_question):
+        for b in in_question[i + 1:]:
             if not nx.has_path(simple, a, b):
                 continue
             for nodes in _k_paths(simple, a, b, options.paths, 2 * options.hops):
