@@ -21,6 +21,7 @@ from kgweave.analysis.retrieval import (
     CandidateRelation,
     EvidenceItem,
     LinkedEntity,
+    MentionEmbedder,
     RetrievalError,
     check_question,
     evidence_for,
@@ -38,6 +39,7 @@ __all__ = [
     "WalkStep",
     "ask",
     "kept_citations",
+    "question_embedder",
 ]
 
 logger = logging.getLogger(__name__)
@@ -212,9 +214,19 @@ async def _walk(client: LLMClient, store: GraphStore, question: str, start: Link
     return steps, evidence_for(store, picked) if picked else []
 
 
-def ask(store: GraphStore, question: str, options: AskOptions | None = None, config: LLMConfig | None = None
-        ) -> AskResult:
+def question_embedder(options: AskOptions) -> MentionEmbedder | None:
+    """all-MiniLM-L6-v2 for embedding links when ``options.embeddings`` and the ml extra is installed (loaded
+    only if a question names no entity and the store holds its vectors), else None."""
+    from kgweave.agents.embeddings import MiniLMEmbedder, minilm_available
+
+    return MiniLMEmbedder() if options.embeddings and minilm_available() else None
+
+
+def ask(store: GraphStore, question: str, options: AskOptions | None = None, config: LLMConfig | None = None,
+        embedder: MentionEmbedder | None = None) -> AskResult:
     """Link the question, retrieve evidence in ``options.mode`` and, given ``config`` and ``use_llm``, answer.
+
+    ``embedder`` links by stored vectors when no name matches (:func:`analysis.retrieval.link_entities`).
 
     Raises :class:`~analysis.retrieval.NoLinkError` when the question names no entity and
     :class:`~analysis.retrieval.RetrievalError` for a question the mode cannot serve; an LLM failure is
@@ -222,7 +234,7 @@ def ask(store: GraphStore, question: str, options: AskOptions | None = None, con
     """
     opts = options or AskOptions()
     started = time.perf_counter()
-    linked = check_question(store, question, opts)
+    linked = check_question(store, question, opts, embedder)
     if opts.mode == "walk" and config is None:
         raise RetrievalError("--mode walk needs the LLM: set --llm-base-url and --llm-model")
     usage = _Usage()

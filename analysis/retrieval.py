@@ -10,21 +10,23 @@ from __future__ import annotations
 import difflib
 import math
 from collections.abc import Iterable, Sequence
-from typing import Literal
+from typing import Literal, Protocol
 
 import networkx as nx
 from pydantic import BaseModel, ConfigDict, Field
 
 from kgweave.analysis.paths import path_graph_from_snapshot, path_steps
+from kgweave.graph_store.capabilities import Capability
 from kgweave.graph_store.ids import normalize_name
 from kgweave.graph_store.models import Entity, GraphSnapshot, Relation, SnapshotEdge, SnapshotNode
-from kgweave.graph_store.protocol import GraphStore
+from kgweave.graph_store.protocol import GraphStore, vector_search
 
 __all__ = [
     "AskOptions",
     "CandidateRelation",
     "EvidenceItem",
     "LinkedEntity",
+    "MentionEmbedder",
     "NoLinkError",
     "RetrievalError",
     "check_question",
@@ -39,6 +41,7 @@ __all__ = [
 
 Mode = Literal["local", "paths", "walk"]
 MAX_MENTION_WORDS = 6
+EMBEDDING_LINK_MIN_COSINE = 0.8  # all-MiniLM-L6-v2: paraphrases and synonyms score above, mere topic neighbours below
 # question words that never name an entity on their own (a name may still contain them: "state of the art")
 _STOPWORDS = frozenset(str.split(
     "a an and are as at be been by can could did do does for from had has have how i in into is it its me my "
@@ -74,6 +77,8 @@ class AskOptions(BaseModel):
     walk_steps: int = Field(default=4, ge=1, le=12, description="walk mode: most steps the LLM may take.")
     walk_choices: int = Field(default=10, ge=1, le=50, description="walk mode: ranked neighbours offered per step.")
     use_llm: bool = Field(default=True, description="False: retrieve and print the evidence, no answer.")
+    embeddings: bool = Field(default=True, description="When no name matches, link by the vectors `kgweave embed` "
+                                                       "stored (all-MiniLM-L6-v2, ml extra).")
 
 
 class LinkedEntity(BaseModel):
@@ -85,7 +90,17 @@ class LinkedEntity(BaseModel):
     id: str
     name: str
     label: str
-    method: str = Field(description="exact (normalised name).")
+    method: str = Field(description="exact (normalised name) or embedding (stored vectors, cosine in score).")
+    score: float = Field(default=1.0, description="Cosine of the mention and the entity's vector (1 for exact).")
+
+
+class MentionEmbedder(Protocol):
+    """What embedding links need (``agents.embeddings.Embedder``): a model name and unit vectors for texts."""
+
+    name: str
+
+    def embed(self, texts: Sequence[str]) -> object:
+        """An (n, d) array of L2-normalised vectors."""
 
 
 class CandidateRelation(BaseModel):
@@ -138,8 +153,10 @@ def _mentions(question: str) -> list[tuple[int, int, str]]:
     return out
 
 
-def link_entities(store: GraphStore, question: str, suggest: bool = True) -> list[LinkedEntity]:
-    """The entities the question names: longest normalised word sequences first, never overlapping.
+def link_entities(store: GraphStore, question: str, suggest: bool = True,
+                  embedder: MentionEmbedder | None = None) -> list[LinkedEntity]:
+    """The entities the question names: longest normalised word sequences first, never overlapping;
+    when no name matches, the entity whose stored vector is nearest to a mention's (``embedder``).
 
     Parameters
     ----------
@@ -149,6 +166,10 @@ def link_entities(store: GraphStore, question: str, suggest: bool = True) -> lis
         Free text; it reaches the store only as query parameters.
     suggest
         On no link, look for the closest entity names (reads every entity name once).
+    embedder
+        Used only when no name matches and the store holds vectors of ``embedder.name`` (``kgweave
+        embed``): the best mention-entity pair at cosine >= EMBEDDING_LINK_MIN_COSINE is linked, found
+        with the store's vector index when it declares one, else by a pass over the stored vectors.
 
     Returns
     -------
@@ -162,7 +183,8 @@ def link_entities(store: GraphStore, question: str, suggest: bool = True) -> lis
 
     Notes
     -----
-    O(w * MAX_MENTION_WORDS) indexed name look-ups for a question of w words.
+    O(w * MAX_MENTION_WORDS) indexed name look-ups for a question of w words; the embedding fallback
+    embeds those mentions once and makes one index query per mention (or one O(n d) pass over n vectors).
     """
     covered: set[int] = set()
     found: list[tuple[int, LinkedEntity]] = []
@@ -176,16 +198,49 @@ def link_entities(store: GraphStore, question: str, suggest: bool = True) -> lis
         covered |= set(range(first, end))
         found.append((first, LinkedEntity(mention=gram, id=entity.id, name=entity.name, label=entity.label,
                                           method="exact")))
+    if not found and embedder is not None:
+        found = [(0, link) for link in _embedding_link(store, question, embedder)]
     if not found:
         raise NoLinkError(question, closest_names(store, question) if suggest else [])
     return [link for _, link in sorted(found, key=lambda item: item[0])]
 
 
-def check_question(store: GraphStore, question: str, options: AskOptions) -> list[LinkedEntity]:
+def _embedding_link(store: GraphStore, question: str, embedder: MentionEmbedder) -> list[LinkedEntity]:
+    """The one best (mention, entity) pair by cosine of their vectors, if it reaches the threshold."""
+    import numpy as np
+
+    grams = [gram for _, _, gram in _mentions(question)]
+    if not grams or not store.embedding_hashes(embedder.name):
+        return []
+    queries = np.asarray(embedder.embed(grams), dtype=np.float32)
+    best: tuple[float, str, str] | None = None  # (cosine, entity id, mention)
+    if Capability.VECTOR_SEARCH in store.capabilities:
+        search = vector_search(store)
+        for gram, vector in zip(grams, queries, strict=True):
+            for entity_id, score in search.nearest(embedder.name, vector, k=1):
+                if best is None or (score, entity_id) > best[:2]:
+                    best = (score, entity_id, gram)
+    else:
+        stored = store.embeddings(embedder.name)
+        ids = sorted(stored)
+        cosines = queries @ np.stack([stored[i] for i in ids]).T
+        row, col = np.unravel_index(int(np.argmax(cosines)), cosines.shape)
+        best = (float(cosines[row, col]), ids[col], grams[row])
+    if best is None or best[0] < EMBEDDING_LINK_MIN_COSINE:
+        return []
+    entity = store.get_entity(best[1])
+    if entity is None:
+        return []
+    return [LinkedEntity(mention=best[2], id=entity.id, name=entity.name, label=entity.label, method="embedding",
+                         score=round(best[0], 4))]
+
+
+def check_question(store: GraphStore, question: str, options: AskOptions,
+                   embedder: MentionEmbedder | None = None) -> list[LinkedEntity]:
     """The question's links, or RetrievalError if ``options.mode`` cannot serve it (checked before a run starts)."""
     if options.mode == "walk" and not options.use_llm:
         raise RetrievalError("--mode walk needs the LLM: drop --no-llm")
-    linked = link_entities(store, question)
+    linked = link_entities(store, question, embedder=embedder)
     if options.mode == "paths" and len(linked) < 2:
         raise RetrievalError("--mode paths needs a question naming two entities; "
                              f"only {', '.join(link.name for link in linked)!r} was found")

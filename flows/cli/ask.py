@@ -23,6 +23,7 @@ __all__ = ["cmd_ask", "register"]
 def cmd_ask(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
+    from kgweave.agents.answering import question_embedder
     from kgweave.analysis.retrieval import AskOptions, RetrievalError, check_question
     from kgweave.flows.answer_question import answer_question
 
@@ -30,7 +31,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     store = open_or_usage(url)
     try:
         given = {k: v for k, v in (("mode", args.mode), ("hops", args.hops), ("top", args.top)) if v is not None}
-        options = AskOptions(**given, use_llm=not args.no_llm)
+        options = AskOptions(**given, use_llm=not args.no_llm, embeddings=not args.no_embeddings)
     except ValidationError as exc:
         raise bad_option(exc) from exc
     if options.use_llm:
@@ -41,7 +42,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise UsageError(str(exc)) from exc
     try:  # bad input is one line before any run starts
-        check_question(store, args.question, options)  # type: ignore[arg-type]
+        check_question(store, args.question, options, question_embedder(options))  # type: ignore[arg-type]
     except RetrievalError as exc:
         raise UsageError(str(exc)) from exc
     result = answer_question(question=args.question, store=url, run_id=args.run_id, options=options,
@@ -80,6 +81,8 @@ def register(sub: Any) -> None:
     ask.add_argument("--hops", type=int, default=None, help="how far from the named entities to look (1-4, default 2)")
     ask.add_argument("--top", type=int, default=None, help="most evidence items (default 20)")
     ask.add_argument("--no-llm", action="store_true", help="print the evidence only (no answer)")
+    ask.add_argument("--no-embeddings", action="store_true",
+                     help="link names only, never by the vectors `kgweave embed` stored")
     llm_args(ask, "answering: ")
     ask.add_argument("--run-id", default=None)
     store_arg(ask)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from kgweave.agents.answering import ask
@@ -80,3 +82,38 @@ def test_hostile_question_changes_nothing(store: GraphStore) -> None:
     with pytest.raises(NoLinkError):
         ask(store, HOSTILE.replace("Aspirin", "Zzz"), AskOptions(use_llm=False))
     assert store.snapshot() == before and store.counts() == counts
+
+
+class _Embedder:
+    """Three-dimensional vectors: one synonym of aspirin, everything else far from every entity."""
+
+    name = "ask-3d"  # a model no other test writes: Neo4j keeps a vector index's dimension across clear()
+
+    def embed(self, texts: list[str]) -> object:
+        import numpy as np
+
+        return np.array([[0.96, 0.28, 0.0] if t == "acetylsalicylic acid" else [0.0, 0.6, 0.8] for t in texts],
+                        dtype=np.float32)
+
+
+def test_embedding_link_when_no_name_matches(store: GraphStore) -> None:
+    _loaded(store)
+    aspirin, ibuprofen = store.find_entities("aspirin")[0], store.find_entities("ibuprofen")[0]
+    question = "What does acetylsalicylic acid do?"
+    with pytest.raises(NoLinkError):  # no vectors stored yet: names only
+        link_entities(store, question, embedder=_Embedder())
+    store.write_embeddings(_Embedder.name, {aspirin.id: ("a", [1.0, 0.0, 0.0]), ibuprofen.id: ("i", [0.0, 1.0, 0.0])})
+    deadline = time.monotonic() + 30  # Neo4j's vector index catches up asynchronously
+    while True:
+        try:
+            links = link_entities(store, question, embedder=_Embedder())
+            break
+        except NoLinkError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+    assert [(link.mention, link.name, link.method) for link in links] == [
+        ("acetylsalicylic acid", "Aspirin", "embedding")]
+    assert links[0].score == pytest.approx(0.96, abs=1e-3)
+    with pytest.raises(NoLinkError):  # nothing reaches the cosine threshold
+        link_entities(store, "What does zzz do?", embedder=_Embedder())
