@@ -42,12 +42,15 @@ __all__ = [
 Mode = Literal["local", "paths", "walk"]
 MAX_MENTION_WORDS = 6
 EMBEDDING_LINK_MIN_COSINE = 0.8  # all-MiniLM-L6-v2: paraphrases and synonyms score above, mere topic neighbours below
-# question words that never name an entity on their own (a name may still contain them: "state of the art")
-_STOPWORDS = frozenset(str.split(
+# function words: a mention never starts or ends with one ("the model of" -> "model")
+_FUNCTION_WORDS = frozenset(str.split(
     "a an and are as at be been by can could did do does for from had has have how i in into is it its me my "
     "of on or our should so than that the their them then there these they this those to was we were what when "
-    "where which while who whom whose why will with would you your about between known tell list show give find "
-    "name any all some many much more most other used use using related relation relationship"))
+    "where which while who whom whose why will with would you your about between"))
+# words of the question's frame: part of a longer name maybe ("relation extraction"), never a mention alone
+_FRAME_WORDS = frozenset(str.split(
+    "known tell list show give find name any all some many much more most other used use using related relation "
+    "relationship"))
 
 
 class RetrievalError(ValueError):
@@ -141,13 +144,14 @@ class EvidenceItem(BaseModel):
 # -- linking -------------------------------------------------------------------------------------------
 
 def _mentions(question: str) -> list[tuple[int, int, str]]:
-    """Candidate mentions, longest first: ``(first word, end word, words)`` over the normalised question."""
+    """Candidate mentions, longest first: ``(first word, end word, words)`` over the normalised question
+    (never starting or ending with a function word, never one frame word alone)."""
     words = normalize_name(question).split()
     out = []
     for size in range(min(MAX_MENTION_WORDS, len(words)), 0, -1):
         for i in range(len(words) - size + 1):
             gram = words[i:i + size]
-            if gram[0] in _STOPWORDS or gram[-1] in _STOPWORDS:
+            if gram[0] in _FUNCTION_WORDS or gram[-1] in _FUNCTION_WORDS or (size == 1 and gram[0] in _FRAME_WORDS):
                 continue
             out.append((i, i + size, " ".join(gram)))
     return out
