@@ -681,9 +681,10 @@ def delete_embeddings(prop: str) -> str:
 
 
 def nearest_by_vector(prop: str) -> str:
-    """The ``$k`` entities nearest to ``$vector`` by the cosine vector index on ``<prop>``."""
+    """The ``$k`` entities nearest to ``$vector`` by the cosine vector index on ``<prop>``, with their cosine
+    (the index scores cosine similarity as (1 + cosine) / 2)."""
     prop = _embedding_property(prop)
     return (
         f"CALL db.index.vector.queryNodes('kgweave_{prop}', $k, $vector) YIELD node, score\n"
-        "RETURN node.id AS id, score ORDER BY score DESC, id"
+        "RETURN node.id AS id, 2 * score - 1 AS score ORDER BY score DESC, id"
     )

@@ -114,6 +114,6 @@ def test_embedding_link_when_no_name_matches(store: GraphStore) -> None:
             time.sleep(0.5)
     assert [(link.mention, link.name, link.method) for link in links] == [
         ("acetylsalicylic acid", "Aspirin", "embedding")]
-    assert links[0].score == pytest.approx(0.96, abs=1e-3)
+    assert links[0].score == pytest.approx(0.96, abs=5e-3)  # a cosine in both stores (float32)
     with pytest.raises(NoLinkError):  # nothing reaches the cosine threshold
         link_entities(store, "What does zzz do?", embedder=_Embedder())
