@@ -82,14 +82,21 @@ class GraphAnswer(BaseModel):
 
 
 class WalkStep(BaseModel):
-    """One step of a walk: from an entity along a relation to a neighbour, and why."""
+    """One step of a walk: from an entity along a relation to a neighbour, and why (``forward`` False: the
+    stored relation points from the neighbour back to the entity)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     source: str
     relation: str
     target: str
+    forward: bool
     reason: str
+
+    def text(self) -> str:
+        """``aspirin --[INHIBITS]--> COX-1`` or ``COX-1 <--[INHIBITS]-- ibuprofen``."""
+        arrow = f"--[{self.relation}]-->" if self.forward else f"<--[{self.relation}]--"
+        return f"{self.source} {arrow} {self.target}"
 
 
 class AskResult(BaseModel):
@@ -194,7 +201,7 @@ async def _walk(client: LLMClient, store: GraphStore, question: str, start: Link
                 label += " (another)"
             labels[label] = (other, candidate)
         lines = "\n".join(f"- {label} (via {c.relation.type}, support {c.support})" for label, (_, c) in labels.items())
-        seen = "; ".join(f"{s.source} --{s.relation}--> {s.target}" for s in steps) or "nothing yet"
+        seen = "; ".join(step.text() for step in steps) or "nothing yet"
         user = (f"<question>{question}</question>\n<current>{name}</current>\n<path>{seen}</path>\n"
                 f"<neighbours>\n{lines}\n</neighbours>\nWhich neighbour next, or {STOP}?")
         messages: list[ChatMessage] = [{"role": "system", "content": _SYSTEM_WALK}, {"role": "user", "content": user}]
@@ -206,8 +213,9 @@ async def _walk(client: LLMClient, store: GraphStore, question: str, start: Link
             logger.debug("walk stops at %r: %s", name, result.error or "STOP")
             break
         other, candidate = labels[chosen]
-        relation = candidate.relation.type
-        steps.append(WalkStep(source=name, relation=relation, target=chosen, reason=str(result.value.reason)))  # type: ignore[union-attr]
+        steps.append(WalkStep(source=name, relation=candidate.relation.type, target=chosen,
+                              forward=candidate.relation.source_id == node,
+                              reason=str(result.value.reason)))  # type: ignore[union-attr]
         picked.append((candidate, "walk_hop", 0, step_i))
         visited.add(other)
         node, name = other, chosen

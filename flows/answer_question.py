@@ -51,7 +51,7 @@ def answer_markdown(result: AskResult) -> str:
     elif result.error:
         lines += [f"No answer: {result.error}", ""]
     for step in result.walk:
-        lines.append(f"- walk: {step.source} --{step.relation}--> {step.target} ({step.reason})")
+        lines.append(f"- walk: {step.text()} ({step.reason})")
     lines += ["", "| source | relation | target | chunk | span | text |", "|---|---|---|---|---|---|"]
     for item in result.evidence:
         text = item.text.replace("|", "\\|").replace("\n", " ")[:160]

@@ -57,8 +57,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
 def _print(result: dict[str, Any]) -> None:
     links = ", ".join(f"{link['mention']} -> {link['name']}" for link in result["linked_entities"])
     print(f"linked: {links}")
+    from kgweave.agents.answering import WalkStep
+
     for step in result["walk"]:
-        print(f"walk: {step['source']} --{step['relation']}--> {step['target']}  ({step['reason']})")
+        walked = WalkStep.model_validate(step)
+        print(f"walk: {walked.text()}  ({walked.reason})")
     for item in result["evidence"]:
         where = f"{item['chunk_id']}[{item['start']}:{item['end']}]" if item["chunk_id"] else "no chunk"
         print(f"  {item['source']} --{item['relation']}--> {item['target']}  {where}  {item['text'][:100]!r}")

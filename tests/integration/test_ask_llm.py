@@ -34,8 +34,13 @@ def test_walk_takes_the_best_ranked_neighbour_each_step_and_records_it(
     # from COX-1 both unvisited neighbours have support 1: the first by id is offered first
     second = min((r.target_id if r.source_id == cox else r.source_id) for r, _ in store.incident_relations([cox])
                  if store.find_entities("aspirin")[0].id not in (r.source_id, r.target_id))
-    assert [(s.source, s.relation, s.target) for s in result.walk] == [
-        ("Aspirin", "INHIBITS", "COX-1"), ("COX-1", result.walk[1].relation, store.get_entity(second).name)]
+    entity = store.get_entity(second)
+    assert entity is not None
+    assert [(s.source, s.relation, s.target, s.forward) for s in result.walk] == [
+        ("Aspirin", "INHIBITS", "COX-1", True),
+        ("COX-1", *(("PRODUCES", "Thromboxane", True) if entity.name == "Thromboxane"
+                    else ("INHIBITS", "Ibuprofen", False)))]
+    assert result.walk[0].text() == "Aspirin --[INHIBITS]--> COX-1"
     assert [(e.kind, e.path, e.step) for e in result.evidence] == [("walk_hop", 0, 0), ("walk_hop", 0, 1)]
     assert result.evidence[0].text == span_text(0, "Aspirin", "COX-1")
     chats = llm_server.chat_requests
