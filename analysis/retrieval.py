@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Literal, Protocol
 
 import networkx as nx
@@ -25,6 +25,7 @@ __all__ = [
     "AskOptions",
     "CandidateRelation",
     "EvidenceItem",
+    "LinkJudge",
     "LinkedEntity",
     "MentionEmbedder",
     "NoLinkError",
@@ -42,6 +43,8 @@ __all__ = [
 Mode = Literal["local", "paths", "walk"]
 MAX_MENTION_WORDS = 6
 EMBEDDING_LINK_MIN_COSINE = 0.8  # all-MiniLM-L6-v2: paraphrases and synonyms score above, mere topic neighbours below
+EMBEDDING_LINK_BAND = 0.6  # from here to the minimum: ambiguous, decided by a judge (the LLM) when one is given
+EMBEDDING_LINK_CANDIDATES = 3  # entities a judge chooses among
 # function words: a mention never starts or ends with one ("the model of" -> "model")
 _FUNCTION_WORDS = frozenset(str.split(
     "a an and are as at be been by can could did do does for from had has have how i in into is it its me my "
@@ -93,8 +96,13 @@ class LinkedEntity(BaseModel):
     id: str
     name: str
     label: str
-    method: str = Field(description="exact (normalised name) or embedding (stored vectors, cosine in score).")
+    method: str = Field(description="exact (normalised name), embedding (stored vectors, cosine in score) or llm "
+                                    "(an ambiguous embedding match the LLM confirmed).")
     score: float = Field(default=1.0, description="Cosine of the mention and the entity's vector (1 for exact).")
+
+
+# (question, candidates best first) -> the candidate the question names, or None
+LinkJudge = Callable[[str, Sequence[LinkedEntity]], LinkedEntity | None]
 
 
 class MentionEmbedder(Protocol):
@@ -158,7 +166,7 @@ def _mentions(question: str) -> list[tuple[int, int, str]]:
 
 
 def link_entities(store: GraphStore, question: str, suggest: bool = True,
-                  embedder: MentionEmbedder | None = None) -> list[LinkedEntity]:
+                  embedder: MentionEmbedder | None = None, judge: LinkJudge | None = None) -> list[LinkedEntity]:
     """The entities the question names: longest normalised word sequences first, never overlapping;
     when no name matches, the entity whose stored vector is nearest to a mention's (``embedder``).
 
@@ -174,6 +182,10 @@ def link_entities(store: GraphStore, question: str, suggest: bool = True,
         Used only when no name matches and the store holds vectors of ``embedder.name`` (``kgweave
         embed``): the best mention-entity pair at cosine >= EMBEDDING_LINK_MIN_COSINE is linked, found
         with the store's vector index when it declares one, else by a pass over the stored vectors.
+    judge
+        Decides the ambiguous band (best cosine in [EMBEDDING_LINK_BAND, EMBEDDING_LINK_MIN_COSINE)):
+        given the question and the EMBEDDING_LINK_CANDIDATES best candidates in the band, it returns the one
+        the question names (linked with method ``llm``) or None.
 
     Returns
     -------
@@ -203,48 +215,61 @@ def link_entities(store: GraphStore, question: str, suggest: bool = True,
         found.append((first, LinkedEntity(mention=gram, id=entity.id, name=entity.name, label=entity.label,
                                           method="exact")))
     if not found and embedder is not None:
-        found = [(0, link) for link in _embedding_link(store, question, embedder)]
+        found = [(0, link) for link in _embedding_link(store, question, embedder, judge)]
     if not found:
         raise NoLinkError(question, closest_names(store, question) if suggest else [])
     return [link for _, link in sorted(found, key=lambda item: item[0])]
 
 
-def _embedding_link(store: GraphStore, question: str, embedder: MentionEmbedder) -> list[LinkedEntity]:
-    """The one best (mention, entity) pair by cosine of their vectors, if it reaches the threshold."""
+def _embedding_link(store: GraphStore, question: str, embedder: MentionEmbedder, judge: LinkJudge | None
+                    ) -> list[LinkedEntity]:
+    """The best (mention, entity) pair by cosine if it reaches the minimum, else the judge's pick in the band."""
+    candidates = [c for c in _embedding_candidates(store, question, embedder) if c.score >= EMBEDDING_LINK_BAND]
+    if not candidates:
+        return []
+    if candidates[0].score >= EMBEDDING_LINK_MIN_COSINE:
+        return [candidates[0]]
+    chosen = judge(question, candidates) if judge is not None else None
+    return [chosen.model_copy(update={"method": "llm"})] if chosen is not None and chosen in candidates else []
+
+
+def _embedding_candidates(store: GraphStore, question: str, embedder: MentionEmbedder) -> list[LinkedEntity]:
+    """The EMBEDDING_LINK_CANDIDATES entities nearest to a mention of the question, best cosine first."""
     import numpy as np
 
     grams = [gram for _, _, gram in _mentions(question)]
     if not grams or not store.embedding_hashes(embedder.name):
         return []
     queries = np.asarray(embedder.embed(grams), dtype=np.float32)
-    best: tuple[float, str, str] | None = None  # (cosine, entity id, mention)
+    best: dict[str, tuple[float, str]] = {}  # entity id -> (cosine, mention)
     if Capability.VECTOR_SEARCH in store.capabilities:
         search = vector_search(store)
         for gram, vector in zip(grams, queries, strict=True):
-            for entity_id, score in search.nearest(embedder.name, vector, k=1):
-                if best is None or (score, entity_id) > best[:2]:
-                    best = (score, entity_id, gram)
+            for entity_id, score in search.nearest(embedder.name, vector, k=EMBEDDING_LINK_CANDIDATES):
+                if entity_id not in best or score > best[entity_id][0]:
+                    best[entity_id] = (score, gram)
     else:
         stored = store.embeddings(embedder.name)
         ids = sorted(stored)
         cosines = queries @ np.stack([stored[i] for i in ids]).T
-        row, col = np.unravel_index(int(np.argmax(cosines)), cosines.shape)
-        best = (float(cosines[row, col]), ids[col], grams[row])
-    if best is None or best[0] < EMBEDDING_LINK_MIN_COSINE:
-        return []
-    entity = store.get_entity(best[1])
-    if entity is None:
-        return []
-    return [LinkedEntity(mention=best[2], id=entity.id, name=entity.name, label=entity.label, method="embedding",
-                         score=round(best[0], 4))]
+        for col in np.argsort(-cosines.max(axis=0), kind="stable")[:EMBEDDING_LINK_CANDIDATES]:
+            row = int(np.argmax(cosines[:, col]))
+            best[ids[col]] = (float(cosines[row, col]), grams[row])
+    links = []
+    for entity_id, (score, gram) in sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))[:EMBEDDING_LINK_CANDIDATES]:
+        entity = store.get_entity(entity_id)
+        if entity is not None:
+            links.append(LinkedEntity(mention=gram, id=entity.id, name=entity.name, label=entity.label,
+                                      method="embedding", score=round(score, 4)))
+    return links
 
 
 def check_question(store: GraphStore, question: str, options: AskOptions,
-                   embedder: MentionEmbedder | None = None) -> list[LinkedEntity]:
+                   embedder: MentionEmbedder | None = None, judge: LinkJudge | None = None) -> list[LinkedEntity]:
     """The question's links, or RetrievalError if ``options.mode`` cannot serve it (checked before a run starts)."""
     if options.mode == "walk" and not options.use_llm:
         raise RetrievalError("--mode walk needs the LLM: drop --no-llm")
-    linked = link_entities(store, question, embedder=embedder)
+    linked = link_entities(store, question, embedder=embedder, judge=judge)
     if options.mode == "paths" and len(linked) < 2:
         raise RetrievalError("--mode paths needs a question naming two entities; "
                              f"only {', '.join(link.name for link in linked)!r} was found")

@@ -34,15 +34,17 @@ def cmd_ask(args: argparse.Namespace) -> int:
         options = AskOptions(**given, use_llm=not args.no_llm, embeddings=not args.no_embeddings)
     except ValidationError as exc:
         raise bad_option(exc) from exc
+    judge = None
     if options.use_llm:
+        from kgweave.agents.answering import LLMLinkJudge
         from kgweave.flows.extractors import llm_config
 
         try:
-            llm_config(args.llm_base_url, args.llm_model, "kgweave ask (or --no-llm)")
+            judge = LLMLinkJudge(llm_config(args.llm_base_url, args.llm_model, "kgweave ask (or --no-llm)"))
         except ValueError as exc:
             raise UsageError(str(exc)) from exc
-    try:  # bad input is one line before any run starts
-        check_question(store, args.question, options, question_embedder(options))  # type: ignore[arg-type]
+    try:  # bad input is one line before any run starts (a judged link is cached: the run asks again for free)
+        check_question(store, args.question, options, question_embedder(options), judge)  # type: ignore[arg-type]
     except RetrievalError as exc:
         raise UsageError(str(exc)) from exc
     result = answer_question(question=args.question, store=url, run_id=args.run_id, options=options,

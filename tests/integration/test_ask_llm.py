@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from kgweave.agents.answering import Citation, kept_citations
-from kgweave.analysis.retrieval import AskOptions, EvidenceItem
+import pytest
+
+from kgweave.agents.answering import Citation, ask, kept_citations
+from kgweave.analysis.retrieval import AskOptions, EvidenceItem, NoLinkError, link_entities
 from kgweave.flows.answer_question import ask_store
 from kgweave.graph_store.sqlite_store import SQLiteGraphStore
 from tests.ask_graph import ask_delta, span_text
@@ -75,3 +77,33 @@ def test_no_llm_makes_no_request(llm_server: LLMTestServer, tmp_path: Path) -> N
                        client_config(llm_server, tmp_path))
     assert result.evidence and result.answer is None and result.llm_calls == 0
     assert llm_server.chat_requests == []
+
+
+class _Embedder:
+    """'acetylsalicylic acid' at cosine 0.7 of aspirin's stored vector (the ambiguous band), the rest far away."""
+
+    name = "ask-band-3d"
+
+    def embed(self, texts: list[str]) -> object:
+        import numpy as np
+
+        return np.array([[0.7, 0.0, 0.714] if t == "acetylsalicylic acid" else [0.0, 0.0, 1.0] for t in texts],
+                        dtype=np.float32)
+
+
+def test_ambiguous_embedding_match_is_linked_only_when_the_llm_confirms(
+        llm_server: LLMTestServer, tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    aspirin, ibuprofen = store.find_entities("aspirin")[0], store.find_entities("ibuprofen")[0]
+    store.write_embeddings(_Embedder.name, {aspirin.id: ("a", [1.0, 0.0, 0.0]), ibuprofen.id: ("i", [0.0, 1.0, 0.0])})
+    question = "What does acetylsalicylic acid do?"
+    with pytest.raises(NoLinkError):  # 0.7 is below the threshold, and there is no judge
+        link_entities(store, question, embedder=_Embedder())
+    with pytest.raises(NoLinkError):  # the judge says none of them
+        link_entities(store, question, embedder=_Embedder(), judge=lambda q, candidates: None)
+    result = ask(store, question, AskOptions(hops=1), client_config(llm_server, tmp_path), _Embedder())
+    assert [(link.name, link.method, link.mention) for link in result.linked_entities] == [
+        ("Aspirin", "llm", "acetylsalicylic acid")]
+    assert result.llm_calls == 2  # the link, the answer
+    link_request = json.dumps(llm_server.chat_requests[0].body)
+    assert "Aspirin" in link_request and "Ibuprofen" not in link_request  # only candidates in the band
