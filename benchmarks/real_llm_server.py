@@ -209,10 +209,10 @@ def main() -> None:
             time.sleep(1.0)
             results[name] = {**result, **proxy.report(since)}
             print(f"{name}: {json.dumps(results[name])}", file=sys.stderr, flush=True)
-            if result.get("cut"):  # the server may still compute abandoned work: let it finish first
-                llama.terminate()
-                llama.wait(30)
-                llama = start_llama(upstream, work / f"llama-{name}.log", args.n_ctx)
+            # a fresh server for the next variant: this one may still compute the requests it abandoned
+            llama.terminate()
+            llama.wait(30)
+            llama = start_llama(upstream, work / f"llama-after-{name}.log", args.n_ctx)
     finally:
         llama.terminate()
     server = f"llama-cpp-python 0.3.16, one slot, n_ctx {args.n_ctx or '2048 (its default)'}"
