@@ -48,10 +48,11 @@ _NOT_IDENTIFYING = frozenset({
     "january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
     "november", "december", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
     "the", "and", "for", "but", "with", "from", "this", "that", "his", "her", "their", "von", "van", "der", "del",
+    "de", "la", "le", "du", "di", "da", "el", "al", "of", "in", "on", "at", "to", "an", "mr", "ms", "dr", "st",
     "mr", "mrs", "miss", "sir", "lady", "lord", "king", "queen", "prince", "princess", "elf", "man", "woman",
     "boy", "girl", "mother", "father", "brother", "sister", "new", "old", "young", "little", "great",
 })
-_MIN_TOKEN = 3
+_MIN_TOKEN = 2
 _MAX_EXTRA_WORDS = 2
 
 
@@ -168,7 +169,7 @@ def parse_gold_csv(text: str) -> list[GoldRelation]:
 
 
 def _subset_evidence(gkey: tuple[str, ...], akey: tuple[str, ...]) -> bool:
-    """One name's words are a subset of the other's, every word of the smaller one identifying (3+ letters,
+    """One name's words are a subset of the other's, every word of the smaller one identifying (2+ letters,
     not a month, stop word, title or kind of being), and the larger has at most two more words."""
     small, large = sorted((set(gkey), set(akey)), key=len)
     return (bool(small) and small <= large and len(large) - len(small) <= _MAX_EXTRA_WORDS

@@ -53,6 +53,12 @@ class ReviewsEntity(EntityOutput):
     )
 
 
+class ReviewsRelation(RelationOutput):
+    """A relation between two actants of the story, typed as readers and gold character networks do."""
+
+    type: ReviewsRelationType = Field(description=_RELATION_HELP)
+
+
 class ReviewsExtraction(ExtractionOutput):
     """Actants of a story and the relations between them (loves, betrays, lives in, belongs to...)."""
 
@@ -62,12 +68,6 @@ class ReviewsExtraction(ExtractionOutput):
     relations: tuple[ReviewsRelation, ...] = Field(
         default=(), max_length=MAX_RELATIONS, description="Relations the review states between those actants."
     )
-
-
-class ReviewsRelation(RelationOutput):
-    """A relation between two actants of the story, typed as readers and gold character networks do."""
-
-    type: ReviewsRelationType = Field(description=_RELATION_HELP)
 
 
 def _kind(raw: RawRecord) -> str | None:
