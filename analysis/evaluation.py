@@ -49,7 +49,7 @@ _NOT_IDENTIFYING = frozenset({
     "november", "december", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
     "the", "and", "for", "but", "with", "from", "this", "that", "his", "her", "their", "von", "van", "der", "del",
     "de", "la", "le", "du", "di", "da", "el", "al", "of", "in", "on", "at", "to", "an", "mr", "ms", "dr", "st",
-    "mr", "mrs", "miss", "sir", "lady", "lord", "king", "queen", "prince", "princess", "elf", "man", "woman",
+    "mrs", "miss", "sir", "lady", "lord", "king", "queen", "prince", "princess", "elf", "man", "woman",
     "boy", "girl", "mother", "father", "brother", "sister", "new", "old", "young", "little", "great",
 })
 _MIN_TOKEN = 2

@@ -1,4 +1,5 @@
-"""Issue 19: review cleaning, the book's own names set aside, alias merging by support, typed edges, strict gold matching."""
+"""Issue 19: review cleaning, the book's own names set aside, alias merging by support, typed edges and
+strict gold matching."""
 
 from __future__ import annotations
 
@@ -75,7 +76,8 @@ def test_meta_names_of_the_book_are_recognised_with_why() -> None:
         "Heralds of Valdemar", "Nancy Farmer", "fantasy", "audiobook", "series", "Karigan", "King Zachary")}
     assert why == {"ARC of Green Rider": "book title", "Green Rider": "book title", "Rider": "part of the book title",
                    "Kristen Britain": "author of the book", "Kristin Britain": "author of the book",
-                   "Britain": "author of the book", "Heralds of Valdemar": "title of another book (Heralds of Valdemar)",
+                   "Britain": "author of the book",
+                   "Heralds of Valdemar": "title of another book (Heralds of Valdemar)",
                    "Nancy Farmer": "author of another book", "fantasy": "reviewing word",
                    "audiobook": "reviewing word", "series": "reviewing word", "Karigan": None, "King Zachary": None}
 
