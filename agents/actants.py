@@ -225,6 +225,17 @@ def _name_words(name: str) -> frozenset[str]:
     return frozenset(w for w in words if w in capitalised) if capitalised else words
 
 
+def _one_typo(a: frozenset[str], b: frozenset[str]) -> bool:
+    """Two identities that differ in one word of 5+ letters, spelt one edit apart."""
+    (x,), (y,) = (a - b, b - a) if len(a - b) == len(b - a) == 1 else ((None,), (None,))
+    if x is None or y is None or min(len(x), len(y)) < 5:
+        return False
+    if len(x) == len(y):
+        return sum(c != d for c, d in zip(x, y, strict=True)) == 1
+    short, long = sorted((x, y), key=len)
+    return len(long) - len(short) == 1 and any(long[:i] + long[i + 1:] == short for i in range(len(long)))
+
+
 def _glued_words(name: str) -> int:
     """Lower-case words an extractor left on a name ("Celia loves")."""
     return len(name_key(name)) - len(_name_words(name)) if any(c.isupper() for c in name[:1]) else 0
@@ -243,8 +254,9 @@ def alias_merges(
     whose support is at least ``DOMINANCE`` times the next (``subset-dominant``: a one-review
     "Karigan Smith" cannot keep "Karigan" from "Karigan G'ladheon"); a single word of 3+ letters that
     starts exactly one maximal name's first word joins it (``nickname-prefix``: "Matt" -> "Matteo
-    Alacran"). The canonical name of a cluster is its best-supported *full* name (two identifying
-    words or more), else its best-supported form; ties go to the longer, then alphabetically first, so
+    Alacran"); a full name one typo away from exactly one better-supported full name joins it
+    (``spelling-variant``: "Karrigan G'ladheon"). The canonical name of a cluster is its best-supported
+    *full* name (two identifying words or more), else its best-supported form; ties go to the longer, then alphabetically first, so
     input order is irrelevant.
 
     Notes
@@ -284,7 +296,14 @@ def alias_merges(
                   and any(w.startswith(g[0]) for w in first_words[m] if w in m)]
         if len(longer) == 1:
             target[g], rule[g] = longer[0], "nickname-prefix"
-    for g in list(target):  # a name that joined a nickname joins its full name
+    for g in maximal:  # "Karrigan G'ladheon" (1 review) -> "Karigan G'ladheon" (12)
+        if len(g) < 2 or target[g] != g:
+            continue
+        variants = [m for m in maximal if m != g and len(m) == len(g) and target[m] == m
+                    and key_support[m] > key_support[g] and _one_typo(sets[g], sets[m])]
+        if len(variants) == 1:
+            target[g], rule[g] = variants[0], "spelling-variant"
+    for g in list(target):  # a name that joined a nickname or a spelling variant joins its full name
         while target[target[g]] != target[g]:
             target[g] = target[target[g]]
     clusters: dict[tuple[str, ...], list[str]] = defaultdict(list)

@@ -47,6 +47,15 @@ def test_one_review_noise_cannot_block_a_merge_and_canonical_is_the_best_support
     assert rules["Karigan"].canonical_support == 12 and rules["D. KARIGAN"].rule == "subset-dominant"
 
 
+def test_a_one_review_misspelling_joins_the_full_name_one_typo_away() -> None:
+    support = {"Karigan G'ladheon": 12, "Karrigan G'ladheon": 1, "Jon Snow": 3, "Jan": 1, "Bilbo Baggins": 5,
+               "Bilbo Bagins": 2, "Frodo Baggins": 4}
+    mapping, merges = alias_merges(support, support)
+    assert mapping["Karrigan G'ladheon"] == "Karigan G'ladheon"
+    assert mapping["Bilbo Bagins"] == "Bilbo Baggins" and mapping["Frodo Baggins"] == "Frodo Baggins"
+    assert {m.alias: m.rule for m in merges}["Karrigan G'ladheon"] == "spelling-variant"
+
+
 def test_two_comparable_full_names_keep_a_shared_short_name_apart() -> None:
     support = {"Bilbo Baggins": 10, "Frodo Baggins": 6, "Baggins": 5}
     assert alias_merges(support, support)[0]["Baggins"] == "Baggins"
