@@ -256,8 +256,8 @@ def alias_merges(
     starts exactly one maximal name's first word joins it (``nickname-prefix``: "Matt" -> "Matteo
     Alacran"); a full name one typo away from exactly one better-supported full name joins it
     (``spelling-variant``: "Karrigan G'ladheon"). The canonical name of a cluster is its best-supported
-    *full* name (two identifying words or more), else its best-supported form; ties go to the longer, then alphabetically first, so
-    input order is irrelevant.
+    *full* name (two identifying words or more), else its best-supported form; ties go to the longer,
+    then alphabetically first, so input order is irrelevant.
 
     Notes
     -----
