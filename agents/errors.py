@@ -5,6 +5,7 @@ from __future__ import annotations
 __all__ = [
     "AgentError",
     "BudgetExceededError",
+    "LLMEndpointDownError",
     "LLMError",
     "LLMRequestError",
     "LLMUnavailableError",
@@ -35,3 +36,8 @@ class LLMUnavailableError(LLMError):
 
 class BudgetExceededError(LLMError):
     """The run's LLM budget (calls or tokens) is spent; remaining chunks are left for a later run."""
+
+
+class LLMEndpointDownError(LLMError):
+    """The endpoint failed the run's requests in a way retries cannot mend (auth refused, unreachable) several
+    times in a row: later requests of the process are not sent (a circuit breaker); the message names the cause."""

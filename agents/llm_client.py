@@ -18,6 +18,7 @@ import dataclasses
 import email.utils
 import functools
 import hashlib
+import importlib
 import json
 import logging
 import math
@@ -30,13 +31,19 @@ from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import openai
 from openai.types.chat import ChatCompletion
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
-from kgweave.agents.errors import BudgetExceededError, LLMError, LLMRequestError, LLMUnavailableError
+from kgweave.agents.errors import (
+    BudgetExceededError,
+    LLMEndpointDownError,
+    LLMError,
+    LLMRequestError,
+    LLMUnavailableError,
+)
 from kgweave.agents.json_salvage import complete_prefixes
 from kgweave.agents.llm_endpoint import (
     EndpointState,
@@ -72,6 +79,8 @@ _PLACEHOLDER_API_KEY = "EMPTY"  # what a vLLM server started without --api-key a
 _RETRYABLE_STATUS = frozenset({408, 429})
 _MAX_BAD_OUTPUT_CHARS = 600  # of an invalid answer echoed back in the re-ask (small contexts: 2,048 tokens)
 _MAX_TIMEOUT_FACTOR = 4.0  # a request that timed out is retried with up to 4x the configured timeout
+MAX_RESPONSE_BYTES = 4 * 1024 * 1024  # an answer larger than this is refused while it streams in (~1M tokens)
+_AUTH_STATUS = frozenset({401, 403})
 _MAX_ERROR_CHARS = 1500
 _CHARS_PER_TOKEN = 4
 _REASK = (
@@ -415,6 +424,25 @@ class _Answer:
     form: str
 
 
+class _NoAnswer(Exception):
+    """An exchange that gave no usable answer although no API error was raised.
+
+    ``deadline``: no complete answer within the request's timeout (a server that trickles bytes resets
+    every read timeout); ``unreadable``: an HTTP 200 whose body is empty or not a JSON chat completion;
+    ``too_large``: a body over :data:`MAX_RESPONSE_BYTES`. The first two are retried like a timeout and a
+    5xx; the last is not.
+    """
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.retryable = kind != "too_large"
+
+
+class _TooLarge(Exception):
+    """Raised by the capped HTTP stream when an answer passes :data:`MAX_RESPONSE_BYTES`."""
+
+
 class LLMClient:
     """Structured-output chat completions with retries, a concurrency bound, a cache and a budget.
 
@@ -455,6 +483,7 @@ class LLMClient:
                 api_key=key or os.environ.get("OPENAI_API_KEY") or _PLACEHOLDER_API_KEY,
                 max_retries=0,  # retried here, with our own backoff and accounting
                 timeout=self.config.timeout_s,
+                http_client=_capped_http_client(MAX_RESPONSE_BYTES),
             )
         return self._openai
 
@@ -513,7 +542,7 @@ class LLMClient:
                 attempts=tally.requests, output_form=answer.form,
             )
         if self.cache is not None:
-            self.cache.put(key, {
+            self._remember(key, {
                 "model": config.model, "prompt_version": prompt_version, "schema_name": schema_name,
                 "content": value.model_dump(mode="json"), "prompt_tokens": tally.prompt_tokens,
                 "completion_tokens": tally.completion_tokens,
@@ -522,6 +551,17 @@ class LLMClient:
             value=value, prompt_tokens=tally.prompt_tokens, completion_tokens=tally.completion_tokens,
             attempts=tally.requests, output_form=answer.form, salvaged=salvaged,
         )
+
+    def _remember(self, key: str, record: dict[str, object]) -> None:
+        """Cache a validated answer; a cache that cannot be written (a full disk) costs a warning, not the answer."""
+        assert self.cache is not None
+        try:
+            self.cache.put(key, record)
+        except OSError as exc:
+            folder = str(self.cache.folder)
+            if folder not in _UNWRITABLE_CACHES:
+                _UNWRITABLE_CACHES.add(folder)
+                logger.warning("LLM cache %s cannot be written (%s); answers are used but not kept", folder, exc)
 
     async def _request(self, ask: _Ask, tally: _Tally) -> _Answer:
         """Send one chat completion in the endpoint's current form; retry transient errors, step down on rejections.
@@ -540,6 +580,8 @@ class LLMClient:
         timeout = config.timeout_s
         attempt = 0
         while True:
+            if state.down is not None:
+                raise LLMEndpointDownError(f"LLM endpoint {state.base_url} is down for this run: {state.down}")
             await state.acquire()
             try:  # the form is read, and a rejection of it recorded, while the request holds its slot
                 form = state.form
@@ -552,7 +594,8 @@ class LLMClient:
                     state.succeeded(form)
                     return self._answer(response, ask, form, estimate, tally)
                 assert failure is not None
-                rejected_form = form != "prompt" and is_format_rejection(status, message)
+                rejected_form = form != "prompt" and isinstance(failure, openai.APIStatusError) and \
+                    is_format_rejection(status, message)
                 if status is not None and not rejected_form:
                     state.answered(form)  # the server read the request and did not object to its form
                 if rejected_form:
@@ -568,14 +611,19 @@ class LLMClient:
                 state.release()
             retry_in = self._retry_delay(failure, attempt)
             if retry_in is None:
+                if status in _AUTH_STATUS:
+                    state.failed_fatally(_describe(failure))
                 hint = " (the prompt does not fit the model's context: smaller --chunk-chars or a larger " \
                        "n_ctx)" if is_context_overflow(message) else ""
                 raise LLMRequestError(f"LLM request rejected: {_describe(failure)}{hint}") from failure
-            if isinstance(failure, openai.APITimeoutError) or status in (429, 503):
-                state.overloaded(timed_out=isinstance(failure, openai.APITimeoutError))
-            if isinstance(failure, openai.APITimeoutError):
+            timed_out = isinstance(failure, openai.APITimeoutError) or getattr(failure, "kind", "") == "deadline"
+            if timed_out or status in (429, 503):
+                state.overloaded(timed_out=timed_out)
+            if timed_out:
                 timeout = min(timeout * 2.0, config.timeout_s * _MAX_TIMEOUT_FACTOR)
             if attempt == config.max_retries:
+                if isinstance(failure, openai.APIConnectionError) and not timed_out:
+                    state.failed_fatally(f"unreachable: {_describe(failure)}")
                 raise LLMUnavailableError(
                     f"LLM endpoint failed {attempt + 1} times; last error: {_describe(failure)}"
                 ) from failure
@@ -586,8 +634,12 @@ class LLMClient:
 
     async def _send(
         self, body: dict[str, object], estimate: int, timeout: float, attempt: int, tally: _Tally
-    ) -> tuple[ChatCompletion | None, openai.APIError | None]:
-        """One HTTP request: the response, or the API error it met (other client errors raise)."""
+    ) -> tuple[ChatCompletion | None, openai.APIError | _NoAnswer | None]:
+        """One HTTP request within a total deadline: the response, or the API error or missing answer it met.
+
+        ``timeout`` bounds the whole exchange (connect, queue, generation, however the server streams),
+        not only each socket read. Other client errors raise :class:`LLMRequestError`.
+        """
         if self.budget is not None:
             self.budget.reserve(estimate)
         tally.requests += 1
@@ -595,18 +647,32 @@ class LLMClient:
             logger.debug("LLM request to %s (attempt %d): %s", self.config.model, attempt + 1,
                          json.dumps(body["messages"], ensure_ascii=False))
         try:
-            response = await self._client().post(
-                "/chat/completions", cast_to=ChatCompletion, body=body, options={"timeout": timeout}
-            )
+            async with asyncio.timeout(timeout):
+                response = await self._client().post(
+                    "/chat/completions", cast_to=ChatCompletion, body=body, options={"timeout": timeout}
+                )
         except openai.APIError as exc:
             self._release(estimate)
             return None, exc
+        except TimeoutError:
+            self._release(estimate)
+            return None, _NoAnswer("deadline", f"no complete answer within {timeout:g} s")
+        except _TooLarge as exc:
+            self._release(estimate)
+            return None, _NoAnswer("too_large", str(exc))
+        except ValueError as exc:  # a JSON content type with a body that is not JSON (or empty)
+            self._release(estimate)
+            return None, _NoAnswer("unreadable", f"HTTP 200 with a body that is not JSON: {exc}")
         except openai.OpenAIError as exc:
             self._release(estimate)
             raise LLMRequestError(f"LLM client error: {_describe(exc)}") from exc
         except BaseException:
             self._release(estimate)
             raise
+        if not isinstance(response, ChatCompletion):  # the openai client hands back the text of a non-JSON body
+            self._release(estimate)
+            shown = " ".join(str(response).split())[:120]
+            return None, _NoAnswer("unreadable", f"HTTP 200 without a JSON chat completion: {shown!r}")
         return response, None
 
     def _answer(self, response: ChatCompletion, ask: _Ask, form: str, estimate: int, tally: _Tally) -> _Answer:
@@ -658,8 +724,10 @@ class LLMClient:
                 body[name] = ask.max_tokens
         return body
 
-    def _retry_delay(self, exc: openai.APIError, attempt: int) -> float | None:
+    def _retry_delay(self, exc: openai.APIError | _NoAnswer, attempt: int) -> float | None:
         """Seconds to wait before retrying ``exc``, or None when it must not be retried."""
+        if isinstance(exc, _NoAnswer):
+            return self._backoff(attempt) if exc.retryable else None
         if isinstance(exc, openai.APIConnectionError):  # includes APITimeoutError
             return self._backoff(attempt)
         if not isinstance(exc, openai.APIStatusError):
@@ -678,6 +746,55 @@ class LLMClient:
         """Exponential backoff with full jitter: uniform in [0, min(max, base * 2**attempt)]."""
         ceiling = min(self.config.backoff_max_s, self.config.backoff_base_s * 2.0 ** min(attempt, 30))
         return self._random.uniform(0.0, ceiling)
+
+
+_UNWRITABLE_CACHES: set[str] = set()  # cache folders already warned about (once per process)
+
+
+def _capped_http_client(cap: int) -> Any:
+    """The openai client's own async HTTP client (its defaults), whose answers may not pass ``cap`` bytes.
+
+    openai 1.x is built on ``httpx`` and 2.x+ on its successor ``httpx2``, with the same transport API: the
+    module is the one openai's ``DefaultAsyncHttpxClient`` comes from. A ``Content-Length`` over the cap is
+    refused before the body is read; a streamed body, as soon as it passes the cap (:class:`_TooLarge`).
+    """
+    base = openai.DefaultAsyncHttpxClient
+    http = importlib.import_module(next(c.__module__ for c in base.__mro__
+                                        if c.__module__.split(".")[0] in ("httpx", "httpx2")).split(".")[0])
+
+    class CappedStream(http.AsyncByteStream):  # type: ignore[name-defined, misc]
+        def __init__(self, stream: object) -> None:
+            self._stream = stream
+
+        async def __aiter__(self):  # type: ignore[no-untyped-def]
+            seen = 0
+            async for chunk in self._stream:  # type: ignore[attr-defined]
+                seen += len(chunk)
+                if seen > cap:
+                    raise _TooLarge(f"answer larger than {cap:,} bytes")
+                yield chunk
+
+        async def aclose(self) -> None:
+            await self._stream.aclose()  # type: ignore[attr-defined]
+
+    class CappedTransport(http.AsyncBaseTransport):  # type: ignore[name-defined, misc]
+        def __init__(self) -> None:
+            self._inner = http.AsyncHTTPTransport(limits=http.Limits(max_connections=1000,
+                                                                     max_keepalive_connections=100))
+
+        async def handle_async_request(self, request: object) -> object:
+            response = await self._inner.handle_async_request(request)
+            length = response.headers.get("content-length")
+            if length is not None and length.isdigit() and int(length) > cap:
+                await response.aclose()
+                raise _TooLarge(f"answer of {int(length):,} bytes, more than {cap:,}")
+            response.stream = CappedStream(response.stream)
+            return response
+
+        async def aclose(self) -> None:
+            await self._inner.aclose()
+
+    return base(transport=CappedTransport())
 
 
 def _retry_after_s(headers: Mapping[str, str]) -> float | None:
@@ -739,7 +856,7 @@ def _trimmed(content: str) -> str:
     return f"{content[:half]} [...] {content[-half:]}"
 
 
-def _error_text(exc: openai.APIError) -> str:
+def _error_text(exc: openai.APIError | _NoAnswer) -> str:
     """The error answer's message and body, as one string to read a rejection's reason from."""
     parts = [str(getattr(exc, "message", "") or "")]
     body = getattr(exc, "body", None)
@@ -796,7 +913,8 @@ def _describe(exc: BaseException) -> str:
     """One line naming an openai error: class, HTTP status, message (shortened)."""
     status = getattr(exc, "status_code", None)
     message = " ".join(str(getattr(exc, "message", None) or exc).split())[:300]
-    return f"{type(exc).__name__}" + (f" (HTTP {status})" if status else "") + (f": {message}" if message else "")
+    name = f"NoAnswer ({exc.kind})" if isinstance(exc, _NoAnswer) else type(exc).__name__
+    return name + (f" (HTTP {status})" if status else "") + (f": {message}" if message else "")
 
 
 def run_sync(make: Callable[[], Coroutine[object, object, _R]]) -> _R:

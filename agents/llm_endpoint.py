@@ -19,6 +19,10 @@ Real servers differ from OpenAI in ways a client can only find out by asking:
   timeout runs; elsewhere the cap adapts: halved on a timeout, a 429 or a 503, raised by one per
   ``limit`` successes (AIMD, as TCP does). A request that timed out is retried with a doubled timeout
   after the cap was halved, so the server is not handed the same work while it still computes it.
+- **Circuit breaker.** :data:`FATAL_IN_A_ROW` failures in a row that retries cannot mend (HTTP 401/403,
+  an endpoint unreachable after every retry) take the endpoint down for the process: later requests fail
+  at once with the cause (:class:`~kgweave.agents.errors.LLMEndpointDownError`) instead of each waiting
+  out its retries.
 
 Examples
 --------
@@ -75,6 +79,7 @@ _FORMAT_WORDS = re.compile(
 _UNSUPPORTED = re.compile(r"unsupported|not supported|unrecognized|unknown|not allowed|extra|invalid", re.IGNORECASE)
 _CONTEXT = re.compile(r"context (length|window|size)|n_ctx|maximum context|too many tokens|exceed", re.IGNORECASE)
 _DISCOVERY_TIMEOUT_S = 3.0
+FATAL_IN_A_ROW = 3  # auth refusals or exhausted connection retries in a row that take an endpoint down
 
 
 def is_format_rejection(status: int | None, message: str) -> bool:
@@ -122,6 +127,8 @@ class EndpointState:
     timeouts: int = 0
     overloads: int = 0
     discovered: bool = False
+    down: str | None = None  # why later requests are not sent (the circuit breaker is open)
+    _fatal_in_a_row: int = 0
     _limit: float = 1.0
     _in_flight: int = 0
     _successes: int = 0
@@ -192,9 +199,19 @@ class EndpointState:
                 logger.warning("LLM endpoint %s: structured output works as %s (%s rejected)",
                                self.base_url, form, ", ".join(f.split(":")[0] for f in self.fallbacks))
 
+    def failed_fatally(self, reason: str) -> None:
+        """A failure retries cannot mend (auth refused, unreachable after every retry); the
+        :data:`FATAL_IN_A_ROW`-th in a row opens the circuit: :attr:`down` says why, and no request is sent."""
+        with self._lock:
+            self._fatal_in_a_row += 1
+            if self._fatal_in_a_row >= FATAL_IN_A_ROW and self.down is None:
+                self.down = f"{self._fatal_in_a_row} requests in a row failed: {' '.join(reason.split())[:200]}"
+                logger.error("LLM endpoint %s is down for this run: %s", self.base_url, self.down)
+
     def succeeded(self, form: str) -> None:
         """A request in ``form`` was answered: confirm the form and raise the adaptive cap additively."""
         with self._lock:
+            self._fatal_in_a_row = 0
             self._confirm(form)
             self._successes += 1
             if self._successes >= max(1, int(self._limit)):
@@ -253,7 +270,7 @@ class EndpointState:
                 "base_url": self.base_url, "model": self.model, "structured_output": self.form,
                 "confirmed": self.confirmed, "fallbacks": list(self.fallbacks), "slots": self.slots,
                 "concurrency_limit": self._limit_locked(), "timeouts": self.timeouts, "overloads": self.overloads,
-                "dropped_parameters": list(self.dropped_parameters),
+                "dropped_parameters": list(self.dropped_parameters), "down": self.down,
             }
 
 

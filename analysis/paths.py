@@ -19,6 +19,7 @@ __all__ = [
     "UnknownNameError",
     "path_graph_from_graphml",
     "path_graph_from_snapshot",
+    "path_steps",
     "shortest_path",
 ]
 
@@ -148,10 +149,20 @@ def shortest_path(graph: nx.MultiGraph, source: str, target: str, embed: EmbedFn
     except nx.NetworkXNoPath as exc:
         raise NoPathError(f"no path between {source!r} and {target!r}: they are in different components") from exc
     name = nx.get_node_attributes(graph, "name")
+    steps = path_steps(graph, nodes)
+    return PathResult(source=name[a], target=name[b], matched_by={source: how_a, target: how_b},
+                      length=len(nodes) - 1, nodes=[name[n] for n in nodes], steps=steps)
+
+
+def path_steps(graph: nx.MultiGraph, nodes: Sequence[str]) -> list[PathStep]:
+    """The steps along ``nodes`` (consecutive nodes joined in ``graph``), named by the nodes' ``name``.
+
+    Between two nodes joined by several edges, a forward edge wins, then the first relation label.
+    """
+    name = nx.get_node_attributes(graph, "name")
     steps = []
     for u, v in zip(nodes, nodes[1:], strict=False):
         data = min(graph.get_edge_data(u, v).values(), key=lambda d: (d["tail"] not in (u, None), d["relation"]))
         steps.append(PathStep(source=name[u], relation=data["relation"], target=name[v],
                               forward=data["tail"] in (u, None)))
-    return PathResult(source=name[a], target=name[b], matched_by={source: how_a, target: how_b},
-                      length=len(nodes) - 1, nodes=[name[n] for n in nodes], steps=steps)
+    return steps

@@ -15,7 +15,10 @@ and the previous answer to its own answer. Each variant runs ``kgweave build ABS
 
 Prints one JSON object; ``--max-seconds`` bounds each variant (a variant cut there says ``"cut": true``).
 
-    python benchmarks/real_llm_server.py --abstracts 5 [--before-python /tmp/kgw-before/.venv/bin/python]
+    PREFECT_API_URL=... python benchmarks/real_llm_server.py --abstracts 5 [--n-ctx 4096] \
+        [--before-python /tmp/kgw-before/.venv/bin/python]
+
+(``kgweave up`` first, or any ``PREFECT_API_URL``: otherwise each variant's time includes an ephemeral API.)
 """
 
 from __future__ import annotations
@@ -84,7 +87,7 @@ class Proxy:
 
         async def upstream() -> None:
             while data := await client_r.read(65536):
-                if data.startswith((b"POST ", b"GET ")):
+                if data.startswith(b"POST "):  # chat completions (GETs are kgweave's slot discovery)
                     exchange = Exchange(sent=time.monotonic())
                     pending.append(exchange)
                     self.exchanges.append(exchange)
@@ -96,7 +99,7 @@ class Proxy:
 
         async def downstream() -> None:
             while data := await server_r.read(65536):
-                if data.startswith(b"HTTP/1.1 ") and pending:
+                if data.startswith(b"HTTP/1.1 ") and pending and not pending[0].answered:
                     pending.pop(0).answered = time.monotonic()
                 try:
                     client_w.write(data)
@@ -135,10 +138,12 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start_llama(port: int, log: Path) -> subprocess.Popen[bytes]:
+def start_llama(port: int, log: Path, n_ctx: int | None) -> subprocess.Popen[bytes]:
+    extra = ["--n_ctx", str(n_ctx)] if n_ctx else []
     with log.open("wb") as sink:
         process = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(MODEL),
-                                    "--host", "127.0.0.1", "--port", str(port)], stdout=sink, stderr=subprocess.STDOUT)
+                                    "--host", "127.0.0.1", "--port", str(port), *extra],
+                                   stdout=sink, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
@@ -180,12 +185,13 @@ def main() -> None:
     parser.add_argument("--abstracts", type=int, default=5)
     parser.add_argument("--before-python", default=None, help="python of a venv with the earlier checkout")
     parser.add_argument("--max-seconds", type=float, default=900.0, help="bound on each variant")
+    parser.add_argument("--n-ctx", type=int, default=None, help="the server's context (default: its own, 2048)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="kgweave-real-llm-"))
     corpus = work / "abstracts.jsonl"
     corpus.write_text("".join(SAMPLE.read_text(encoding="utf-8").splitlines(keepends=True)[: args.abstracts]))
     upstream = free_port()
-    llama = start_llama(upstream, work / "llama.log")
+    llama = start_llama(upstream, work / "llama.log", args.n_ctx)
     proxy = Proxy(upstream).start()
     base_url = f"http://127.0.0.1:{proxy.port}/v1"
     variants: list[tuple[str, str, dict[str, str]]] = [("after", sys.executable, {})]
@@ -206,10 +212,11 @@ def main() -> None:
             if result.get("cut"):  # the server may still compute abandoned work: let it finish first
                 llama.terminate()
                 llama.wait(30)
-                llama = start_llama(upstream, work / f"llama-{name}.log")
+                llama = start_llama(upstream, work / f"llama-{name}.log", args.n_ctx)
     finally:
         llama.terminate()
-    print(json.dumps({"abstracts": args.abstracts, "server": "llama-cpp-python 0.3.16, defaults (1 slot, n_ctx 2048)",
+    server = f"llama-cpp-python 0.3.16, one slot, n_ctx {args.n_ctx or '2048 (its default)'}"
+    print(json.dumps({"abstracts": args.abstracts, "server": server,
                       "model": MODEL.name, "variants": results}, indent=None))
 
 

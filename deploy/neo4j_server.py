@@ -65,7 +65,7 @@ FAST_SHUTDOWN_CONF = {
 }
 
 _ENTRY_POINT = "org.neo4j.server.CommunityEntryPoint"
-_ADMIN_TOOL = "org.neo4j.cli.AdminTool"
+_PASSWORD_LAUNCHER = Path(__file__).parent / "neo4j" / "SetInitialPassword.java"
 _VERSION_MARKER = ".kgweave-jars"
 _LOG_TAIL_LINES = 40
 
@@ -468,9 +468,16 @@ class Neo4jServer:
         return env
 
     def _set_initial_password(self, java: str) -> None:
-        cmd = [java, "-cp", f"{self.lib_dir}/*", _ADMIN_TOOL, "dbms", "set-initial-password", self.password]
+        """``neo4j-admin dbms set-initial-password`` with the password on standard input, never on a command line.
+
+        The admin tool takes it only as an argument, so a one-file Java launcher
+        (``deploy/neo4j/SetInitialPassword.java``) reads it from stdin and passes it inside the JVM.
+        Afterwards the data folder is the owner's only (0700) and ``auth.ini`` readable by the owner (0600).
+        """
+        cmd = [java, "-cp", f"{self.lib_dir}/*", str(_PASSWORD_LAUNCHER)]
         proc = subprocess.run(cmd, cwd=self.home, env=self._java_env(), capture_output=True, text=True,
-                              check=False)
+                              check=False, input=self.password + "\n")
+        _owner_only(self.home / "data")
         if proc.returncode != 0:
             # The password is a secret: show the tool's output, never the command line.
             raise Neo4jServerError(
@@ -524,3 +531,12 @@ class Neo4jServer:
     def _clear_run_files(self) -> None:
         for path in (self.pid_file, self.state_file):
             path.unlink(missing_ok=True)
+
+
+def _owner_only(folder: Path) -> None:
+    """Folders under ``folder`` 0700 and files 0600: the auth store and the databases are the owner's only."""
+    if not folder.exists():
+        return
+    folder.chmod(0o700)
+    for path in folder.rglob("*"):
+        path.chmod(0o700 if path.is_dir() else 0o600)

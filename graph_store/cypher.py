@@ -419,6 +419,46 @@ def relations_among() -> str:
     )
 
 
+def incident_relations() -> str:
+    """Relations with either end among ``$ids``, with their support (one row per relation)."""
+    return (
+        "UNWIND $ids AS id\n"
+        "MATCH (:Entity {id: id})-[r]-(:Entity)\n"
+        f"WHERE {_NOT_STRUCTURAL}\n"
+        "WITH DISTINCT r\n"
+        "MATCH (a:Entity)-[r]->(b:Entity)\n"
+        "RETURN r.id AS id, a.id AS source_id, b.id AS target_id, type(r) AS type,\n"
+        f"    r.properties AS properties, {_ORIGIN} AS origin, coalesce(r.support, 1) AS support\n"
+        "ORDER BY id"
+    )
+
+
+def relation_evidence() -> str:
+    """Observations (one row per evidence chunk) of the relations ``$rels`` (``{id, source_id, target_id}``),
+    found from their ends (entity ids are indexed, relation ids are not); -1 for an unknown span."""
+    return (
+        "UNWIND $rels AS rel\n"
+        "MATCH (a:Entity {id: rel.source_id})-[r]->(b:Entity {id: rel.target_id})\n"
+        f"WHERE r.id = rel.id AND {_NOT_STRUCTURAL} AND size(coalesce(r.chunk_ids, [])) > 0\n"
+        "UNWIND range(0, size(r.chunk_ids) - 1) AS i\n"
+        "RETURN r.id AS id, a.id AS source_id, b.id AS target_id, type(r) AS type,\n"
+        f"    r.properties AS properties, {_ORIGIN} AS origin, r.chunk_ids[i] AS chunk_id,\n"
+        "    r.evidence[i] AS evidence, r.source_starts[i] AS source_start,\n"
+        "    r.source_ends[i] AS source_end, r.target_starts[i] AS target_start,\n"
+        "    r.target_ends[i] AS target_end\n"
+        "ORDER BY id, chunk_id"
+    )
+
+
+def chunks_by_ids() -> str:
+    return (
+        "UNWIND $ids AS id\n"
+        "MATCH (c:Chunk {id: id}) WHERE NOT c:Entity\n"
+        "RETURN c.id AS id, c.document_id AS document_id, c.index AS index, c.start AS start,\n"
+        "    c.end AS end, c.text AS text ORDER BY id"
+    )
+
+
 def snapshot_nodes() -> str:
     return (
         "MATCH (e:Entity)\n"
@@ -641,9 +681,10 @@ def delete_embeddings(prop: str) -> str:
 
 
 def nearest_by_vector(prop: str) -> str:
-    """The ``$k`` entities nearest to ``$vector`` by the cosine vector index on ``<prop>``."""
+    """The ``$k`` entities nearest to ``$vector`` by the cosine vector index on ``<prop>``, with their cosine
+    (the index scores cosine similarity as (1 + cosine) / 2)."""
     prop = _embedding_property(prop)
     return (
         f"CALL db.index.vector.queryNodes('kgweave_{prop}', $k, $vector) YIELD node, score\n"
-        "RETURN node.id AS id, score ORDER BY score DESC, id"
+        "RETURN node.id AS id, 2 * score - 1 AS score ORDER BY score DESC, id"
     )

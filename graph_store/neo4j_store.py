@@ -510,6 +510,25 @@ class Neo4jGraphStore:
 
         return self._read("read provenance", work)
 
+    def incident_relations(self, entity_ids: Iterable[str]) -> list[tuple[Relation, int]]:
+        """Relations with either end among ``entity_ids`` and their support, ordered by id."""
+        records = self._records("read incident relations", cypher.incident_relations(), ids=sorted(set(entity_ids)))
+        return [(Relation(id=r["id"], source_id=r["source_id"], target_id=r["target_id"], type=r["type"],
+                          properties=json.loads(r["properties"] or "{}"), origin=r["origin"]), int(r["support"]))
+                for r in records]
+
+    def relation_evidence(self, relations: Iterable[Relation]) -> list[Relation]:
+        """Observations with an evidence chunk of ``relations``, ordered by relation id then chunk id."""
+        rels = [{"id": r.id, "source_id": r.source_id, "target_id": r.target_id}
+                for r in sorted({r.id: r for r in relations}.values(), key=lambda r: r.id)]
+        return [_observation(r) for r in self._records("read relation evidence", cypher.relation_evidence(), rels=rels)]
+
+    def chunks(self, chunk_ids: Iterable[str]) -> list[Chunk]:
+        """The chunks with these ids, ordered by id."""
+        return [Chunk(id=r["id"], document_id=r["document_id"], index=r["index"], start=r["start"], end=r["end"],
+                      text=r["text"])
+                for r in self._records("read chunks", cypher.chunks_by_ids(), ids=sorted(set(chunk_ids)))]
+
     def runs(self) -> Iterator[Run]:
         """All runs, oldest first."""
         for r in self._records("read runs", cypher.runs()):

@@ -14,6 +14,7 @@ from typing import Protocol, cast, runtime_checkable
 from kgweave.graph_store.capabilities import Capability
 from kgweave.graph_store.errors import UnsupportedCapabilityError
 from kgweave.graph_store.models import (
+    Chunk,
     Entity,
     EntityMerge,
     GraphDelta,
@@ -106,6 +107,16 @@ class GraphReads(Protocol):
 
     def provenance(self) -> Provenance:
         """Documents, chunks, mentions and relation observations (with their mention spans), ordered by id."""
+
+    def incident_relations(self, entity_ids: Iterable[str]) -> list[tuple[Relation, int]]:
+        """Relations with either end among ``entity_ids`` (merges not applied) and their support, ordered by id."""
+
+    def relation_evidence(self, relations: Iterable[Relation]) -> list[Relation]:
+        """The observations of ``relations`` (evidence chunk and sentence, mention spans), ordered by
+        relation id then chunk id; observations without a chunk are left out."""
+
+    def chunks(self, chunk_ids: Iterable[str]) -> list[Chunk]:
+        """The chunks with these ids, ordered by id (unknown ids are skipped)."""
 
 
 @runtime_checkable

@@ -649,6 +649,28 @@ class SQLiteGraphStore:
             relations=tuple(self._evidence("WHERE e.chunk_id IS NOT NULL")),
         )
 
+    def incident_relations(self, entity_ids: Iterable[str]) -> list[tuple[Relation, int]]:
+        """Relations with either end among ``entity_ids`` and their support, ordered by id."""
+        rows = self._query(
+            "SELECT id, source_id, target_id, type, properties, origin, support FROM relations "
+            "WHERE source_id IN (SELECT value FROM json_each(?1)) UNION "
+            "SELECT id, source_id, target_id, type, properties, origin, support FROM relations "
+            "WHERE target_id IN (SELECT value FROM json_each(?1)) ORDER BY id",
+            (json.dumps(sorted(set(entity_ids))),),
+        )
+        return [(Relation(id=r[0], source_id=r[1], target_id=r[2], type=r[3], properties=json.loads(r[4]),
+                          origin=r[5]), int(r[6])) for r in rows]
+
+    def relation_evidence(self, relations: Iterable[Relation]) -> list[Relation]:
+        """Observations with an evidence chunk of ``relations``, ordered by relation id then chunk id."""
+        ids = json.dumps(sorted({r.id for r in relations}))
+        return list(self._evidence("WHERE e.chunk_id IS NOT NULL AND e.relation_id IN (SELECT value FROM json_each(?))",
+                                   (ids,)))
+
+    def chunks(self, chunk_ids: Iterable[str]) -> list[Chunk]:
+        """The chunks with these ids, ordered by id."""
+        return list(self._chunks("WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(sorted(set(chunk_ids))),)))
+
     def _chunkless_deltas(self, size: int) -> Iterator[GraphDelta]:
         entities = [(self._entity(r[:5]), str(r[5] or "push")) for r in self._query(
             f"SELECT {self._ENTITY_COLUMNS}, first_run FROM entities WHERE id NOT IN "

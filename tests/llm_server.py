@@ -29,6 +29,7 @@ its base URL and serves until interrupted; ``GET /v1/_test/stats`` reports reque
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -87,7 +88,7 @@ LLAMA_CPP_FORMAT_ERROR = (
     "'ctx': {'expected': \"'text' or 'json_object'\"}}]"
 )
 _FAULT_KINDS = ("ok", "status", "rate_limit", "delay", "malformed", "echo_schema", "hostile", "hostile_long",
-                "ungrounded", "empty")
+                "ungrounded", "empty", "trickle", "empty_200", "text_200", "huge")
 
 
 @dataclass(frozen=True)
@@ -361,6 +362,9 @@ def _handler_for(server: LLMTestServer) -> type[BaseHTTPRequestHandler]:
             if server.limits is not None and fault.kind == "ok":
                 self._limited_chat(body, server.limits)
                 return
+            if fault.kind in ("trickle", "empty_200", "text_200", "huge"):
+                self._misbehave(fault.kind)
+                return
             if fault.kind in ("status", "rate_limit"):
                 headers = {}
                 if fault.retry_after is not None:
@@ -373,6 +377,29 @@ def _handler_for(server: LLMTestServer) -> type[BaseHTTPRequestHandler]:
                 return
             content = answer(body, fault.kind, server.items_per_array)
             self._send(200, _completion(body, content))
+
+        def _misbehave(self, kind: str) -> None:
+            """HTTP 200s that are no answer: bytes trickled for ever, an empty or non-JSON body, a huge body."""
+            self.send_response(200)
+            if kind == "trickle":  # a valid-looking start, then one byte every 0.2 s: no read ever times out
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", "100000")
+                self.end_headers()
+                try:
+                    for _ in range(600):
+                        self.wfile.write(b" ")
+                        self.wfile.flush()
+                        time.sleep(0.2)
+                except OSError:
+                    pass
+                return
+            data = {"empty_200": b"", "text_200": b"<html>Bad Gateway</html>",
+                    "huge": b"[" + b"0," * (3 * 1024 * 1024) + b"0]"}[kind]
+            self.send_header("Content-Type", "text/html" if kind == "text_200" else "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            with contextlib.suppress(OSError):
+                self.wfile.write(data)
 
         def _limited_chat(self, body: dict[str, Any], limits: ServerLimits) -> None:
             fmt = body.get("response_format") or {"type": "text"}

@@ -169,6 +169,19 @@ def test_a_failed_iteration_is_retried_differently(llm_server: LLMTestServer, tm
     assert retried["messages"][-1]["content"].startswith("The previous attempt failed: invalid LLM output")
 
 
+@pytest.mark.parametrize("fault", ["empty_200", "text_200"])
+def test_answers_that_are_not_json_end_the_run_by_its_own_rule(
+    llm_server: LLMTestServer, tmp_path: Path, fault: str
+) -> None:
+    """Issue 22: an HTTP 200 with an empty or non-JSON body crashed expand (AttributeError on .usage)."""
+    llm_server.rule = lambda body: fault
+    done = run(llm_server, tmp_path, tmp_path / "x.db")
+    assert done.stopped_because == "llm_errors"  # type: ignore[attr-defined]
+    failed = done.iterations[1:]  # type: ignore[attr-defined]
+    assert len(failed) == 3 and all("NoAnswer (unreadable)" in (r.error or "") for r in failed)
+    assert sum(r.llm_calls for r in failed) == len(llm_server.chat_requests) > 0  # every request counted
+
+
 # -- through the CLI and Prefect ------------------------------------------------------------------------
 
 def expand_cli(server: LLMTestServer, db: Path, *extra: str) -> subprocess.CompletedProcess[str]:

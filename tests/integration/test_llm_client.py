@@ -388,3 +388,67 @@ def test_the_complete_items_of_a_cut_answer_are_kept_without_a_re_ask(
     assert llm_server.chat_requests[0].body["max_tokens"] == 60
     assert 0 < len(cut.value.entities) < len(whole.value.entities)  # the cut item is dropped, not made up
     assert all(e in whole.value.entities for e in cut.value.entities)
+
+
+# -- a misbehaving endpoint never hangs or crashes a run (issue 22) --------------------------------------
+
+
+def test_a_server_that_trickles_bytes_is_cut_at_the_deadline(llm_server: LLMTestServer, tmp_path: Path) -> None:
+    llm_server.script(["trickle"])
+    started = time.monotonic()
+    result = _call(_config(llm_server, tmp_path, timeout_s=1.0))
+    assert result.ok and result.attempts == 2  # the trickle was given up at its deadline, then retried
+    assert time.monotonic() - started < 6.0  # not the 120 s the trickle lasts
+
+
+@pytest.mark.parametrize("fault", ["empty_200", "text_200"])
+def test_a_200_without_an_answer_is_a_counted_retried_failure(
+    llm_server: LLMTestServer, tmp_path: Path, fault: str
+) -> None:
+    llm_server.script([fault, fault])
+    result = _call(_config(llm_server, tmp_path))
+    assert result.ok and result.attempts == 3
+    llm_server.rule = lambda body: fault
+    with pytest.raises(LLMUnavailableError, match="NoAnswer \\(unreadable\\)") as caught:
+        _call(_config(llm_server, tmp_path, cache_dir=None, max_retries=2))
+    assert caught.value.requests == 3  # every request counted, failed ones included
+
+
+def test_a_huge_answer_is_refused_not_read_and_not_retried(llm_server: LLMTestServer, tmp_path: Path) -> None:
+    from kgweave.agents.llm_client import MAX_RESPONSE_BYTES
+
+    llm_server.script(["huge"])
+    with pytest.raises(LLMRequestError, match="too_large") as caught:
+        _call(_config(llm_server, tmp_path))
+    assert caught.value.requests == 1 and len(llm_server.chat_requests) == 1
+    assert MAX_RESPONSE_BYTES < 6 * 1024 * 1024  # the test body (6 MB) is over the cap
+
+
+def test_refused_auth_takes_the_endpoint_down_after_three(llm_server: LLMTestServer, tmp_path: Path) -> None:
+    from kgweave.agents.errors import LLMEndpointDownError
+
+    llm_server.rule = lambda body: Fault.http(401, "Incorrect API key provided")
+    results = []
+    for _ in range(3):
+        with pytest.raises(LLMRequestError, match="401"):
+            _call(_config(llm_server, tmp_path, cache_dir=None))
+        results.append(len(llm_server.chat_requests))
+    with pytest.raises(LLMEndpointDownError, match="3 requests in a row failed: AuthenticationError"):
+        _call(_config(llm_server, tmp_path, cache_dir=None))
+    assert results == [1, 2, 3] and len(llm_server.chat_requests) == 3  # the fourth was never sent
+
+
+def test_a_full_disk_under_the_cache_keeps_the_answer(
+    llm_server: LLMTestServer, tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kgweave.agents.llm_client import ResponseCache
+
+    def no_space(self: ResponseCache, key: str, record: dict[str, object]) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(ResponseCache, "put", no_space)
+    with caplog.at_level(logging.WARNING, logger="kgweave.agents.llm_client"):
+        first = _call(_config(llm_server, tmp_path))
+        second = _call(_config(llm_server, tmp_path, model="other-model"))
+    assert first.ok and second.ok
+    assert caplog.text.count("cannot be written") == 1  # one warning, not one per answer

@@ -40,6 +40,9 @@ def test_server_lifecycle(tmp_path: Path) -> None:
         assert f"server.bolt.listen_address=127.0.0.1:{server.bolt_port}" in conf
         assert "server.https.enabled=false" in conf and "dbms.security.auth_enabled=true" in conf
 
+        data = server.home / "data"
+        assert data.stat().st_mode & 0o077 == 0  # the databases and the auth store are the owner's only
+        assert (data / "dbms" / "auth.ini").stat().st_mode & 0o077 == 0
         code, body = _get(server.http_url)
         assert code == 200 and json.loads(body)["neo4j_version"] == DEFAULT_VERSION
         code, body = _get(f"{server.http_url}browser/")
@@ -67,6 +70,32 @@ def test_server_lifecycle(tmp_path: Path) -> None:
     finally:
         server.stop()
     assert not server.pid_file.exists()
+
+
+def test_the_password_never_reaches_a_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 22: ``neo4j-admin dbms set-initial-password PASSWORD`` showed it in ``ps`` for ~1.6 s."""
+    import shutil
+    import subprocess
+
+    from kgweave.deploy import neo4j_server
+
+    server = launcher_for(tmp_path / "home")
+    server.install()
+    seen: list[tuple[list[str], str | None]] = []
+    real_run = subprocess.run
+
+    def spy(cmd: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+        seen.append((list(cmd), kwargs.get("input")))  # type: ignore[arg-type]
+        return real_run(cmd, **kwargs)  # type: ignore[call-overload, no-any-return]
+
+    monkeypatch.setattr(neo4j_server.subprocess, "run", spy)
+    (server.home / "data").mkdir(parents=True)
+    server._set_initial_password(shutil.which("java") or "java")
+    (cmd, given), = seen
+    assert not any(TEST_PASSWORD in part for part in cmd) and given == TEST_PASSWORD + "\n"
+    auth = server.home / "data" / "dbms" / "auth.ini"
+    assert auth.is_file() and auth.stat().st_mode & 0o077 == 0
+    assert TEST_PASSWORD not in auth.read_text(encoding="utf-8")  # a salted hash, as neo4j-admin writes it
 
 
 def test_busy_port_is_reported_before_starting(tmp_path: Path) -> None:
