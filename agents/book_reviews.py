@@ -2,14 +2,17 @@
 
 Graph shape::
 
-    (:Book)-[:HAS_REVIEW]->(:Review {rating, user_id, relation_ids})
+    (:Book {book_id, authors})-[:HAS_REVIEW]->(:Review {rating, user_id, text, relation_ids})
     (:Reader)-[:WROTE]->(:Review)                      TEG-DB's textual edge user -> book
     (:Review)-[:MENTIONS]->(actant)                    actants the extractor finds in the review text
     (actant)-[:LOVES|KILLS|...]->(actant)              relations found in the review text
 
 Each review is a small actant graph: its ``MENTIONS`` targets and the relations listed in its
 ``relation_ids`` property (filled after extraction). :func:`review_graphs_of_book` reads them back
-from any store, and :func:`agents.actants.consensus_graph` aggregates them per book.
+from any store, and :func:`agents.actants.consensus_graph` aggregates them per book, setting aside
+what :func:`book_context` says is about the book (its title, authors, other books of the records).
+The extractor reads the review's text cleaned of markup (:func:`agents.review_text.clean_review_text`);
+the review keeps the original as its ``text`` property.
 """
 
 from __future__ import annotations
@@ -18,8 +21,9 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kgweave.agents.actants import Actant, ActantRelation, ReviewGraph
+from kgweave.agents.actants import Actant, ActantRelation, BookContext, ConsensusGraph, ReviewGraph, consensus_graph
 from kgweave.agents.record_graph import MENTIONS, RecordGraph, RecordGraphBuilder
+from kgweave.agents.review_text import clean_review_text
 from kgweave.graph_store.ids import content_id, normalize_name
 from kgweave.graph_store.models import Document, Entity, Relation
 from kgweave.graph_store.protocol import GraphStore
@@ -32,6 +36,8 @@ __all__ = [
     "WROTE",
     "BookNotFoundError",
     "ReviewRecord",
+    "book_consensus",
+    "book_context",
     "find_book",
     "review_graph",
     "review_graphs_of_book",
@@ -59,6 +65,7 @@ class ReviewRecord(BaseModel):
     user_id: str | None = None
     genre: str | None = None
     book_description: str | None = None
+    authors: tuple[str, ...] = ()
 
 
 def _book_name(record: ReviewRecord) -> str:
@@ -69,19 +76,21 @@ def review_graph(reviews: Iterable[ReviewRecord]) -> RecordGraph:
     """Books, reviews and readers the records state; review texts are extracted for actants."""
     builder = RecordGraphBuilder()
     for record in reviews:
-        props = {k: v for k, v in (("book_id", record.book_id), ("genre", record.genre)) if v}
+        names = "; ".join(a for a in record.authors if not a.isdigit())  # TEG-DB gives author ids, not names
+        props = {k: v for k, v in (("book_id", record.book_id), ("genre", record.genre), ("authors", names)) if v}
         book = builder.entity(Entity.named(_book_name(record), BOOK, description=record.book_description or None,
                                            properties=props))
         key = content_id("review", record.book_id, record.user_id or "", record.text)
         review_props = {k: v for k, v in (("book_id", record.book_id), ("rating", record.rating),
-                                          ("user_id", record.user_id)) if v is not None}
+                                          ("user_id", record.user_id), ("text", record.text)) if v is not None}
         review = builder.entity(Entity.named(f"Review {key[:12]}", REVIEW, properties=review_props))
         builder.relation(Relation.between(book.id, HAS_REVIEW, review.id))
         if record.user_id:
             reader = builder.entity(Entity.named(f"Reader {record.user_id}", READER,
                                                  properties={"user_id": record.user_id}))
             builder.relation(Relation.between(reader.id, WROTE, review.id))
-        builder.text(Document.from_text(record.text, source=record.source, title=_book_name(record),
+        cleaned = clean_review_text(record.text) or record.text
+        builder.text(Document.from_text(cleaned, source=record.source, title=_book_name(record),
                                         metadata={"kind": "review", "book_id": record.book_id}), review)
     return builder.build(relation_ids_of=(REVIEW,))
 
@@ -99,6 +108,27 @@ def find_book(store: GraphStore, book: str) -> Entity:
             if found is not None and (found.properties.get("book_id") == book or normalize_name(found.name) == key):
                 return found
     raise BookNotFoundError(f"no book {book!r} in the store (build it with: kgweave build FILE --domain reviews)")
+
+
+def book_context(store: GraphStore, book: Entity) -> BookContext:
+    """The book's title, authors and description, and the other books' titles and authors in the store."""
+    others: list[Entity] = []
+    for node in store.snapshot().nodes:
+        if node.label == BOOK and node.id != book.id and (other := store.get_entity(node.id)) is not None:
+            others.append(other)
+    return BookContext(
+        title=_title(book), authors=_authors(book), description=book.description or "",
+        other_titles=tuple(sorted({t for o in others if (t := _title(o))})),
+        other_authors=tuple(sorted({a for o in others for a in _authors(o)} - set(_authors(book)))),
+    )
+
+
+def _title(book: Entity) -> str:
+    return "" if book.name == f"Book {book.properties.get('book_id')}" else book.name
+
+
+def _authors(book: Entity) -> tuple[str, ...]:
+    return tuple(a.strip() for a in str(book.properties.get("authors") or "").split(";") if a.strip())
 
 
 def review_graphs_of_book(store: GraphStore, book: Entity) -> list[ReviewGraph]:
@@ -124,3 +154,11 @@ def review_graphs_of_book(store: GraphStore, book: Entity) -> list[ReviewGraph]:
         )
         graphs.append(ReviewGraph(review_id=review.id, actants=actants, relations=stated))
     return graphs
+
+
+def book_consensus(store: GraphStore, book: str, min_actant_support: int = 1, min_relation_support: int = 1,
+                   ) -> tuple[Entity, ConsensusGraph]:
+    """The book (id or title) and its consensus graph, the book's own names set aside; BookNotFoundError if none."""
+    entity = find_book(store, book)
+    return entity, consensus_graph(review_graphs_of_book(store, entity), min_actant_support, min_relation_support,
+                                   book=book_context(store, entity))

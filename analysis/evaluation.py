@@ -8,6 +8,8 @@
 Gold-file format (:func:`parse_gold_csv`): a CSV with a header row naming the columns ``actant_1``,
 ``actant_2`` and ``relation`` (other columns are ignored), one ground-truth relationship per row,
 e.g. ``Bilbo Baggins,Gandalf,friend of``. Pairs are unordered; a row may leave ``relation`` empty.
+Optional ``aliases_1`` / ``aliases_2`` columns declare other names of an actant, separated by ``;`` or ``|``
+(``Matteo Alacran,El Patron,servant of,Matt;Matteo,``).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ __all__ = [
     "RelationScores",
     "distribution",
     "graph_overlap",
+    "match_gold",
     "parse_gold_csv",
     "score_relations",
     "simple_key",
@@ -39,6 +42,18 @@ __all__ = [
 NameKey = Callable[[str], tuple[str, ...]]
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 GOLD_COLUMNS = ("actant_1", "actant_2", "relation")
+_ALIAS_COLUMNS = ("aliases_1", "aliases_2")
+# Words that cannot identify a character on their own: months, stop words, titles, kinds of beings.
+_NOT_IDENTIFYING = frozenset({
+    "january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+    "november", "december", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+    "the", "and", "for", "but", "with", "from", "this", "that", "his", "her", "their", "von", "van", "der", "del",
+    "de", "la", "le", "du", "di", "da", "el", "al", "of", "in", "on", "at", "to", "an", "mr", "ms", "dr", "st",
+    "mrs", "miss", "sir", "lady", "lord", "king", "queen", "prince", "princess", "elf", "man", "woman",
+    "boy", "girl", "mother", "father", "brother", "sister", "new", "old", "young", "little", "great",
+})
+_MIN_TOKEN = 2
+_MAX_EXTRA_WORDS = 2
 
 
 class GoldFormatError(ValueError):
@@ -53,11 +68,14 @@ class GoldRelation(_Model):
     actant_1: str = Field(min_length=1)
     actant_2: str = Field(min_length=1)
     relation: str = ""
+    aliases_1: tuple[str, ...] = ()
+    aliases_2: tuple[str, ...] = ()
 
 
 class ConsensusNode(_Model):
     name: str
     aliases: tuple[str, ...] = ()
+    support: int = 0
 
 
 class ConsensusEdge(_Model):
@@ -84,7 +102,9 @@ class RelationScores(_Model):
     label_agreement: float | None = Field(
         description="Found pairs whose gold relation is among the edge's types (normalised), / found pairs "
         "with a gold relation; None if the gold file gives no relations.")
-    matched: dict[str, str] = Field(description="Gold actant -> consensus actant.")
+    unmatched_edges: int = Field(description="Consensus edges with an end that matches no gold actant.")
+    matched: dict[str, str] = Field(description="Gold actant -> consensus actant (one to one).")
+    evidence: dict[str, str] = Field(default_factory=dict, description="Gold actant -> why it matched.")
     missing_actants: list[str]
     missing_pairs: list[tuple[str, str]]
 
@@ -140,25 +160,79 @@ def parse_gold_csv(text: str) -> list[GoldRelation]:
         rel = str(row.get(columns["relation"]) or "").strip() if "relation" in columns else ""
         if not a or not b:
             raise GoldFormatError(f"gold CSV line {reader.line_num}: actant_1 and actant_2 must both be given")
-        rows.append(GoldRelation(actant_1=a, actant_2=b, relation=rel))
+        al1, al2 = (tuple(x.strip() for x in re.split(r"[;|]", str(row.get(columns[c]) or "")) if x.strip())
+                    if c in columns else () for c in _ALIAS_COLUMNS)
+        rows.append(GoldRelation(actant_1=a, actant_2=b, relation=rel, aliases_1=al1, aliases_2=al2))
     if not rows:
         raise GoldFormatError("gold CSV has no relationship rows")
     return rows
 
 
-def _match(gold: str, nodes: Sequence[ConsensusNode], key: NameKey) -> str | None:
-    """The consensus actant a gold name refers to: an alias with the same key, else the one alias
-    whose key contains or is contained in the gold key (None when zero or several actants qualify)."""
-    gkey = key(gold)
-    if not gkey:
-        return None
-    exact = sorted({n.name for n in nodes for alias in (n.name, *n.aliases) if key(alias) == gkey})
-    if exact:
-        return exact[0]
-    gset = set(gkey)
-    loose = sorted({n.name for n in nodes for alias in (n.name, *n.aliases)
-                    if (aset := set(key(alias))) and (aset <= gset or gset <= aset)})
-    return loose[0] if len(loose) == 1 else None
+def _subset_evidence(gkey: tuple[str, ...], akey: tuple[str, ...]) -> bool:
+    """One name's words are a subset of the other's, every word of the smaller one identifying (2+ letters,
+    not a month, stop word, title or kind of being), and the larger has at most two more words."""
+    small, large = sorted((set(gkey), set(akey)), key=len)
+    return (bool(small) and small <= large and len(large) - len(small) <= _MAX_EXTRA_WORDS
+            and all(len(w) >= _MIN_TOKEN and w not in _NOT_IDENTIFYING for w in small))
+
+
+def match_gold(
+    gold_names: Sequence[str], nodes: Sequence[ConsensusNode], key: NameKey = simple_key,
+    declared: dict[str, tuple[str, ...]] | None = None,
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Match gold names to consensus actants one to one, each match with its evidence.
+
+    Evidence, strongest first: ``exact alias`` (an alias of the actant has the gold name's key),
+    ``declared alias`` (one of the gold file's aliases for the name has an alias's key), ``token
+    subset`` (see :func:`_subset_evidence`), accepted only when the gold name and the actant have each
+    other as their single candidate (among all actants, and the gold names not yet matched) and the
+    actant is not taken. Within a level,
+    better-supported actants are matched first.
+
+    Returns
+    -------
+    tuple of dict
+        Gold name -> actant name, and gold name -> evidence (e.g. ``exact alias 'Bilbo'``).
+
+    Notes
+    -----
+    O(g * a) key comparisons for g gold names and a aliases.
+    """
+    declared = declared or {}
+    akeys = [(node, [(alias, key(alias)) for alias in dict.fromkeys((node.name, *node.aliases))]) for node in nodes]
+    matched: dict[str, str] = {}
+    evidence: dict[str, str] = {}
+    used: set[str] = set()
+    for level in ("exact alias", "declared alias"):
+        for gold in sorted(gold_names):
+            wanted = {key(gold)} if level == "exact alias" else {key(d) for d in declared.get(gold, ())}
+            wanted.discard(())
+            if gold in matched or not wanted:
+                continue
+            hits = sorted(((node, alias) for node, aliases in akeys if node.name not in used
+                           for alias, k in aliases if k in wanted), key=lambda h: (-h[0].support, h[0].name))
+            if hits:
+                matched[gold], evidence[gold] = hits[0][0].name, f"{level} {hits[0][1]!r}"
+                used.add(hits[0][0].name)
+    candidates: dict[str, dict[str, str]] = {}
+    for gold in sorted(gold_names):
+        if gold in matched:
+            continue
+        names = [key(gold), *(key(d) for d in declared.get(gold, ()))]
+        for node, aliases in akeys:  # matched actants count too: "Baggins" with Bilbo and Frodo is ambiguous
+            hit = next((alias for alias, k in aliases for g in names if _subset_evidence(g, k)), None)
+            if hit is not None:
+                candidates.setdefault(gold, {})[node.name] = hit
+    by_actant: dict[str, list[str]] = {}
+    for gold, found in candidates.items():
+        for name in found:
+            by_actant.setdefault(name, []).append(gold)
+    for gold, found in sorted(candidates.items()):
+        if len(found) == 1:
+            (name, alias), = found.items()
+            if len(by_actant[name]) == 1 and name not in used:
+                matched[gold], evidence[gold] = name, f"token subset {alias!r}"
+    return matched, evidence
 
 
 def _type_key(text: str) -> str:
@@ -167,7 +241,7 @@ def _type_key(text: str) -> str:
 
 def score_relations(
     nodes: Sequence[ConsensusNode], edges: Sequence[ConsensusEdge], gold: Sequence[GoldRelation],
-    key: NameKey = simple_key,
+    key: NameKey = simple_key, category: Callable[[str], str] | None = None,
 ) -> RelationScores:
     """Compare a consensus graph with gold relationships.
 
@@ -179,6 +253,9 @@ def score_relations(
         Ground-truth relationships; pairs are unordered and counted once.
     key
         Name -> identifying words (e.g. ``agents.actants.name_key``, which drops honorifics).
+    category
+        Relation type -> category (e.g. ``agents.actants.relation_category``: ``LOVES`` and ``lover of``
+        are both ``romantic``) for the label agreement; default: the type's normalised words.
 
     Returns
     -------
@@ -187,16 +264,21 @@ def score_relations(
 
     Notes
     -----
-    A gold actant matches the consensus actant one of whose aliases has the same key, else the
-    single actant one of whose aliases' words contain, or are contained in, the gold name's words.
-    O(g * a) key comparisons for g gold names and a aliases.
+    Gold names are matched to actants one to one (:func:`match_gold`). O(g * a) key comparisons for
+    g gold names and a aliases.
     """
     gold_names = sorted({n for g in gold for n in (g.actant_1, g.actant_2)})
-    matched = {name: m for name in gold_names if (m := _match(name, nodes, key)) is not None}
+    declared: dict[str, tuple[str, ...]] = {}
+    for g in gold:
+        for name, aliases in ((g.actant_1, g.aliases_1), (g.actant_2, g.aliases_2)):
+            declared[name] = tuple(dict.fromkeys((*declared.get(name, ()), *aliases)))
+    matched, evidence = match_gold(gold_names, nodes, key, declared)
+    to_category = category or _type_key
     edge_types: dict[frozenset[str], set[str]] = {}
     for edge in edges:
         if edge.source != edge.target:
-            edge_types.setdefault(frozenset((edge.source, edge.target)), set()).update(_type_key(t) for t in edge.types)
+            edge_types.setdefault(frozenset((edge.source, edge.target)), set()).update(
+                to_category(t) for t in edge.types)
     gold_pairs: dict[frozenset[str], str] = {}
     for g in gold:
         if g.actant_1 != g.actant_2:
@@ -213,7 +295,7 @@ def score_relations(
                 found += 1
                 if relation:
                     labelled += 1
-                    agreeing += _type_key(relation) in edge_types[cpair]
+                    agreeing += to_category(relation) in edge_types[cpair]
                 continue
         missing.append((a, b))
     gold_matched = set(matched.values())
@@ -224,9 +306,10 @@ def score_relations(
         gold_pairs=len(gold_pairs), found_pairs=found, relationship_recall=_ratio(found, len(gold_pairs)),
         detectable_pairs=detectable, edge_detection_rate=_ratio(found, detectable),
         consensus_edges=len(edge_types), evaluable_edges=len(evaluable), precision=_ratio(correct, len(evaluable)),
-        precision_all=_ratio(correct, len(edge_types)),
+        precision_all=_ratio(correct, len(edge_types)), unmatched_edges=len(edge_types) - len(evaluable),
         label_agreement=_ratio(agreeing, labelled) if labelled else None,
-        matched=matched, missing_actants=[n for n in gold_names if n not in matched], missing_pairs=missing,
+        matched=matched, evidence=evidence, missing_actants=[n for n in gold_names if n not in matched],
+        missing_pairs=missing,
     )
 
 

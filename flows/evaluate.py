@@ -26,8 +26,8 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, ConfigDict, Field
 
-from kgweave.agents.actants import ConsensusGraph, consensus_graph, name_key
-from kgweave.agents.book_reviews import find_book, review_graphs_of_book
+from kgweave.agents.actants import ConsensusGraph, name_key, relation_category
+from kgweave.agents.book_reviews import book_consensus
 from kgweave.agents.pipeline import BatchResult, extract_documents
 from kgweave.agents.registry import extractor_fingerprint
 from kgweave.agents.sources.files import LoadOptions, load_corpus
@@ -72,6 +72,7 @@ from kgweave.graph_store.protocol import push_source
 from kgweave.graph_store.runs import recorded_run
 
 __all__ = [
+    "ControlGold",
     "EvalRequest",
     "ExtractionEval",
     "ExtractionReport",
@@ -90,6 +91,13 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class ControlGold(_Frozen):
+    """Another book's gold list, scored against this book's graph as a negative control."""
+
+    name: str
+    gold: tuple[GoldRelation, ...]
+
+
 class RelationsEval(_Frozen):
     """Score a book's consensus graph against gold relationships."""
 
@@ -99,6 +107,16 @@ class RelationsEval(_Frozen):
     gold_file: str | None = None
     min_actant_support: int = Field(default=1, ge=1, description="Reviews that must mention an actant.")
     min_relation_support: int = Field(default=1, ge=1, description="Reviews that must state a relation.")
+    controls: tuple[ControlGold, ...] = Field(default=(), description="Other books' gold lists: the negative "
+                                              "control (what matching the graph against the wrong book gives).")
+
+
+class ControlScore(_Frozen):
+    gold_file: str
+    actant_coverage: float
+    relationship_recall: float
+    edge_detection_rate: float
+    precision: float
 
 
 class MaskedNodesEval(_Frozen):
@@ -160,6 +178,13 @@ class RelationsReport(_Frozen):
     min_relation_support: int
     scores: RelationScores
     top_actants: list[dict[str, object]]
+    filtered: list[dict[str, object]] = Field(default_factory=list, description="Names set aside as about the book "
+                                              "(title, authors, other books, reviewing words), with why and support.")
+    filtered_by_reason: dict[str, int] = Field(default_factory=dict)
+    merges: list[dict[str, object]] = Field(default_factory=list, description="Alias merges with rule and supports.")
+    control: list[ControlScore] = Field(default_factory=list)
+    control_mean_coverage: float | None = None
+    control_mean_recall: float | None = None
 
 
 class MaskedNode(_Frozen):
@@ -262,23 +287,38 @@ class ExtractionReport(_Frozen):
 def book_consensus_task(store: str, book: str, min_actant_support: int, min_relation_support: int
                         ) -> tuple[str, ConsensusGraph]:
     """The book's per-review actant graphs from the store, aggregated into its consensus graph."""
-    graph = open_flow_store(store)
-    entity = find_book(graph, book)
-    return entity.name, consensus_graph(review_graphs_of_book(graph, entity), min_actant_support, min_relation_support)
+    entity, consensus = book_consensus(open_flow_store(store), book, min_actant_support, min_relation_support)
+    return entity.name, consensus
 
 
 def _relations(request: RelationsEval, run_id: str, store: str) -> RelationsReport:
     name, consensus = book_consensus_task(store, request.book, request.min_actant_support, request.min_relation_support)
-    nodes = [ConsensusNode(name=a.name, aliases=a.aliases) for a in consensus.actants]
+    nodes = [ConsensusNode(name=a.name, aliases=a.aliases, support=a.support) for a in consensus.actants]
     edges = [ConsensusEdge(source=r.source, target=r.target, types=r.types) for r in consensus.relations]
-    scores = score_relations(nodes, edges, request.gold, key=name_key)
+    scores = score_relations(nodes, edges, request.gold, key=name_key, category=relation_category)
+    control = []
+    for other in request.controls:
+        s = score_relations(nodes, edges, other.gold, key=name_key, category=relation_category)
+        control.append(ControlScore(gold_file=other.name, actant_coverage=s.actant_coverage,
+                                    relationship_recall=s.relationship_recall,
+                                    edge_detection_rate=s.edge_detection_rate, precision=s.precision))
     return RelationsReport(
         run_id=run_id, store=store, book=request.book, book_name=name, reviews=consensus.reviews,
         consensus_actants=len(nodes), consensus_relations=len(edges), min_actant_support=request.min_actant_support,
         min_relation_support=request.min_relation_support, scores=scores,
         top_actants=[{"name": a.name, "label": a.label, "support": a.support, "aliases": list(a.aliases)}
                      for a in consensus.actants[:15]],
+        filtered=[f.model_dump() for f in consensus.filtered],
+        filtered_by_reason=dict(Counter(f.why.split(" (")[0] for f in consensus.filtered)),
+        merges=[m.model_dump() for m in consensus.merges],
+        control=control,
+        control_mean_coverage=_mean([c.actant_coverage for c in control]),
+        control_mean_recall=_mean([c.relationship_recall for c in control]),
     )
+
+
+def _mean(values: list[float]) -> float | None:
+    return round(sum(values) / len(values), 4) if values else None
 
 
 # -- masked nodes ------------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ def _llm_args(parser: argparse.ArgumentParser) -> None:
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add ``kgweave eval`` and its commands."""
     from kgweave.agents.domains import domain_choices
+    from kgweave.flows.cli.consensus import support_args
 
     group = sub.add_parser("eval", help="evaluate graphs and extractors (Prefect flow evaluate)")
     commands = group.add_subparsers(dest="eval_command", required=True, parser_class=Parser)
@@ -43,8 +44,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     rel = commands.add_parser("relations", help="a book's consensus actant graph vs a gold relationship CSV")
     rel.add_argument("--book", required=True, help="book id (the reviews' book_id) or title")
     rel.add_argument("--gold", required=True, help="CSV with header actant_1,actant_2,relation")
-    rel.add_argument("--min-actant-support", type=int, default=1, help="reviews that must mention an actant (1)")
-    rel.add_argument("--min-relation-support", type=int, default=1, help="reviews that must state a relation (1)")
+    support_args(rel)
+    rel.add_argument("--control", action="append", default=[], metavar="GOLD_CSV",
+                     help="negative control: another book's gold CSV, scored against this book's graph "
+                          "(repeatable; shows what chance matching gives)")
 
     masked = commands.add_parser("masked-nodes", help="hide papers, regenerate them from their neighbours, "
                                                       "score by MiniLM cosine against baselines")
@@ -86,18 +89,21 @@ def _request(args: argparse.Namespace) -> EvalRequest:
 
     try:
         if args.eval_command == "relations":
-            from kgweave.analysis.evaluation import GoldFormatError, parse_gold_csv
+            from kgweave.analysis.evaluation import GoldFormatError, GoldRelation, parse_gold_csv
+            from kgweave.flows.evaluate import ControlGold
 
-            gold = Path(args.gold)
-            if not gold.is_file():
-                raise UsageError(f"no such gold file: {gold}")
-            try:
-                rows = parse_gold_csv(gold.read_text(encoding="utf-8"))
-            except (GoldFormatError, UnicodeDecodeError) as exc:
-                raise UsageError(f"{gold}: {exc}") from exc
-            return RelationsEval(book=args.book, gold=tuple(rows), gold_file=str(gold),
+            def read_gold(path: Path) -> tuple[GoldRelation, ...]:
+                if not path.is_file():
+                    raise UsageError(f"no such gold file: {path}")
+                try:
+                    return tuple(parse_gold_csv(path.read_text(encoding="utf-8")))
+                except (GoldFormatError, UnicodeDecodeError) as exc:
+                    raise UsageError(f"{path}: {exc}") from exc
+
+            controls = tuple(ControlGold(name=c, gold=read_gold(Path(c))) for c in args.control)
+            return RelationsEval(book=args.book, gold=read_gold(Path(args.gold)), gold_file=args.gold,
                                  min_actant_support=args.min_actant_support,
-                                 min_relation_support=args.min_relation_support)
+                                 min_relation_support=args.min_relation_support, controls=controls)
         if args.eval_command == "extraction":
             return _extraction_request(args)
         _check_llm(args)
@@ -225,10 +231,17 @@ def _print(report: object) -> None:
         print(f"actant coverage {s['actant_coverage']:.1%} ({s['found_actants']}/{s['gold_actants']}), "
               f"relationship recall {s['relationship_recall']:.1%} ({s['found_pairs']}/{s['gold_pairs']}), "
               f"edge detection rate {s['edge_detection_rate']:.1%} ({s['found_pairs']}/{s['detectable_pairs']}), "
-              f"precision {s['precision']:.1%} ({s['evaluable_edges']} evaluable edges)")
+              f"precision {s['precision']:.1%} ({s['evaluable_edges']} evaluable edges, "
+              f"{s['unmatched_edges']} edges with an end outside the gold)")
         print("top actants: " + ", ".join(f"{a['name']} ({a['support']})" for a in data["top_actants"][:10]))
         if s["missing_actants"]:
             print(f"gold actants not found: {', '.join(s['missing_actants'])}")
+        if data["filtered"]:
+            print(f"set aside as about the book: {len(data['filtered'])} names "
+                  f"({', '.join(f'{k} {v}' for k, v in sorted(data['filtered_by_reason'].items()))})")
+        for c in data["control"]:
+            print(f"control {c['gold_file']}: coverage {c['actant_coverage']:.1%}, "
+                  f"recall {c['relationship_recall']:.1%}, edge detection {c['edge_detection_rate']:.1%}")
     elif data["kind"] == "masked-nodes":
         for key in ("generated", "neighbour_baseline", "random_baseline"):
             d = data[key]

@@ -147,6 +147,14 @@ def test_llm_reviews_domain_fills_each_review_graph(tmp_path: Path, llm_server: 
     assert len(graphs) == 4 and all(g.actants for g in graphs)
     assert {a.label for g in graphs for a in g.actants} <= {"Character", "Place", "Object", "Group"}
     assert sum(len(g.relations) for g in graphs) > 0
+    from kgweave.agents.actants import RELATION_CATEGORIES
+    from kgweave.agents.domains.reviews import RELATION_TYPES
+
+    assert {r.type for g in graphs for r in g.relations} <= set(RELATION_TYPES)  # reviews-v2: typed, no free verbs
+    consensus = _json("consensus", "--book", "hobbit", "--store", db)
+    edges = consensus["relations"]
+    assert edges and all(e["type"] in set(RELATION_CATEGORIES.values()) for e in edges)  # type: ignore[union-attr]
+    assert all(1 <= e["type_support"] <= e["support"] for e in edges)  # type: ignore[union-attr]
     report = _json("eval", "relations", "--book", "hobbit", "--gold", str(DATA / "hobbit_gold.csv"), "--store", db)
     assert report["reviews"] == 4 and report["scores"]["found_actants"] >= 3  # type: ignore[index]
 

@@ -30,9 +30,11 @@ from kgweave.agents.sources.records import domain_fingerprint
 PINNED = {
     "text": ("text-v1", "a94df880022cf4a3"),
     "papers": ("papers-v2", "55d111305f3898c7"),
-    "reviews": ("reviews-v1", "42a35eda6ef4cef9"),
+    "reviews": ("reviews-v2", "904ff28618dc7d82"),
     "profiles": ("profiles-v1", "3eb75140a8d7e737"),
 }
+# reviews re-pinned for prompt reviews-v2 and records-v2 (issue 19): typed character relations as an enum;
+# cleaned review texts and book authors change what a structured reviews build writes.
 # papers re-pinned for prompt papers-v2 (issue 17): SciER/SciERC entity and relation types as enums.
 # papers and profiles re-pinned for their record source's records-v2 (issue 17): title + text/body records
 # became papers, and a file with any record of the domain is read as records (was: its first record decided),
@@ -40,7 +42,7 @@ PINNED = {
 PINNED_SOURCE_FINGERPRINTS = {
     "papers": "c1240e4a16d354115f5c56647ddd3042",
     "profiles": "9ae0f8bc0a55c13e131f5b19c836efde",
-    "reviews": "ceef02a8d8bcdf0360516f2cc09b4786",
+    "reviews": "eeb90307475bfe28aefe96962c80f52b",
 }
 
 
