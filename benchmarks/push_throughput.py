@@ -24,6 +24,7 @@ import json
 import os
 import platform
 import pstats
+import signal
 import socket
 import subprocess
 import sys
@@ -94,6 +95,7 @@ def main() -> None:
     parser.add_argument("--profile", type=Path, default=None, help="also profile one push in process into FILE")
     parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # a killed run still stops its Neo4j
 
     result: dict[str, object] = {
         "benchmark": "push_throughput",

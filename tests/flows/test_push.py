@@ -130,3 +130,16 @@ def test_a_killed_push_keeps_its_batches_and_a_rerun_completes_it(source_db: Pat
         assert killed.counts() == whole.counts() == source.counts()
         assert _sorted_export(killed, tmp_path / "killed.json") == _sorted_export(whole, tmp_path / "whole.json")
         assert killed.merges() == whole.merges() and killed.all_node_metrics() == whole.all_node_metrics()
+
+
+def test_a_document_bigger_than_a_batch_is_split_and_still_copied_whole(source_db: Path, tmp_path: Path) -> None:
+    with SQLiteGraphStore(source_db) as source, SQLiteGraphStore(tmp_path / "small.db") as small:
+        deltas = list(source.export_deltas(batch_rows=20))
+        assert any(not d.documents and d.mentions for d in deltas)  # a document's mentions in a later batch
+        assert all(len(d.documents) <= 1 for d in deltas)
+        assert all(len(d.documents) + len(d.chunks) + len(d.mentions) + len(d.relations) <= 20 for d in deltas)
+        push(source, small, batch_rows=20)  # type: ignore[arg-type]
+        assert small.counts() == source.counts() and small.snapshot() == source.snapshot()
+        assert small.provenance() == source.provenance()
+        done = source.done_fingerprints()
+        assert done and all(small.documents_done(ids, fp) == set(ids) for fp, ids in done.items())
