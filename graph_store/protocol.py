@@ -8,7 +8,7 @@ and :func:`push_source`, which refuse a store that does not declare them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Protocol, cast, runtime_checkable
 
 from kgweave.graph_store.capabilities import Capability
@@ -191,8 +191,15 @@ class VectorSearch(Protocol):
 class PushSource(Protocol):
     """A store that exports itself for ``kgweave push`` (:attr:`Capability.PUSH_SOURCE`)."""
 
-    def export_deltas(self, batch_documents: int = 500) -> Iterator[GraphDelta]:
-        """The whole graph as deltas that rebuild it, provenance included, in another store."""
+    def export_deltas(self, batch_rows: int = 5000, skip_documents: Collection[str] = ()) -> Iterator[GraphDelta]:
+        """The whole graph but ``skip_documents`` as deltas of about ``batch_rows`` rows that rebuild it,
+        provenance included, in another store; a document's done marks come after all of it."""
+
+    def done_fingerprints(self) -> dict[str, tuple[str, ...]]:
+        """Every extraction fingerprint with the ids of the documents it marks done."""
+
+    def document_count(self) -> int:
+        """How many documents the store holds."""
 
     def all_node_metrics(self) -> dict[str, dict[str, float]]:
         """Every stored node metric, ``{entity id: {metric: value}}``."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -579,27 +579,78 @@ class SQLiteGraphStore:
                           "entities", "document_fingerprints", "chunks", "documents", "iterations", "runs"):
                 conn.execute(f"DELETE FROM {table}")
 
-    def export_deltas(self, batch_documents: int = 500) -> Iterator[GraphDelta]:
-        """The whole graph as deltas that rebuild it in another store (for ``kgweave push``).
+    def document_count(self) -> int:
+        """How many documents the store holds."""
+        return int(self._query("SELECT COUNT(*) FROM documents")[0][0])
 
-        Documents go in batches grouped by the run that first wrote them, each with its chunks,
-        mentions, the entities they mention and the relations they evidence, so provenance (first
-        run) carries over; then entities and relations without any chunk (imports); then one empty
-        delta per extraction fingerprint that marks its documents done.
+    def done_fingerprints(self) -> dict[str, tuple[str, ...]]:
+        """Every extraction fingerprint with the ids of the documents it marks done, sorted."""
+        done: dict[str, list[str]] = {}
+        for fingerprint, doc_id in self._query(
+                "SELECT fingerprint, document_id FROM document_fingerprints ORDER BY fingerprint, document_id"):
+            done.setdefault(str(fingerprint), []).append(str(doc_id))
+        return {fingerprint: tuple(ids) for fingerprint, ids in done.items()}
+
+    def export_deltas(self, batch_rows: int = 5000, skip_documents: Collection[str] = ()) -> Iterator[GraphDelta]:
+        """The whole graph as deltas of about ``batch_rows`` rows that rebuild it in another store (``kgweave push``).
+
+        Documents go in groups of whole documents, by the run that first wrote them, each group with its
+        chunks, mentions, the entities they mention and the relations they evidence (so provenance, first
+        run, carries over), and its done marks (extraction fingerprints) in the group's last delta: a
+        target that has a document done has all of it. A document of more than ``batch_rows`` rows is
+        split over several deltas. ``skip_documents`` are left out. Then entities and relations without
+        any chunk (imports, records), re-sent every time (merges).
         """
-        docs = self._query("SELECT id, source, title, metadata, text, first_run FROM documents ORDER BY first_run, id")
-        for start in range(0, len(docs), batch_documents):
-            part = docs[start:start + batch_documents]
-            by_run: dict[str, list[tuple]] = {}  # type: ignore[type-arg]
-            for row in part:
-                by_run.setdefault(str(row[5] or "push"), []).append(row)
-            for run_id, rows in by_run.items():
-                yield self._delta_for_documents(run_id, rows)
-        yield from self._chunkless_deltas(batch_documents * 20)
-        for fingerprint, in self._query("SELECT DISTINCT fingerprint FROM document_fingerprints ORDER BY 1"):
-            done = tuple(r[0] for r in self._query(
-                "SELECT document_id FROM document_fingerprints WHERE fingerprint = ? ORDER BY 1", (fingerprint,)))
-            yield GraphDelta(run_id="push", extractor="push", fingerprint=fingerprint, done_documents=done)
+        if batch_rows < 10:
+            raise ValueError("batch_rows must be at least 10")
+        skip = set(skip_documents)
+        weight: dict[str, int] = {}
+        for query in ("SELECT document_id, COUNT(*) FROM chunks GROUP BY document_id",
+                      "SELECT c.document_id, COUNT(*) FROM mentions m JOIN chunks c ON c.id = m.chunk_id "
+                      "GROUP BY c.document_id",
+                      "SELECT c.document_id, COUNT(*) FROM relation_evidence e JOIN chunks c ON c.id = e.chunk_id "
+                      "GROUP BY c.document_id",
+                      "SELECT c.document_id, COUNT(DISTINCT m.entity_id) FROM mentions m "
+                      "JOIN chunks c ON c.id = m.chunk_id GROUP BY c.document_id"):
+            for doc_id, count in self._query(query):
+                weight[doc_id] = weight.get(doc_id, 0) + int(count)
+        fingerprints: dict[str, list[str]] = {}
+        for fingerprint, ids in self.done_fingerprints().items():
+            for doc_id in ids:
+                fingerprints.setdefault(doc_id, []).append(fingerprint)
+        group: list[tuple] = []  # type: ignore[type-arg]
+        rows = 0
+        for row in self._query("SELECT id, source, title, metadata, text, first_run FROM documents "
+                               "ORDER BY first_run, id"):
+            if row[0] in skip:
+                continue
+            size = 1 + weight.get(row[0], 0)
+            if group and (rows + size > batch_rows or group[0][5] != row[5]):
+                yield from self._document_group(group, fingerprints, batch_rows)
+                group, rows = [], 0
+            group.append(row)
+            rows += size
+        if group:
+            yield from self._document_group(group, fingerprints, batch_rows)
+        yield from self._chunkless_deltas(batch_rows)
+
+    def _document_group(self, rows: Sequence[Sequence[object]], fingerprints: Mapping[str, Sequence[str]],
+                        batch_rows: int) -> Iterator[GraphDelta]:
+        """One group of documents as deltas of at most about ``batch_rows`` rows, done marks last."""
+        delta = self._delta_for_documents(str(rows[0][5] or "push"), rows)
+        # A group's size was planned from row counts; only a document bigger than a batch is split.
+        parts = list(_split_delta(delta, batch_rows)) if len(rows) == 1 else [delta]
+        done: dict[str, list[str]] = {}
+        for doc in delta.documents:
+            for fingerprint in fingerprints.get(doc.id, ()):
+                done.setdefault(fingerprint, []).append(doc.id)
+        marks = [(fingerprint, tuple(ids)) for fingerprint, ids in sorted(done.items())]
+        if marks:
+            fingerprint, ids = marks.pop(0)
+            parts[-1] = parts[-1].model_copy(update={"fingerprint": fingerprint, "done_documents": ids})
+        yield from parts
+        for fingerprint, ids in marks:
+            yield GraphDelta(run_id=delta.run_id, extractor="push", fingerprint=fingerprint, done_documents=ids)
 
     def _delta_for_documents(self, run_id: str, rows: Sequence[Sequence[object]]) -> GraphDelta:
         ids = json.dumps([r[0] for r in rows])
@@ -671,16 +722,17 @@ class SQLiteGraphStore:
         """The chunks with these ids, ordered by id."""
         return list(self._chunks("WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(sorted(set(chunk_ids))),)))
 
-    def _chunkless_deltas(self, size: int) -> Iterator[GraphDelta]:
+    def _chunkless_deltas(self, batch_rows: int) -> Iterator[GraphDelta]:
         entities = [(self._entity(r[:5]), str(r[5] or "push")) for r in self._query(
             f"SELECT {self._ENTITY_COLUMNS}, first_run FROM entities WHERE id NOT IN "
             "(SELECT entity_id FROM mentions) ORDER BY first_run, id")]
-        for start in range(0, len(entities), size):
-            part = entities[start:start + size]
+        for start in range(0, len(entities), batch_rows):
+            part = entities[start:start + batch_rows]
             yield GraphDelta(run_id=part[0][1], extractor="push", entities=tuple(e for e, _ in part))
         relations = self._query(
             "SELECT r.id, r.source_id, r.target_id, r.type, r.properties, r.first_run, r.origin FROM relations r "
             "JOIN relation_evidence e ON e.relation_id = r.id WHERE e.chunk_id IS NULL ORDER BY r.first_run, r.id")
+        size = max(1, batch_rows // 3)  # each relation may bring its two endpoints
         for start in range(0, len(relations), size):
             rows = relations[start:start + size]
             # endpoints may be mentioned entities written in an earlier delta; include them to be safe
@@ -703,3 +755,28 @@ class SQLiteGraphStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _split_delta(delta: GraphDelta, batch_rows: int) -> Iterator[GraphDelta]:
+    """``delta`` itself if it has at most ``batch_rows`` rows, else its documents and chunks, then its
+    mentions, then its relation observations, in slices, each slice with the entities it refers to."""
+    total = (len(delta.documents) + len(delta.chunks) + len(delta.entities) + len(delta.mentions)
+             + len(delta.relations))
+    if total <= batch_rows:
+        yield delta
+        return
+    base = delta.model_copy(update={"documents": (), "chunks": (), "entities": (), "mentions": (), "relations": ()})
+    entity_of = {e.id: e for e in delta.entities}
+    yield base.model_copy(update={"documents": delta.documents, "chunks": delta.chunks[:batch_rows]})
+    for start in range(batch_rows, len(delta.chunks), batch_rows):
+        yield base.model_copy(update={"chunks": delta.chunks[start:start + batch_rows]})
+    size = max(1, batch_rows // 2)  # a mention brings its entity
+    for start in range(0, len(delta.mentions), size):
+        mentions = delta.mentions[start:start + size]
+        ids = sorted({m.entity_id for m in mentions})
+        yield base.model_copy(update={"mentions": mentions, "entities": tuple(entity_of[i] for i in ids)})
+    size = max(1, batch_rows // 3)  # an observation brings its two endpoints
+    for start in range(0, len(delta.relations), size):
+        relations = delta.relations[start:start + size]
+        ids = sorted({r.source_id for r in relations} | {r.target_id for r in relations})
+        yield base.model_copy(update={"relations": relations, "entities": tuple(entity_of[i] for i in ids)})

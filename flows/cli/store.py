@@ -90,20 +90,39 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_push(args: argparse.Namespace) -> int:
-    from kgweave.graph_store.transfer import push
+    from kgweave.graph_store.transfer import DEFAULT_PUSH_BATCH_ROWS, push
 
     # Opening a store file that is not there would create an empty one.
     if not Path(args.source.removeprefix("sqlite:///")).is_file():
         raise UsageError(f"--from must be an existing embedded store file, got {args.source!r}")
+    batch_rows = DEFAULT_PUSH_BATCH_ROWS if args.batch_rows is None else args.batch_rows
+    if batch_rows < 10:
+        raise UsageError(f"--batch-rows must be at least 10, got {batch_rows}")
     source = open_or_usage(args.source)
     target = open_or_usage(args.to)
-    result = {"from": args.source, "to": args.to, **push(source, target)}  # type: ignore[arg-type]
+    if args.json:
+        pushed = push(source, target, batch_rows)  # type: ignore[arg-type]
+    else:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        console = Console(stderr=True)
+        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=console, disable=not console.is_terminal) as bar:
+            bar_id = bar.add_task("pushing", total=None)
+
+            def on_progress(stage: str, done: int, total: int | None) -> None:
+                bar.update(bar_id, description=f"pushing {stage}", completed=done, total=total)
+
+            pushed = push(source, target, batch_rows, on_progress)  # type: ignore[arg-type]
+    result = {"from": args.source, "to": args.to, **pushed}
     if args.json:
         print_json(result)
     else:
         print(f"pushed {args.source} -> {args.to}: {result['new_entities']} new entities, "
               f"{result['new_relations']} new relations, {result['new_documents']} new documents "
-              f"({result['batches']} batches), {result['runs']} runs, {result['merges']} merges")
+              f"({result['batches']} batches, {result['skipped_documents']} documents already done there), "
+              f"{result['runs']} runs, {result['merges']} merges")
     return EXIT_OK
 
 
@@ -148,6 +167,9 @@ def register(sub: Any) -> None:
     push_cmd = sub.add_parser("push", help="copy an embedded graph into another store (idempotent)")
     push_cmd.add_argument("--from", dest="source", required=True, help="embedded store: PATH or sqlite:///PATH")
     push_cmd.add_argument("--to", required=True, help="target store URL, e.g. bolt://127.0.0.1:7687")
+    push_cmd.add_argument("--batch-rows", type=int, default=None,
+                          help="rows per transaction (default: 5000, graph_store.transfer); a stopped push keeps "
+                               "its committed batches and a re-run skips the documents already done in the target")
     json_arg(push_cmd)
     push_cmd.set_defaults(func=cmd_push)
 

@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from kgweave.graph_store.exchange import export_graph
+from kgweave.graph_store.models import GraphDelta, WriteStats
 from kgweave.graph_store.sqlite_store import SQLiteGraphStore
+from kgweave.graph_store.transfer import push
 from tests.conftest import SAMPLE_CORPUS
 from tests.flows.test_cli import kgweave_env, run_kgweave
 
@@ -81,3 +84,62 @@ def test_store_clear_needs_yes(tmp_path: Path, source_db: Path) -> None:
 def test_push_from_a_missing_file_is_bad_usage(tmp_path: Path) -> None:
     done = run_kgweave("push", "--from", str(tmp_path / "nope.db"), "--to", str(tmp_path / "t.db"))
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
+
+
+class _KilledAfter:
+    """A target store whose process "dies" (KeyboardInterrupt) once it has committed ``batches`` upserts."""
+
+    def __init__(self, store: SQLiteGraphStore, batches: int) -> None:
+        self._store, self._left = store, batches
+        self.committed: list[GraphDelta] = []
+
+    def upsert(self, delta: GraphDelta) -> WriteStats:
+        if self._left == 0:
+            raise KeyboardInterrupt
+        self._left -= 1
+        stats = self._store.upsert(delta)
+        self.committed.append(delta)
+        return stats
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._store, name)
+
+
+def _sorted_export(store: SQLiteGraphStore, out: Path) -> dict[str, list[str]]:
+    export_graph(store, "json", out)
+    return {key: sorted(json.dumps(item, sort_keys=True) for item in items)
+            for key, items in json.loads(out.read_text(encoding="utf-8")).items()}
+
+
+def test_a_killed_push_keeps_its_batches_and_a_rerun_completes_it(source_db: Path, tmp_path: Path) -> None:
+    with SQLiteGraphStore(source_db) as source, SQLiteGraphStore(tmp_path / "whole.db") as whole, \
+            SQLiteGraphStore(tmp_path / "killed.db") as killed:
+        uninterrupted = push(source, whole, batch_rows=300)  # type: ignore[arg-type]
+        assert uninterrupted["batches"] > 3  # the sample is split, so the kill below is mid-push
+        dying = _KilledAfter(killed, batches=1)
+        with pytest.raises(KeyboardInterrupt):
+            push(source, dying, batch_rows=300)  # type: ignore[arg-type]
+        (first,) = dying.committed
+        assert 0 < len(first.documents) < 40 and len(first.documents) + len(first.mentions) <= 300
+        assert killed.counts().documents == len(first.documents)  # the committed batch is kept, done marks too
+        assert killed.documents_done([d.id for d in first.documents], str(first.fingerprint)) == {
+            d.id for d in first.documents}
+        resumed = push(source, killed, batch_rows=300)  # type: ignore[arg-type]
+        assert resumed["skipped_documents"] == len(first.documents)
+        assert resumed["batches"] < uninterrupted["batches"]
+        assert killed.counts() == whole.counts() == source.counts()
+        assert _sorted_export(killed, tmp_path / "killed.json") == _sorted_export(whole, tmp_path / "whole.json")
+        assert killed.merges() == whole.merges() and killed.all_node_metrics() == whole.all_node_metrics()
+
+
+def test_a_document_bigger_than_a_batch_is_split_and_still_copied_whole(source_db: Path, tmp_path: Path) -> None:
+    with SQLiteGraphStore(source_db) as source, SQLiteGraphStore(tmp_path / "small.db") as small:
+        deltas = list(source.export_deltas(batch_rows=20))
+        assert any(not d.documents and d.mentions for d in deltas)  # a document's mentions in a later batch
+        assert all(len(d.documents) <= 1 for d in deltas)
+        assert all(len(d.documents) + len(d.chunks) + len(d.mentions) + len(d.relations) <= 20 for d in deltas)
+        push(source, small, batch_rows=20)  # type: ignore[arg-type]
+        assert small.counts() == source.counts() and small.snapshot() == source.snapshot()
+        assert small.provenance() == source.provenance()
+        done = source.done_fingerprints()
+        assert done and all(small.documents_done(ids, fp) == set(ids) for fp, ids in done.items())
