@@ -151,6 +151,7 @@ def build_graph(
     chunk_chars: int = 2000,
     batch_documents: int = 250,
     max_file_mb: float = 20.0,
+    max_record_mb: float = 20.0,
     text_field: str | None = None,
     force: bool = False,
     max_failure_ratio: float | None = None,
@@ -175,7 +176,7 @@ def build_graph(
                   "gleaning": getattr(extractor_obj, "gleaning", 0)}
     run = Run(id=run_id, kind="build", extractor=extractor.name, model=extractor_obj.model, parameters=parameters)
     with recorded_run(graph, run) as record:
-        options = LoadOptions(text_field=text_field, max_file_mb=max_file_mb)
+        options = LoadOptions(text_field=text_field, max_file_mb=max_file_mb, max_record_mb=max_record_mb)
         # a domain that reads records (agents/domains/): its structured records, else plain documents
         source = load_domain_source_task(paths, extractor.domain, options) if reads_records(extractor.domain) \
             else None
