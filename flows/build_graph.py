@@ -87,7 +87,8 @@ class BuildSummary(BaseModel):
     seconds: float
     status: str
     failures: list[FailedItem]
-    failure_reason: str | None = Field(default=None, description="Why the run ended Failed (failure ratio).")
+    failure_reason: str | None = Field(default=None, description="Why the run ended Failed (no item succeeded, "
+                                                                 "or the failure ratio; the first failure).")
     cost_usd: float = Field(default=0.0, description="Token cost estimate (KGWEAVE_LLM_USD_PER_MILLION_*).")
     note: str | None = Field(default=None, description="A plain sentence when something needs saying first "
                                                        "(e.g. no chunk succeeded).")
@@ -159,8 +160,9 @@ def build_graph(
     """Turn a corpus into a graph in the store; re-running it is the recovery from a crash.
 
     ``run_id`` and ``store`` default to a generated id and ``KGWEAVE_STORE`` (scheduled runs pass
-    neither). A run whose failed items exceed ``max_failure_ratio`` (default ``KGWEAVE_MAX_FAILURE_RATIO``)
-    of its items (files/records read + chunks attempted) ends Failed, the reason in its summary.
+    neither). A run in which no item succeeded, or whose failed items exceed ``max_failure_ratio``
+    (default ``KGWEAVE_MAX_FAILURE_RATIO``) of its items (files/records read + chunks attempted), ends
+    Failed, the reason (with the first failure) in its summary.
     """
     logger = get_run_logger()
     show_library_logs()
@@ -230,8 +232,11 @@ def build_graph(
         counts = graph.counts()
         status = "stopped_budget" if stopped_because else "completed" if not failures else "completed_with_failures"
         verdict = failure_verdict(len(failures), len(load_failures) + totals.chunks - exhausted, max_failure_ratio)
+        failure_reason = None
         if verdict.exceeded:
             status = "failed"
+            first = f"; first: {failures[0].source}: {failures[0].reason}" if failures else ""
+            failure_reason = " ".join(f"{verdict.reason}{first}".split())  # one line, whatever the reason holds
         attempted = totals.chunks - exhausted
         note = (f"no chunk succeeded: all {attempted} chunks failed (reasons in failures)"
                 if attempted and len(totals.failures) - exhausted >= attempted else None)
@@ -245,7 +250,7 @@ def build_graph(
             failed_documents=len(load_failures), failed_chunks=len(totals.failures) - exhausted,
             budget_exhausted_chunks=exhausted, stopped_because=stopped_because,
             **totals.usage.counts(), tokens=totals.usage.tokens, seconds=round(time.perf_counter() - started, 3),
-            status=status, failures=failures, failure_reason=verdict.reason if verdict.exceeded else None,
+            status=status, failures=failures, failure_reason=failure_reason,
             cost_usd=cost_estimate_usd(totals.usage.prompt_tokens, totals.usage.completion_tokens),
             totals={"documents": counts.documents, "chunks": counts.chunks, "entities": counts.entities,
                     "relations": counts.relations, "mentions": counts.mentions},
@@ -255,7 +260,7 @@ def build_graph(
         _publish_top_entities(run_id, totals)
         record.finish(status, summary.model_dump())
         if verdict.exceeded:
-            raise FailureRatioExceededError(f"build {run_id}: {verdict.reason}")
+            raise FailureRatioExceededError(f"build {run_id}: {failure_reason}", summary)
         return summary
 
 

@@ -17,10 +17,12 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
+from pydantic import BaseModel, ConfigDict
+
 from kgweave.graph_store.models import Run, Scalar, utc_now
 from kgweave.graph_store.protocol import GraphStore
 
-__all__ = ["RunRecord", "new_run_id", "recorded_run", "scalar_summary"]
+__all__ = ["RatioVerdict", "RunRecord", "new_run_id", "ratio_verdict", "recorded_run", "scalar_summary"]
 
 # the reason kept on a failed run: enough to read, bounded so a huge message cannot bloat the store
 _ERROR_CHARS = 500
@@ -39,6 +41,39 @@ def new_run_id(kind: str, when: datetime | None = None, suffix: str | None = Non
 def scalar_summary(values: Mapping[str, object]) -> dict[str, Scalar]:
     """The entries of a summary a run record can hold (strings, numbers, booleans, None)."""
     return {k: v for k, v in values.items() if v is None or isinstance(v, str | int | float | bool)}  # type: ignore[misc]
+
+
+class RatioVerdict(BaseModel):
+    """How many of a run's items failed, against the threshold: a run over it, or with no success, failed."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    failed: int
+    items: int
+    ratio: float
+    threshold: float
+    unit: str = "items"
+
+    @property
+    def none_succeeded(self) -> bool:
+        return self.items > 0 and self.failed >= self.items
+
+    @property
+    def exceeded(self) -> bool:
+        return self.none_succeeded or self.ratio > self.threshold
+
+    @property
+    def reason(self) -> str:
+        if self.none_succeeded:
+            return f"none succeeded: all {self.items} {self.unit} failed"
+        return (f"{self.failed} of {self.items} {self.unit} failed ({self.ratio:.0%}), more than the threshold "
+                f"{self.threshold:.0%} (--max-failure-ratio, KGWEAVE_MAX_FAILURE_RATIO)")
+
+
+def ratio_verdict(failed: int, items: int, threshold: float = 1.0, unit: str = "items") -> RatioVerdict:
+    """The verdict on a run of ``items`` of which ``failed`` failed (``threshold`` 1.0: only if none succeeded)."""
+    return RatioVerdict(failed=failed, items=items, ratio=failed / items if items else 0.0, threshold=threshold,
+                        unit=unit)
 
 
 class RunRecord:

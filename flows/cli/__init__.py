@@ -21,6 +21,7 @@ from kgweave.flows.cli._common import (
     Parser,
     UsageError,
     apply_llm_overrides,
+    one_line_console,
     quiet_prefect_defaults,
 )
 
@@ -48,12 +49,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
     from kgweave.deploy.local_stack import StackError, prefect_start_failure, use_prefect_api
+    from kgweave.flows.monitoring import FailureRatioExceededError
     from kgweave.flows.settings import StackSettings
     from kgweave.graph_store.errors import StoreUnavailableError, UnsupportedCapabilityError
 
     apply_llm_overrides(args)
     if args.uses_prefect:  # before Prefect is imported: the local stack's server, if `kgweave up` started one
         use_prefect_api(StackSettings())
+        one_line_console()
     try:
         return func(args)
     except (UsageError, UnsupportedCapabilityError) as exc:  # asking a store for what it cannot do is bad input
@@ -61,6 +64,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except (StoreUnavailableError, StackError) as exc:
         print(f"kgweave: error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except FailureRatioExceededError as exc:  # the run ended failed: its summary is shown, then the cause
+        print(f"kgweave: failed: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:
         print("kgweave: interrupted; run the same command again to resume", file=sys.stderr)

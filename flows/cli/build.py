@@ -11,11 +11,13 @@ from kgweave.flows.cli._common import (
     EXIT_PARTIAL,
     UsageError,
     bad_option,
+    failure_ratio_arg,
     gleaning_arg,
     json_arg,
     llm_args,
     open_or_usage,
     print_json,
+    run_summarised,
     store_arg,
     store_url,
 )
@@ -74,9 +76,10 @@ def cmd_build(args: argparse.Namespace) -> int:
         max_file_mb=args.max_file_mb or settings.max_file_mb,
         max_record_mb=args.max_record_mb or settings.max_record_mb,
         text_field=args.text_field or settings.text_field, force=args.force,
+        max_failure_ratio=args.max_failure_ratio,
     )
     if args.json:
-        summary = build_graph(**params)
+        summary, failed = run_summarised(lambda: build_graph(**params))
         print_json(summary.model_dump())
     else:
         from rich.console import Console
@@ -91,8 +94,10 @@ def cmd_build(args: argparse.Namespace) -> int:
                 bar.update(bar_id, description=f"{stage} documents", completed=done, total=total)
 
             with progress_sink(on_progress):
-                summary = build_graph(**params)
+                summary, failed = run_summarised(lambda: build_graph(**params))
         _print_build_table(summary)
+    if failed is not None:
+        raise failed
     return EXIT_PARTIAL if summary.failures or summary.stopped_because else EXIT_OK
 
 
@@ -190,6 +195,7 @@ def register(sub: Any) -> None:
                        help="skip and report larger JSONL lines / CSV rows (20; those files are streamed)")
     build.add_argument("--text-field", default=None, help="JSON/CSV field with the text (default: auto)")
     build.add_argument("--force", action="store_true", help="re-extract documents already done")
+    failure_ratio_arg(build)
     store_arg(build)
     json_arg(build)
     build.set_defaults(func=cmd_build)
