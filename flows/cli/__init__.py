@@ -29,7 +29,7 @@ __all__ = ["COMMAND_MODULES", "main"]
 
 # One module per command group, each with ``register(subparsers)``; this order is the order of --help.
 COMMAND_MODULES: tuple[str, ...] = tuple(f"kgweave.flows.cli.{name}" for name in (
-    "build", "store", "analyze", "resolve", "expand", "evaluate", "ml", "neo4j", "deploy", "stack"))
+    "build", "store", "runs", "analyze", "resolve", "expand", "evaluate", "ml", "neo4j", "deploy", "stack"))
 
 # -- parser -------------------------------------------------------------------------------------------
 
