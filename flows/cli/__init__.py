@@ -74,7 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # one line for people; KGWEAVE_DEBUG=1 shows the traceback
         if os.environ.get("KGWEAVE_DEBUG"):
             raise
-        reason = prefect_start_failure(exc) or f"{type(exc).__name__}: {exc} (KGWEAVE_DEBUG=1 for the traceback)"
+        message = " ".join(str(exc).split())  # one line, whatever the message holds
+        reason = prefect_start_failure(exc) or f"{type(exc).__name__}: {message} (KGWEAVE_DEBUG=1 for the traceback)"
         print(f"kgweave: failed: {reason}", file=sys.stderr)
         return EXIT_FAILURE
     finally:
