@@ -231,7 +231,9 @@ def build_graph(
         exhausted = sum(1 for f in totals.failures if f.budget_exhausted)
         counts = graph.counts()
         status = "stopped_budget" if stopped_because else "completed" if not failures else "completed_with_failures"
-        verdict = failure_verdict(len(failures), len(load_failures) + totals.chunks - exhausted, max_failure_ratio)
+        records = source.records if source is not None else 0  # structured records written are successes too
+        verdict = failure_verdict(len(failures), len(load_failures) + records + totals.chunks - exhausted,
+                                  max_failure_ratio)
         failure_reason = None
         if verdict.exceeded:
             status = "failed"
