@@ -231,15 +231,16 @@ def build_graph(
         exhausted = sum(1 for f in totals.failures if f.budget_exhausted)
         counts = graph.counts()
         status = "stopped_budget" if stopped_because else "completed" if not failures else "completed_with_failures"
-        records = source.records if source is not None else 0  # structured records written are successes too
-        verdict = failure_verdict(len(failures), len(load_failures) + records + totals.chunks - exhausted,
-                                  max_failure_ratio)
+        attempted = totals.chunks - exhausted
+        # Records written are the run's successes only where no chunk was extracted: a build whose every
+        # extraction failed has failed, whatever records it wrote (a dead endpoint, a wrong model).
+        records = source.records if source is not None and not attempted else 0
+        verdict = failure_verdict(len(failures), len(load_failures) + records + attempted, max_failure_ratio)
         failure_reason = None
         if verdict.exceeded:
             status = "failed"
             first = f"; first: {failures[0].source}: {failures[0].reason}" if failures else ""
             failure_reason = " ".join(f"{verdict.reason}{first}".split())  # one line, whatever the reason holds
-        attempted = totals.chunks - exhausted
         note = (f"no chunk succeeded: all {attempted} chunks failed (reasons in failures)"
                 if attempted and len(totals.failures) - exhausted >= attempted else None)
         summary = BuildSummary(
