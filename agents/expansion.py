@@ -6,8 +6,8 @@ relations that connect them to the focus. The answer is data, never trusted:
 
 - names are whitespace-collapsed and bounded by the schema; a name whose normalised key is empty is
   dropped; labels pass through :func:`graph_store.ids.to_label` and relation types through
-  :func:`graph_store.ids.to_relation_type` (the safe pattern), so nothing the model writes reaches
-  Cypher as code;
+  :func:`graph_store.ids.model_relation_type` (the safe pattern; an implausible type becomes
+  RELATED_TO with the text kept), so nothing the model writes reaches Cypher as code;
 - every name is resolved by exact normalised key (:func:`graph_store.ids.normalize_name`): first
   against the graph (an existing concept keeps its id, name and label), then against the answer's
   own concepts; a relation whose end resolves to nothing is dropped, as is a concept that ends up
@@ -29,7 +29,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from kgweave.agents.prompts import ChatMessage, document_block
-from kgweave.graph_store.ids import normalize_name, to_label, to_relation_type
+from kgweave.graph_store.ids import ORIGINAL_TYPE_PROPERTY, model_relation_type, normalize_name, to_label
 from kgweave.graph_store.models import Entity, GraphDelta, Relation
 
 __all__ = [
@@ -203,8 +203,9 @@ def answer_to_delta(
         if source is None or target is None or source.id == target.id:
             dropped_relations += 1
             continue
-        rel_type = to_relation_type(rel.type, _DEFAULT_RELATION)
-        relation = Relation.between(source.id, rel_type, target.id)
+        rel_type, original = model_relation_type(rel.type, _DEFAULT_RELATION)
+        relation = Relation.between(source.id, rel_type, target.id,
+                                    properties={ORIGINAL_TYPE_PROPERTY: original} if original else {})
         if relation.id in relations:
             continue
         relations[relation.id] = relation

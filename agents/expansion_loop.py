@@ -53,7 +53,7 @@ from kgweave.analysis.evolution import (
 from kgweave.analysis.expansion_policy import check_policy, choose_focus
 from kgweave.analysis.report_files import write_evolution_report
 from kgweave.graph_store.models import GraphDelta, GraphSnapshot, Iteration, Run
-from kgweave.graph_store.runs import recorded_run
+from kgweave.graph_store.runs import ratio_verdict, recorded_run
 
 if TYPE_CHECKING:
     from kgweave.agents.llm_client import LLMClient, LLMConfig
@@ -110,6 +110,9 @@ class ExpansionLimits(BaseModel):
     saturation_window: int = Field(default=10, ge=1, description="Iterations the saturation rate is averaged over.")
     max_failed_iterations: int = Field(default=3, ge=1,
                                        description="Consecutive failed LLM iterations before stopping.")
+    max_failure_ratio: float = Field(
+        default=1.0, ge=0, le=1, description="The run ends failed when more than this share of its iterations "
+                                             "failed (1.0: only when none succeeded).")
 
 
 class IterationRecord(IterationMetrics):
@@ -138,6 +141,8 @@ class ExpansionSummary(BaseModel):
     store: str
     status: str
     stopped_because: str
+    failure_reason: str | None = Field(default=None, description="Why the run ended failed (no iteration "
+                                                                 "succeeded, or the failure ratio).")
     policy: str
     seed: str | None
     from_store: bool
@@ -293,20 +298,31 @@ def _expand(
         resumed_from = loop.load(resume)
         with _event_loop() as runner:
             client = LLMClient(llm, Budget(limits.max_llm_calls, limits.max_tokens_total))
+            before = len(loop.records)
             try:
                 stopped = loop.run(runner, client, started, on_iteration)
             finally:
                 runner.run(client.aclose())
         status = "completed" if stopped in ("iterations", "saturation") else f"stopped_{stopped}"
+        attempted = loop.records[before:]
+        verdict = ratio_verdict(sum(1 for r in attempted if r.error), len(attempted), limits.max_failure_ratio,
+                                "iterations")
+        failure_reason = None
+        if verdict.exceeded:
+            status = "failed"
+            first = next((r.error for r in attempted if r.error), "")
+            failure_reason = " ".join(f"{verdict.reason}; first: {first}".split())
         summary = ExpansionSummary(
-            run_id=run_id, store=store.url, status=status, stopped_because=stopped, policy=settings.policy,
+            run_id=run_id, store=store.url, status=status, stopped_because=stopped, failure_reason=failure_reason,
+            policy=settings.policy,
             seed=settings.seed, from_store=settings.from_store, model=llm.model, resumed_from=resumed_from,
             nodes=loop.graph.nodes, edges=loop.graph.edges, llm_calls=loop.llm_calls,
             cached_llm_calls=loop.cached_llm_calls, tokens=loop.tokens,
             seconds=round(time.perf_counter() - started, 3), iterations=loop.records,
         )
         record.finish(status, {
-            "stopped_because": stopped, "iterations": loop.records[-1].iteration if loop.records else 0,
+            "stopped_because": stopped, "failure_reason": failure_reason,
+            "iterations": loop.records[-1].iteration if loop.records else 0,
             "nodes": summary.nodes, "edges": summary.edges, "llm_calls": summary.llm_calls,
             "tokens": summary.tokens, "seconds": summary.seconds})
     return summary

@@ -8,7 +8,8 @@ concurrently (the client bounds the requests in flight). The answer is data, nev
   :func:`graph_store.ids.normalize_name`); every occurrence becomes a mention, and the entity is named
   by its surface form in the chunk, so stored names are always text of the document;
 - labels and relation types pass through :func:`graph_store.ids.to_label` and
-  :func:`graph_store.ids.to_relation_type`, so whatever the model writes becomes a safe identifier;
+  :func:`graph_store.ids.model_relation_type`, so whatever the model writes becomes a safe identifier
+  (a type that is not plausible, e.g. a Cypher statement, becomes RELATED_TO with the text kept);
 - a relation is kept only if both its ends were kept; its evidence is the model's sentence if it
   occurs in the chunk, else the chunk's sentence holding both ends, else None.
 
@@ -44,7 +45,7 @@ from kgweave.agents.llm_options import LLMUsage
 from kgweave.agents.prompts import GLEANING_VERSION, ChatMessage
 from kgweave.agents.schemas import MAX_EVIDENCE_CHARS, EntityOutput, ExtractionOutput, RelationOutput
 from kgweave.agents.text import iter_sentences
-from kgweave.graph_store.ids import normalize_name, to_label, to_relation_type
+from kgweave.graph_store.ids import ORIGINAL_TYPE_PROPERTY, model_relation_type, normalize_name, to_label
 from kgweave.graph_store.models import Chunk, Entity, Mention, Relation
 
 __all__ = ["BUDGET_EXHAUSTED", "MAX_MENTIONS_PER_ENTITY", "Grounded", "LLMExtractor", "ground_output"]
@@ -260,9 +261,11 @@ def ground_output(chunk: Chunk, output: ExtractionOutput) -> Grounded:
         if source is None or target is None or source.id == target.id:
             dropped += 1
             continue
+        rel_type, original = model_relation_type(rel.type, _DEFAULT_RELATION)
         relation = Relation.between(
-            source.id, to_relation_type(rel.type, _DEFAULT_RELATION), target.id, chunk_id=chunk.id,
+            source.id, rel_type, target.id, chunk_id=chunk.id,
             evidence=index.evidence(rel.evidence, spans_of[source.id], spans_of[target.id]),
+            properties={ORIGINAL_TYPE_PROPERTY: original} if original else {},
         )
         relations.setdefault(relation.id, relation)
     return Grounded(

@@ -40,6 +40,7 @@ __all__ = [
     "name_tokens",
     "range_pairs",
     "resolve",
+    "typo_ratio",
     "resolve_report",
 ]
 
@@ -97,6 +98,8 @@ class ResolutionConfig(BaseModel):
         description="Character similarity (difflib ratio of the compact keys) that confirms a typo.")
     fuzzy: bool = Field(default=True, description="Find typo variants by character blocking (prefix/suffix).")
     fuzzy_block_limit: int = Field(default=400, ge=2, description="Blocks larger than this are skipped.")
+    max_rounds: int = Field(default=5, ge=1, description="Passes over the collapsed graph until no new merge "
+                                                         "(the fixed point), at most this many.")
     acronyms: bool = Field(default=True, description="Merge 'GNNs' with 'graph neural networks' when initials match.")
     generic_labels: tuple[str, ...] = Field(
         default=("Concept", "NamedEntity"), description="Labels compatible with every label.")
@@ -176,6 +179,20 @@ def initials_of(name: str) -> str | None:
     return "".join(w[0] for w in words).upper()
 
 
+def typo_ratio(a: str, b: str) -> float:
+    """Character similarity of two names if they can be a typo of each other, else 0.0.
+
+    A typo keeps the start of every word: names whose differing words begin differently
+    ("retraining" / "pre-training", "supervised" / "unsupervised") are different stems however
+    similar their characters.
+    """
+    words_a, words_b = a.split(), b.split()
+    if a[:1] != b[:1] or (len(words_a) == len(words_b)
+                          and any(x[:1] != y[:1] for x, y in zip(words_a, words_b, strict=True) if x != y)):
+        return 0.0
+    return SequenceMatcher(None, a, b, autojunk=False).ratio()
+
+
 def _marker_differs(a: Sequence[str], b: Sequence[str]) -> bool:
     """Names that differ in a number or a one/two-letter token (IL-6/IL-8, kinase A/C) are different things."""
     return any(any(c.isdigit() for c in t) or len(t) <= 2 for t in set(a) ^ set(b))
@@ -237,7 +254,8 @@ def resolve_report(
     Layers, cheapest first (after Graphiti's dedup): (1) exact: one :func:`loose_key` (case,
     whitespace, punctuation, hyphens, plurals, a leading article); (2) acronym: "GNNs" and
     "graph neural networks" when the initials match one expansion only; (2b) fuzzy: typo variants
-    found by blocking on the key's prefix and suffix, confirmed by character similarity; (3)
+    found by blocking on the key's prefix and suffix, confirmed by character similarity of words
+    that start alike (:func:`typo_ratio`: "retraining" is not a typo of "pre-training"); (3)
     embedding: pairs with cosine >= ``candidate_threshold`` by range search (blocked, or HNSW;
     never an n x n matrix), merged when cosine >= ``merge_threshold`` and a string rule confirms
     (same words in any order, or a typo); the ambiguous band goes to ``judge`` or is left alone.
@@ -365,7 +383,7 @@ def _fuzzy_layer(keys: Sequence[str], names: Sequence[str], clusters: _Clusters,
                 done.add((i, j))
                 if _marker_differs(tokens[i], tokens[j]) or not clusters.compatible(i, j):
                     continue
-                ratio = SequenceMatcher(None, keys[i], keys[j], autojunk=False).ratio()
+                ratio = typo_ratio(keys[i], keys[j])
                 if ratio >= cfg.string_threshold and clusters.union(i, j, "fuzzy", round(ratio, 4)):
                     merged += 1
     return merged
@@ -453,7 +471,7 @@ def _embedding_layer(
         if _marker_differs(ti, tj):
             continue
         same_words = sorted(ti) == sorted(tj)
-        typo = SequenceMatcher(None, " ".join(ti), " ".join(tj), autojunk=False).ratio() >= cfg.string_threshold
+        typo = typo_ratio(" ".join(ti), " ".join(tj)) >= cfg.string_threshold
         confirmed = same_words or typo
         score = min(max(score, 0.0), 1.0)
         if confirmed and score >= cfg.merge_threshold:

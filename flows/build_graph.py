@@ -87,7 +87,8 @@ class BuildSummary(BaseModel):
     seconds: float
     status: str
     failures: list[FailedItem]
-    failure_reason: str | None = Field(default=None, description="Why the run ended Failed (failure ratio).")
+    failure_reason: str | None = Field(default=None, description="Why the run ended Failed (no item succeeded, "
+                                                                 "or the failure ratio; the first failure).")
     cost_usd: float = Field(default=0.0, description="Token cost estimate (KGWEAVE_LLM_USD_PER_MILLION_*).")
     note: str | None = Field(default=None, description="A plain sentence when something needs saying first "
                                                        "(e.g. no chunk succeeded).")
@@ -151,6 +152,7 @@ def build_graph(
     chunk_chars: int = 2000,
     batch_documents: int = 250,
     max_file_mb: float = 20.0,
+    max_record_mb: float = 20.0,
     text_field: str | None = None,
     force: bool = False,
     max_failure_ratio: float | None = None,
@@ -158,8 +160,9 @@ def build_graph(
     """Turn a corpus into a graph in the store; re-running it is the recovery from a crash.
 
     ``run_id`` and ``store`` default to a generated id and ``KGWEAVE_STORE`` (scheduled runs pass
-    neither). A run whose failed items exceed ``max_failure_ratio`` (default ``KGWEAVE_MAX_FAILURE_RATIO``)
-    of its items (files/records read + chunks attempted) ends Failed, the reason in its summary.
+    neither). A run in which no item succeeded, or whose failed items exceed ``max_failure_ratio``
+    (default ``KGWEAVE_MAX_FAILURE_RATIO``) of its items (files/records read + chunks attempted), ends
+    Failed, the reason (with the first failure) in its summary.
     """
     logger = get_run_logger()
     show_library_logs()
@@ -175,7 +178,7 @@ def build_graph(
                   "gleaning": getattr(extractor_obj, "gleaning", 0)}
     run = Run(id=run_id, kind="build", extractor=extractor.name, model=extractor_obj.model, parameters=parameters)
     with recorded_run(graph, run) as record:
-        options = LoadOptions(text_field=text_field, max_file_mb=max_file_mb)
+        options = LoadOptions(text_field=text_field, max_file_mb=max_file_mb, max_record_mb=max_record_mb)
         # a domain that reads records (agents/domains/): its structured records, else plain documents
         source = load_domain_source_task(paths, extractor.domain, options) if reads_records(extractor.domain) \
             else None
@@ -228,10 +231,16 @@ def build_graph(
         exhausted = sum(1 for f in totals.failures if f.budget_exhausted)
         counts = graph.counts()
         status = "stopped_budget" if stopped_because else "completed" if not failures else "completed_with_failures"
-        verdict = failure_verdict(len(failures), len(load_failures) + totals.chunks - exhausted, max_failure_ratio)
+        attempted = totals.chunks - exhausted
+        # Records written are the run's successes only where no chunk was extracted: a build whose every
+        # extraction failed has failed, whatever records it wrote (a dead endpoint, a wrong model).
+        records = source.records if source is not None and not attempted else 0
+        verdict = failure_verdict(len(failures), len(load_failures) + records + attempted, max_failure_ratio)
+        failure_reason = None
         if verdict.exceeded:
             status = "failed"
-        attempted = totals.chunks - exhausted
+            first = f"; first: {failures[0].source}: {failures[0].reason}" if failures else ""
+            failure_reason = " ".join(f"{verdict.reason}{first}".split())  # one line, whatever the reason holds
         note = (f"no chunk succeeded: all {attempted} chunks failed (reasons in failures)"
                 if attempted and len(totals.failures) - exhausted >= attempted else None)
         summary = BuildSummary(
@@ -244,7 +253,7 @@ def build_graph(
             failed_documents=len(load_failures), failed_chunks=len(totals.failures) - exhausted,
             budget_exhausted_chunks=exhausted, stopped_because=stopped_because,
             **totals.usage.counts(), tokens=totals.usage.tokens, seconds=round(time.perf_counter() - started, 3),
-            status=status, failures=failures, failure_reason=verdict.reason if verdict.exceeded else None,
+            status=status, failures=failures, failure_reason=failure_reason,
             cost_usd=cost_estimate_usd(totals.usage.prompt_tokens, totals.usage.completion_tokens),
             totals={"documents": counts.documents, "chunks": counts.chunks, "entities": counts.entities,
                     "relations": counts.relations, "mentions": counts.mentions},
@@ -254,7 +263,7 @@ def build_graph(
         _publish_top_entities(run_id, totals)
         record.finish(status, summary.model_dump())
         if verdict.exceeded:
-            raise FailureRatioExceededError(f"build {run_id}: {verdict.reason}")
+            raise FailureRatioExceededError(f"build {run_id}: {failure_reason}", summary)
         return summary
 
 

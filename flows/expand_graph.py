@@ -66,6 +66,7 @@ def expand_graph(
     limits: ExpansionLimits | None = None,
     settings: ExpansionSettings | None = None,
     report_dir: str | None = None,
+    max_failure_ratio: float | None = None,
 ) -> ExpansionSummary:
     """Grow a graph from a seed topic (or the store's graph) by agentic expansion; resumable.
 
@@ -77,11 +78,13 @@ def expand_graph(
     LLM endpoint comes from the arguments or ``KGWEAVE_LLM_*``. Every iteration goes to the store,
     to a table artifact (key ``expand-graph-iteration``) and to the progress artifact; at the end a
     summary table, a markdown page and the plots (``report_dir``, default ``.kgweave/expand/RUN_ID``).
+    A run in which no iteration succeeded, or more than ``max_failure_ratio`` (default
+    ``KGWEAVE_MAX_FAILURE_RATIO``) of them failed, ends Failed after its report, the reason in its summary.
     """
     from kgweave.flows.extractors import llm_config
-    from kgweave.flows.monitoring import show_library_logs
+    from kgweave.flows.monitoring import FailureRatioExceededError, show_library_logs
     from kgweave.flows.progress import report_progress
-    from kgweave.flows.settings import StoreSettings
+    from kgweave.flows.settings import MonitoringSettings, StoreSettings
     from kgweave.flows.stores import open_flow_store
     from kgweave.graph_store.runs import new_run_id
 
@@ -89,8 +92,9 @@ def expand_graph(
     show_library_logs()
     run_id = run_id or new_run_id("expand")
     try:  # validated like any input (model_copy(update=) would not check the policy or the iterations)
+        ratio = MonitoringSettings().max_failure_ratio if max_failure_ratio is None else max_failure_ratio
         limits = ExpansionLimits.model_validate({**(limits or ExpansionLimits()).model_dump(),
-                                                 "iterations": iterations})
+                                                 "iterations": iterations, "max_failure_ratio": ratio})
         settings = ExpansionSettings.model_validate({**(settings or ExpansionSettings()).model_dump(),
                                                      "seed": seed, "policy": policy, "from_store": from_store})
     except ValidationError as exc:
@@ -121,6 +125,8 @@ def expand_graph(
                               description=f"{path.stem} ({run_id})")
     create_markdown_artifact(_markdown(summary, folder), key="expand-graph-summary",
                              description=f"Summary of run {run_id}")
+    if summary.failure_reason:
+        raise FailureRatioExceededError(f"expand {run_id}: {summary.failure_reason}", summary)
     return summary
 
 

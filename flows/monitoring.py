@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from kgweave.flows.settings import MonitoringSettings
-from kgweave.graph_store.runs import new_run_id
+from kgweave.graph_store.runs import RatioVerdict, new_run_id, ratio_verdict
 
 __all__ = [
     "FailureRatioExceededError",
@@ -24,33 +24,22 @@ __all__ = [
 
 
 class FailureRatioExceededError(RuntimeError):
-    """Too many items of a run failed: the run ends Failed with this message as its reason."""
+    """A run failed (no item succeeded, or too many failed): its message is the reason, ``summary`` what it did.
 
+    The CLI prints the summary (``--json`` too) and then the reason as one line, exit code 1.
+    """
 
-class RatioVerdict(BaseModel):
-    """How many of a run's items failed, against the threshold."""
+    def __init__(self, message: str, summary: BaseModel | None = None) -> None:
+        super().__init__(message)
+        self.summary = summary
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    failed: int
-    items: int
-    ratio: float
-    threshold: float
-
-    @property
-    def exceeded(self) -> bool:
-        return self.ratio > self.threshold
-
-    @property
-    def reason(self) -> str:
-        return (f"{self.failed} of {self.items} items failed ({self.ratio:.0%}), more than the threshold "
-                f"{self.threshold:.0%} (KGWEAVE_MAX_FAILURE_RATIO)")
+    def __reduce__(self) -> tuple[type[FailureRatioExceededError], tuple[str, BaseModel | None]]:
+        return type(self), (str(self), self.summary)  # the summary survives Prefect's pickling
 
 
 def failure_verdict(failed: int, items: int, threshold: float | None = None) -> RatioVerdict:
-    """Failed share of ``items``; ``threshold`` defaults to ``KGWEAVE_MAX_FAILURE_RATIO`` (1.0: never)."""
-    limit = MonitoringSettings().max_failure_ratio if threshold is None else threshold
-    return RatioVerdict(failed=failed, items=items, ratio=failed / items if items else 0.0, threshold=limit)
+    """Failed share of ``items``; ``threshold`` defaults to ``KGWEAVE_MAX_FAILURE_RATIO`` (1.0: no success only)."""
+    return ratio_verdict(failed, items, MonitoringSettings().max_failure_ratio if threshold is None else threshold)
 
 
 def cost_estimate_usd(prompt_tokens: int, completion_tokens: int) -> float:

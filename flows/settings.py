@@ -53,7 +53,10 @@ class BuildSettings(BaseSettings):
     batch_documents: int = Field(
         default=250, ge=1, description="Documents per extraction task (one Prefect task run per batch)."
     )
-    max_file_mb: float = Field(default=20.0, gt=0, description="Files larger than this are reported, not read.")
+    max_file_mb: float = Field(default=20.0, gt=0, description="Whole-document files (.txt/.md/.json) larger "
+                                                               "than this are reported, not read.")
+    max_record_mb: float = Field(default=20.0, gt=0, description="JSONL lines and CSV rows larger than this are "
+                                                                 "reported, not read (files are streamed).")
     text_field: str | None = Field(default=None, description="JSON/CSV field holding the text (default: auto).")
 
 

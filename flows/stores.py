@@ -6,15 +6,18 @@ one driver per process (as the driver's documentation asks) instead of one per t
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 
 from kgweave.flows.settings import Neo4jSettings, StoreSettings
 from kgweave.graph_store.factory import open_store
 from kgweave.graph_store.protocol import GraphStore
+from kgweave.graph_store.runs import reap_dead_runs
 
 __all__ = ["close_flow_stores", "open_flow_store"]
 
+logger = logging.getLogger(__name__)
 _lock = threading.Lock()
 _open: dict[tuple[int, str], GraphStore] = {}
 
@@ -34,7 +37,16 @@ def open_flow_store(url: str) -> GraphStore:
                 batch_size=StoreSettings().write_batch_size,
             )
             _open[key] = store
+            _reap(store)
         return store
+
+
+def _reap(store: GraphStore) -> None:
+    """Mark runs whose process died as crashed; a store that cannot be read for it still opens."""
+    try:
+        reap_dead_runs(store)
+    except Exception as exc:  # noqa: BLE001 (reaping is housekeeping: never the reason a command fails)
+        logger.warning("could not check %s for dead runs: %s", store.url, exc)
 
 
 def close_flow_stores() -> None:

@@ -11,6 +11,7 @@ import unicodedata
 
 __all__ = [
     "LABEL_PATTERN",
+    "ORIGINAL_TYPE_PROPERTY",
     "RELATION_TYPE_PATTERN",
     "chunk_id",
     "content_id",
@@ -20,6 +21,7 @@ __all__ = [
     "normalize_name",
     "relation_id",
     "to_label",
+    "model_relation_type",
     "to_relation_type",
 ]
 
@@ -92,6 +94,46 @@ def to_relation_type(text: str, default: str = "RELATED_TO") -> str:
     if candidate and not candidate[0].isalpha():
         candidate = f"R_{candidate}"[:64]
     return candidate if RELATION_TYPE_PATTERN.match(candidate) else default
+
+
+ORIGINAL_TYPE_PROPERTY = "original_type"
+"""Relation property keeping a model's relation text that was not a plausible type."""
+
+# Query-language words: a "type" holding two of them is an injection attempt or junk, not a relation.
+_QUERY_WORDS = frozenset({
+    "MATCH", "OPTIONAL", "DETACH", "DELETE", "DROP", "MERGE", "CREATE", "SET", "REMOVE", "RETURN", "CALL",
+    "LOAD", "CSV", "UNWIND", "WHERE", "SELECT", "INSERT", "UPDATE", "ALTER", "TRUNCATE", "TABLE", "DATABASE",
+    "UNION", "EXEC", "EXECUTE", "GRANT", "REVOKE", "APOC", "DBMS", "INDEX", "CONSTRAINT",
+})
+_MAX_TYPE_WORDS = 6
+_MAX_TYPE_CHARS = 48
+_MAX_TYPE_WORD_CHARS = 20
+_CODE = re.compile(r"[;{}\[\]`=<>|]|//|--")  # query or program syntax, never in a relation's words
+
+
+def model_relation_type(text: str, default: str = "RELATED_TO") -> tuple[str, str | None]:
+    """The type for relation text a model wrote, and the text itself when it was not a plausible type.
+
+    Plausible: at most 6 words and 48 characters, no word over 20 characters, a word of letters, no
+    query syntax (``;``, brackets, backticks, ``=``, ``//``, ``--``, arrows) and not two query-language
+    words (``MATCH ... DETACH DELETE``, ``DROP DATABASE``). Anything
+    else becomes ``default`` and the caller keeps the text as the relation's
+    :data:`ORIGINAL_TYPE_PROPERTY`, so junk never pollutes the graph's types.
+
+    >>> model_relation_type("is a part of")
+    ('IS_A_PART_OF', None)
+    >>> model_relation_type("robert'); MATCH (n) DETACH DELETE n; //")
+    ('RELATED_TO', "robert'); MATCH (n) DETACH DELETE n; //")
+    """
+    candidate = to_relation_type(text, "")
+    words = candidate.split("_") if candidate else []
+    plausible = (
+        0 < len(words) <= _MAX_TYPE_WORDS and len(candidate) <= _MAX_TYPE_CHARS
+        and all(len(w) <= _MAX_TYPE_WORD_CHARS for w in words)
+        and any(len(w) >= 2 and w.isalpha() for w in words)
+        and sum(w in _QUERY_WORDS for w in words) < 2 and not _CODE.search(text)
+    )
+    return (candidate, None) if plausible else (default, text.strip()[:200])
 
 
 def to_label(text: str, default: str = "Concept") -> str:

@@ -8,17 +8,21 @@ named by ``text_field``).
 
 from __future__ import annotations
 
-import codecs
-import csv
-import io
 import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict
-
+from kgweave.agents.sources.readers import (
+    SUPPORTED_SUFFIXES,
+    LoadFailure,
+    LoadOptions,
+    csv_records,
+    decode_text,
+    json_error,
+    jsonl_records,
+    read_text,
+)
 from kgweave.graph_store.models import Document, Scalar
 
 __all__ = [
@@ -34,33 +38,11 @@ __all__ = [
 
 TEXT_FIELDS = ("text", "abstract", "review", "review_text", "body", "content")
 TITLE_FIELDS = ("title", "name", "book_title")
-SUPPORTED_SUFFIXES = (".txt", ".md", ".json", ".jsonl", ".csv")
-_BINARY_SNIFF = 8192
 _MAX_METADATA_CHARS = 300
 
 
 class InputPathError(ValueError):
     """A path given by the user does not exist or cannot be read at all (bad usage: exit 2)."""
-
-
-class LoadFailure(BaseModel):
-    """One file or record that could not become a document, and why."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    source: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class LoadOptions:
-    """How to read a corpus."""
-
-    text_field: str | None = None
-    max_file_mb: float = 20.0
-    max_document_chars: int = 2_000_000
-    csv_delimiter: str | None = None
-    suffixes: Sequence[str] = field(default=SUPPORTED_SUFFIXES)
 
 
 def load_corpus(
@@ -81,12 +63,15 @@ def load_corpus(
     failures: list[LoadFailure] = []
     seen: set[str] = set()
     for file in walk_inputs(paths):
-        for item in _load_file(file, options):
-            if isinstance(item, LoadFailure):
-                failures.append(item)
-            elif item.id not in seen:
-                seen.add(item.id)
-                documents.append(item)
+        try:
+            for item in _load_file(file, options):
+                if isinstance(item, LoadFailure):
+                    failures.append(item)
+                elif item.id not in seen:
+                    seen.add(item.id)
+                    documents.append(item)
+        except Exception as exc:  # noqa: BLE001 (whatever breaks reading a file, the others are read)
+            failures.append(LoadFailure(source=str(file), reason=f"cannot read: {type(exc).__name__}: {exc}"))
     return documents, failures
 
 
@@ -111,50 +96,24 @@ def _load_file(path: Path, options: LoadOptions) -> Iterator[Document | LoadFail
         yield LoadFailure(source=source, reason=f"unsupported file type {suffix or '(none)'!r}")
         return
     try:
-        size = path.stat().st_size
-        if size == 0:
+        if path.stat().st_size == 0:
             yield LoadFailure(source=source, reason="empty file")
             return
-        if size > options.max_file_mb * 1024 * 1024:
-            yield LoadFailure(
-                source=source,
-                reason=f"file too large ({size / 1048576:.1f} MB > {options.max_file_mb:g} MB limit; "
-                "raise --max-file-mb or split it)",
-            )
-            return
-        raw = path.read_bytes()
     except OSError as exc:
         yield LoadFailure(source=source, reason=f"cannot read: {exc.strerror or exc}")
         return
-    text = decode_text(raw)
-    if isinstance(text, LoadFailure):
-        yield LoadFailure(source=source, reason=text.reason)
+    if suffix in (".jsonl", ".csv"):  # streamed record by record
+        records = jsonl_records(path, options) if suffix == ".jsonl" else csv_records(path, options)
+        for where, record in records:
+            yield record if isinstance(record, LoadFailure) else _record(record, where, None, options)
         return
-    if suffix in (".txt", ".md"):
-        yield _document(text, source, path.stem, {}, options)
+    text = read_text(path, options)
+    if isinstance(text, LoadFailure):
+        yield text
     elif suffix == ".json":
         yield from _load_json(text, source, options)
-    elif suffix == ".jsonl":
-        yield from _load_jsonl(text, source, options)
     else:
-        yield from _load_csv(text, source, options)
-
-
-def decode_text(raw: bytes) -> str | LoadFailure:
-    """UTF-8 text (UTF-8/UTF-16 byte-order marks honoured), or why the bytes are not text."""
-    for bom, encoding in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
-                          (codecs.BOM_UTF16_BE, "utf-16")):
-        if raw.startswith(bom):
-            try:
-                return raw.decode(encoding)
-            except UnicodeDecodeError as exc:
-                return LoadFailure(source="", reason=f"invalid {encoding} at byte {exc.start}")
-    if b"\x00" in raw[:_BINARY_SNIFF]:
-        return LoadFailure(source="", reason="binary file (NUL bytes), not text")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return LoadFailure(source="", reason=f"invalid UTF-8 at byte {exc.start} (re-encode the file as UTF-8)")
+        yield _document(text, source, path.stem, {}, options)
 
 
 def _document(
@@ -193,8 +152,8 @@ def _record(
 def _load_json(text: str, source: str, options: LoadOptions) -> Iterator[Document | LoadFailure]:
     try:
         data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        yield LoadFailure(source=source, reason=f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}")
+    except Exception as exc:  # noqa: BLE001 (RecursionError, huge integers, ...: this file's failure)
+        yield LoadFailure(source=source, reason=json_error(exc))
         return
     if isinstance(data, list):
         for i, record in enumerate(data):
@@ -212,28 +171,3 @@ def _has_text(record: Mapping[str, object], options: LoadOptions) -> bool:
     fields = (options.text_field,) if options.text_field else TEXT_FIELDS
     return any(isinstance(record.get(f), str) for f in fields)
 
-
-def _load_jsonl(text: str, source: str, options: LoadOptions) -> Iterator[Document | LoadFailure]:
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield LoadFailure(source=f"{source}:{lineno}", reason=f"invalid JSON: {exc.msg}")
-            continue
-        yield _record(record, f"{source}:{lineno}", None, options)
-
-
-def _load_csv(text: str, source: str, options: LoadOptions) -> Iterator[Document | LoadFailure]:
-    csv.field_size_limit(max(options.max_document_chars, 131072) * 4)
-    try:
-        delimiter = options.csv_delimiter or csv.Sniffer().sniff(text[:4096], delimiters=",;\t|").delimiter
-    except csv.Error:
-        delimiter = ","
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        for row in reader:
-            yield _record(row, f"{source}:{reader.line_num}", None, options)
-    except csv.Error as exc:
-        yield LoadFailure(source=f"{source}:{reader.line_num}", reason=f"invalid CSV: {exc}")

@@ -14,11 +14,9 @@ record is reported on its own (``file#key``) and never stops the others.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -27,7 +25,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from kgweave.agents.domains import RecordSource, get_domain, record_domains
 from kgweave.agents.record_graph import RecordGraph, RecordGraphBuilder
 from kgweave.agents.sources.citeseer import TEXTS_FILE, citeseer_records
-from kgweave.agents.sources.files import InputPathError, LoadFailure, LoadOptions, decode_text, load_corpus, walk_inputs
+from kgweave.agents.sources.files import InputPathError, LoadFailure, LoadOptions, load_corpus, walk_inputs
+from kgweave.agents.sources.readers import csv_records, jsonl_records, read_text
 from kgweave.graph_store.ids import content_id
 from kgweave.graph_store.models import Document
 
@@ -78,20 +77,12 @@ def load_domain_source(paths: Sequence[str | Path], domain: str, options: LoadOp
         files = [f for f in files if f.parent not in found.folders]
         failures.extend(found.failures)
     for file in files:
-        items = _records(file, options)
-        if isinstance(items, LoadFailure):
-            failures.append(items)
-            continue
-        if items is None or not any(_kind(reader, raw) is not None for _, raw in items):
+        read = _read_file(reader, file, options)
+        if read is None:
             plain.append(file)
             continue
-        area = _area(file)
-        for source, raw in items:
-            record = _parse(reader, raw, source, area)
-            if isinstance(record, LoadFailure):
-                failures.append(record)
-            else:
-                records.append(record)
+        records.extend(read.records)
+        failures.extend(read.failures)
     documents: list[Document] = []
     if plain:
         documents, plain_failures = load_corpus(plain, options)
@@ -160,57 +151,71 @@ def _area(file: Path) -> str | None:
     return match.group(1).replace("_", " ") if match else None
 
 
-def _records(file: Path, options: LoadOptions) -> list[tuple[str, object]] | LoadFailure | None:
-    """(source, raw record) pairs of a JSON/JSONL/CSV file; None for other files; a failure if unreadable."""
-    suffix, source = file.suffix.lower(), str(file)
-    if suffix not in (".json", ".jsonl", ".csv"):
-        return None
+class _FileRecords(NamedTuple):
+    """A file's records of the domain and its failures."""
+
+    records: list[BaseModel]
+    failures: list[LoadFailure]
+
+
+def _read_file(reader: RecordSource, file: Path, options: LoadOptions) -> _FileRecords | None:
+    """A JSON/JSONL/CSV file's records of the domain, in one streamed pass; None if it holds none.
+
+    Each record is judged on its own: one of the domain's kind is parsed, any other is that record's
+    failure. A file with no record of the kind (or not a record file) is None: the generic loader
+    reads it as texts and reports what it cannot read.
+    """
+    parsed: list[BaseModel] = []
+    failures: list[LoadFailure] = []
+    others: list[str] = []
+    of_kind = 0
+    area = _area(file)
     try:
-        size = file.stat().st_size
-        if size > options.max_file_mb * 1024 * 1024:
-            return None  # the generic loader reports it, with the limit
-        text = decode_text(file.read_bytes())
-    except OSError as exc:
-        return LoadFailure(source=source, reason=f"cannot read: {exc.strerror or exc}")
-    if isinstance(text, LoadFailure) or not text.strip():
+        for source, raw in _records(file, options):
+            if isinstance(raw, LoadFailure):
+                failures.append(raw)
+            elif _kind(reader, raw) is None:
+                others.append(source)  # a failure only if the file turns out to hold the domain's records
+            else:
+                of_kind += 1
+                record = _parse(reader, raw, source, area)
+                if isinstance(record, LoadFailure):
+                    failures.append(record)
+                else:
+                    parsed.append(record)
+    except Exception as exc:  # noqa: BLE001 (whatever breaks reading this file, the others are read)
+        failures.append(LoadFailure(source=str(file), reason=f"cannot read: {type(exc).__name__}: {exc}"))
+    if not of_kind:
         return None
-    if suffix == ".csv":
-        return _csv_records(text, source)
+    failures.extend(LoadFailure(source=source, reason=f"record is not {reader.expected}") for source in others)
+    return _FileRecords(parsed, failures)
+
+
+def _records(file: Path, options: LoadOptions) -> Iterator[tuple[str, object]]:
+    """(source, raw record or LoadFailure) of a JSON/JSONL/CSV file, JSONL and CSV streamed."""
+    suffix, source = file.suffix.lower(), str(file)
     if suffix == ".jsonl":
-        out: list[tuple[str, object]] = []
-        for lineno, line in enumerate(text.splitlines(), start=1):
-            if line.strip():
-                try:
-                    out.append((f"{source}:{lineno}", json.loads(line)))
-                except json.JSONDecodeError as exc:
-                    out.append((f"{source}:{lineno}", LoadFailure(source=f"{source}:{lineno}",
-                                                                  reason=f"invalid JSON: {exc.msg}")))
-        return out
+        yield from jsonl_records(file, options)
+        return
+    if suffix == ".csv":
+        for where, row in csv_records(file, options):
+            yield where, row if not isinstance(row, Mapping) else {k: v for k, v in row.items() if k and v}
+        return
+    if suffix != ".json":
+        return
+    text = read_text(file, options)
+    if isinstance(text, LoadFailure):
+        return  # the generic loader reports it
     try:
         data = json.loads(text)
-    except json.JSONDecodeError:
-        return None  # the generic loader reports where the JSON breaks
+    except Exception:  # noqa: BLE001 (the generic loader reports where and why the JSON breaks)
+        return
     if isinstance(data, list):
-        return [(f"{source}#{i}", item) for i, item in enumerate(data)]
-    if isinstance(data, Mapping) and data and all(isinstance(v, Mapping) for v in data.values()):
-        return [(f"{source}#{key}", item) for key, item in data.items()]
-    return [(source, data)]
-
-
-def _csv_records(text: str, source: str) -> list[tuple[str, object]]:
-    try:
-        delimiter = csv.Sniffer().sniff(text[:4096], delimiters=",;\t|").delimiter
-    except csv.Error:
-        delimiter = ","
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
-    out: list[tuple[str, object]] = []
-    try:
-        for row in reader:
-            out.append((f"{source}:{reader.line_num}", {k: v for k, v in row.items() if k and v not in (None, "")}))
-    except csv.Error as exc:
-        out.append((f"{source}:{reader.line_num}", LoadFailure(source=f"{source}:{reader.line_num}",
-                                                               reason=f"invalid CSV: {exc}")))
-    return out
+        yield from ((f"{source}#{i}", item) for i, item in enumerate(data))
+    elif isinstance(data, Mapping) and data and all(isinstance(v, Mapping) for v in data.values()):
+        yield from ((f"{source}#{key}", item) for key, item in data.items())
+    else:
+        yield source, data
 
 
 def _kind(reader: RecordSource, raw: object) -> str | None:
@@ -226,7 +231,7 @@ def _parse(reader: RecordSource, raw: object, source: str, area: str | None) -> 
     assert isinstance(raw, Mapping)
     try:
         return reader.parse(raw, kind, source, area)
-    except (ValidationError, ValueError, TypeError) as exc:
+    except Exception as exc:  # noqa: BLE001 (a record that breaks its parser is that record's failure)
         return LoadFailure(source=source, reason=f"bad {kind} record: {_reason(exc)}")
 
 

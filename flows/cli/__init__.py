@@ -21,6 +21,7 @@ from kgweave.flows.cli._common import (
     Parser,
     UsageError,
     apply_llm_overrides,
+    one_line_console,
     quiet_prefect_defaults,
 )
 
@@ -28,8 +29,8 @@ __all__ = ["COMMAND_MODULES", "main"]
 
 # One module per command group, each with ``register(subparsers)``; this order is the order of --help.
 COMMAND_MODULES: tuple[str, ...] = tuple(f"kgweave.flows.cli.{name}" for name in (
-    "build", "store", "analyze", "ask", "resolve", "expand", "consensus", "evaluate", "ml", "neo4j", "deploy",
-    "stack"))
+    "build", "store", "runs", "analyze", "ask", "resolve", "expand", "consensus", "evaluate", "ml", "neo4j",
+    "deploy", "stack"))
 
 # -- parser -------------------------------------------------------------------------------------------
 
@@ -49,12 +50,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
     from kgweave.deploy.local_stack import StackError, prefect_start_failure, use_prefect_api
+    from kgweave.flows.monitoring import FailureRatioExceededError
     from kgweave.flows.settings import StackSettings
     from kgweave.graph_store.errors import StoreUnavailableError, UnsupportedCapabilityError
 
     apply_llm_overrides(args)
     if args.uses_prefect:  # before Prefect is imported: the local stack's server, if `kgweave up` started one
         use_prefect_api(StackSettings())
+        one_line_console()
     try:
         return func(args)
     except (UsageError, UnsupportedCapabilityError) as exc:  # asking a store for what it cannot do is bad input
@@ -63,13 +66,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (StoreUnavailableError, StackError) as exc:
         print(f"kgweave: error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
+    except FailureRatioExceededError as exc:  # the run ended failed: its summary is shown, then the cause
+        print(f"kgweave: failed: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
     except KeyboardInterrupt:
         print("kgweave: interrupted; run the same command again to resume", file=sys.stderr)
         return 130
     except Exception as exc:  # one line for people; KGWEAVE_DEBUG=1 shows the traceback
         if os.environ.get("KGWEAVE_DEBUG"):
             raise
-        reason = prefect_start_failure(exc) or f"{type(exc).__name__}: {exc} (KGWEAVE_DEBUG=1 for the traceback)"
+        message = " ".join(str(exc).split())  # one line, whatever the message holds
+        reason = prefect_start_failure(exc) or f"{type(exc).__name__}: {message} (KGWEAVE_DEBUG=1 for the traceback)"
         print(f"kgweave: failed: {reason}", file=sys.stderr)
         return EXIT_FAILURE
     finally:

@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
+
+T = TypeVar("T")
 
 __all__ = [
     "EXIT_FAILURE",
@@ -26,12 +30,15 @@ __all__ = [
     "Parser",
     "UsageError",
     "bad_option",
+    "failure_ratio_arg",
     "gleaning_arg",
     "json_arg",
+    "one_line_console",
     "open_or_usage",
     "graph_source",
     "print_json",
     "quiet_prefect_defaults",
+    "run_summarised",
     "store_arg",
     "store_url",
 ]
@@ -57,6 +64,36 @@ def quiet_prefect_defaults() -> None:
     os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
     # library loggers reach the run's logs in the Prefect UI (at PREFECT_LOGGING_LEVEL and above)
     os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "kgweave")
+
+
+class _OneLineConsole(logging.Filter):
+    """Console records as one line each, without tracebacks (the Prefect API still gets them whole)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.name.startswith(("prefect.flow_runs", "prefect.task_runs")):
+            return False  # a run's exception: the CLI prints it as its one line (`main`)
+        record.exc_info, record.exc_text, record.stack_info = None, None, None
+        message = record.getMessage()
+        if "\n" in message:
+            record.msg, record.args = message.splitlines()[0] + " ...", ()
+        return True
+
+
+def one_line_console() -> None:
+    """Prefect's console output (its own errors included) as one line per record; KGWEAVE_DEBUG=1 keeps all.
+
+    Imports Prefect (its logging is configured on import); call it only for commands that run flows.
+    """
+    if os.environ.get("KGWEAVE_DEBUG"):
+        return
+    import prefect.main  # noqa: F401 (configures Prefect's logging handlers, once per process)
+
+    loggers = [logging.getLogger(), *(logging.getLogger(name) for name in list(logging.root.manager.loggerDict))]
+    for logger in loggers:
+        for handler in logger.handlers:
+            if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler) \
+                    and not any(isinstance(f, _OneLineConsole) for f in handler.filters):
+                handler.addFilter(_OneLineConsole())
 
 
 def store_arg(parser: argparse.ArgumentParser) -> None:
@@ -100,6 +137,35 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
     return value
+
+
+def _ratio(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {value:g}")
+    return value
+
+
+def failure_ratio_arg(parser: argparse.ArgumentParser) -> None:
+    """``--max-failure-ratio R``: the run ends failed (exit 1) when more than this share of its items fail."""
+    parser.add_argument("--max-failure-ratio", type=_ratio, default=None, metavar="R",
+                        help="end failed (exit 1) when more than this share of items fail (env "
+                             "KGWEAVE_MAX_FAILURE_RATIO, default 1.0: only when no item succeeds)")
+
+
+def run_summarised(run: Callable[[], T]) -> tuple[T, Exception | None]:
+    """A flow's summary and, for a run that ended failed, its error (raised once the summary is shown)."""
+    from kgweave.flows.monitoring import FailureRatioExceededError
+
+    try:
+        return run(), None
+    except FailureRatioExceededError as exc:
+        if exc.summary is None:
+            raise
+        return exc.summary, exc  # type: ignore[return-value]
 
 
 def gleaning_arg(parser: argparse.ArgumentParser) -> None:

@@ -11,11 +11,13 @@ from kgweave.flows.cli._common import (
     EXIT_PARTIAL,
     UsageError,
     bad_option,
+    failure_ratio_arg,
     gleaning_arg,
     json_arg,
     llm_args,
     open_or_usage,
     print_json,
+    run_summarised,
     store_arg,
     store_url,
 )
@@ -72,10 +74,12 @@ def cmd_build(args: argparse.Namespace) -> int:
         chunk_chars=args.chunk_chars or settings.chunk_chars,
         batch_documents=args.batch_documents or settings.batch_documents,
         max_file_mb=args.max_file_mb or settings.max_file_mb,
+        max_record_mb=args.max_record_mb or settings.max_record_mb,
         text_field=args.text_field or settings.text_field, force=args.force,
+        max_failure_ratio=args.max_failure_ratio,
     )
     if args.json:
-        summary = build_graph(**params)
+        summary, failed = run_summarised(lambda: build_graph(**params))
         print_json(summary.model_dump())
     else:
         from rich.console import Console
@@ -90,8 +94,10 @@ def cmd_build(args: argparse.Namespace) -> int:
                 bar.update(bar_id, description=f"{stage} documents", completed=done, total=total)
 
             with progress_sink(on_progress):
-                summary = build_graph(**params)
+                summary, failed = run_summarised(lambda: build_graph(**params))
         _print_build_table(summary)
+    if failed is not None:
+        raise failed
     return EXIT_PARTIAL if summary.failures or summary.stopped_because else EXIT_OK
 
 
@@ -105,7 +111,8 @@ def _dry_run(args: argparse.Namespace, settings: BuildSettings, choice: Extracto
 
     extractor = build_extractor(choice)
     documents, failures = load_corpus(args.paths, LoadOptions(
-        text_field=args.text_field or settings.text_field, max_file_mb=args.max_file_mb or settings.max_file_mb))
+        text_field=args.text_field or settings.text_field, max_file_mb=args.max_file_mb or settings.max_file_mb,
+        max_record_mb=args.max_record_mb or settings.max_record_mb))
     done: set[str] = set()
     if not args.force and store_exists(store):
         graph = open_or_usage(store)
@@ -182,9 +189,13 @@ def register(sub: Any) -> None:
     build.add_argument("--run-id", default=None, help="run id (default: generated)")
     build.add_argument("--chunk-chars", type=int, default=None, help="max characters per chunk (default 2000)")
     build.add_argument("--batch-documents", type=int, default=None, help="documents per extraction task (250)")
-    build.add_argument("--max-file-mb", type=float, default=None, help="skip and report larger files (20)")
+    build.add_argument("--max-file-mb", type=float, default=None,
+                       help="skip and report larger .txt/.md/.json files (20)")
+    build.add_argument("--max-record-mb", type=float, default=None,
+                       help="skip and report larger JSONL lines / CSV rows (20; those files are streamed)")
     build.add_argument("--text-field", default=None, help="JSON/CSV field with the text (default: auto)")
     build.add_argument("--force", action="store_true", help="re-extract documents already done")
+    failure_ratio_arg(build)
     store_arg(build)
     json_arg(build)
     build.set_defaults(func=cmd_build)

@@ -9,10 +9,12 @@ from kgweave.flows.cli._common import (
     EXIT_OK,
     EXIT_PARTIAL,
     UsageError,
+    failure_ratio_arg,
     json_arg,
     llm_args,
     open_or_usage,
     print_json,
+    run_summarised,
     store_arg,
     store_url,
 )
@@ -61,15 +63,19 @@ def cmd_expand(args: argparse.Namespace) -> int:
         raise UsageError(f"--from-store: the store {url} holds no graph; give --seed TEXT to start from a topic")
     params = dict(run_id=run_id, seed=resolved.seed, iterations=args.iterations, policy=resolved.policy, store=url,
                   from_store=resolved.from_store, resume=args.resume, llm_base_url=args.llm_base_url,
-                  llm_model=args.llm_model, limits=limits, settings=resolved, report_dir=args.report)
+                  llm_model=args.llm_model, limits=limits, settings=resolved, report_dir=args.report,
+                  max_failure_ratio=args.max_failure_ratio)
     try:
-        summary = expand_graph(**params) if args.json else _with_progress_bar(expand_graph, params)
+        summary, failed = run_summarised(
+            lambda: expand_graph(**params) if args.json else _with_progress_bar(expand_graph, params))
     except ExpansionError as exc:
         raise UsageError(str(exc)) from exc
     if args.json:
         print_json(summary.model_dump(mode="json"))
     else:
         _print_summary(summary)
+    if failed is not None:
+        raise failed
     return EXIT_OK if summary.stopped_because in ("iterations", "saturation") else EXIT_PARTIAL
 
 
@@ -153,6 +159,7 @@ def register(sub: Any) -> None:
     expand.add_argument("--rng-seed", type=int, default=0, help="seed of policy choices, samples and Leiden")
     expand.add_argument("--hops", type=int, default=2, help="neighbourhood hops shown in the prompt (default 2)")
     expand.add_argument("--report", default=None, metavar="DIR", help="plots folder (default .kgweave/expand/RUN_ID)")
+    failure_ratio_arg(expand)
     store_arg(expand)
     json_arg(expand)
     expand.set_defaults(func=cmd_expand)

@@ -123,9 +123,22 @@ def test_a_llama_cpp_like_server_costs_one_extra_call_per_run(
 
 def test_a_build_where_no_chunk_succeeds_says_so(llm_server: LLMTestServer, corpus: Path, tmp_path: Path) -> None:
     llm_server.rule = lambda body: Fault.http(400, "model is not loaded")
-    code, summary = build_llm(llm_server, corpus, tmp_path / "g.db", "--max-tokens-per-call", "77")
-    assert code in (1, 3) and summary["failed_chunks"] == summary["chunks"] > 0
+    env = {**kgweave_env(), "KGWEAVE_LLM_CACHE_DIR": str(tmp_path / "llm-cache")}
+    done = run_kgweave("build", str(corpus), "--store", str(tmp_path / "g.db"), "--extractor", "llm", "--domain",
+                       "papers", "--llm-base-url", llm_server.base_url, "--llm-model", "kgweave-test-model", "--json",
+                       "--max-tokens-per-call", "77", env=env)
+    summary = json.loads(done.stdout)  # the summary is printed, then the cause as one line, exit 1
+    assert done.returncode == 1 and summary["status"] == "failed"
+    assert summary["failed_chunks"] == summary["chunks"] > 0
     assert summary["note"] == f"no chunk succeeded: all {summary['chunks']} chunks failed (reasons in failures)"
+    assert summary["failure_reason"].startswith(f"none succeeded: all {summary['chunks']} items failed; first: ")
+    assert "model is not loaded" in summary["failure_reason"]
+    print(done.stderr)
+    assert "Traceback" not in done.stderr  # one line per failed chunk, then the cause
+    assert done.stderr.strip().splitlines()[-1] == f"kgweave: failed: build {summary['run_id']}: " \
+                                                  f"{summary['failure_reason']}"
+    with SQLiteGraphStore(tmp_path / "g.db") as store:
+        assert next(r for r in store.runs() if r.id == summary["run_id"]).status == "failed"
     assert summary["llm_calls"] == summary["chunks"]  # a 400 is not retried
     assert all(r.body["max_tokens"] == 77 for r in llm_server.chat_requests)  # the flag reached every request
 

@@ -310,3 +310,33 @@ def test_analyze_compare_two_runs_of_one_store(tmp_path: Path) -> None:
     assert runs["new_nodes"] > 0
     unknown = run_kgweave("analyze", "--compare", "first", "nope", "--store", db)
     assert unknown.returncode == 2 and "no run 'nope'" in unknown.stderr
+
+
+BOOM = """
+import sys
+import kgweave.flows.build_graph as build_graph
+from kgweave.flows.cli import main
+
+def boom(*args, **kwargs):
+    raise RuntimeError("disk on fire\\nsecond line of the error")
+
+build_graph.extract_documents = boom  # fails inside a Prefect task: Prefect logs it with tracebacks
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_failing_flow_is_one_line_on_stderr_and_tracebacks_only_with_debug(tmp_path: Path) -> None:
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("Knowledge graphs connect entities. Knowledge graphs store facts.", "utf-8")
+    args = ["build", str(corpus), "--store", str(tmp_path / "g.db")]
+    quiet = subprocess.run([sys.executable, "-c", BOOM, *args], capture_output=True, text=True,
+                           env=kgweave_env(), timeout=600)
+    assert quiet.returncode == 1
+    lines = [line for line in quiet.stderr.splitlines() if line.strip() and "extract documents" not in line]
+    assert "Traceback" not in quiet.stderr
+    # every line is a log record or the CLI's own: no traceback frames, no continuation of a message
+    assert all(line[:1].isdigit() or line.startswith("kgweave: ") for line in lines), quiet.stderr
+    assert lines[-1].startswith("kgweave: failed: RuntimeError: disk on fire second line of the error")
+    debug = subprocess.run([sys.executable, "-c", BOOM, *args], capture_output=True, text=True,
+                           env={**kgweave_env(), "KGWEAVE_DEBUG": "1"}, timeout=600)
+    assert debug.returncode != 0 and "Traceback" in debug.stderr

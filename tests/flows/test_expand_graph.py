@@ -155,6 +155,8 @@ def test_stop_rules(llm_server: LLMTestServer, tmp_path: Path) -> None:
     failing = run(llm_server, tmp_path / "5", tmp_path / "5.db")
     assert failing.stopped_because == "llm_errors"  # type: ignore[attr-defined]
     assert [r.error is not None for r in failing.iterations] == [False, True, True, True]  # type: ignore[attr-defined]
+    assert failing.status == "failed"  # type: ignore[attr-defined]
+    assert failing.failure_reason.startswith("none succeeded: all 3 iterations failed; first: ")  # type: ignore[attr-defined]
 
 
 def test_a_failed_iteration_is_retried_differently(llm_server: LLMTestServer, tmp_path: Path) -> None:
@@ -274,3 +276,26 @@ def _recorded(db: Path) -> int:
             return int(conn.execute("SELECT COUNT(*) FROM iterations").fetchone()[0])
     except sqlite3.Error:
         return 0
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_cli_expand_where_no_iteration_succeeds_fails_in_one_line(llm_server: LLMTestServer, tmp_path: Path) -> None:
+    llm_server.rule = lambda body: 400
+    done = expand_cli(llm_server, tmp_path / "g.db", "--seed", SEED, "--iterations", "5", "--run-id", "dead-1")
+    result = json.loads(done.stdout)  # the summary still comes, then the cause in one line, exit 1
+    assert done.returncode == 1 and result["status"] == "failed"
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1] == f"kgweave: failed: expand dead-1: {result['failure_reason']}"
+    with SQLiteGraphStore(tmp_path / "g.db") as store:
+        assert next(r for r in store.runs() if r.id == "dead-1").status == "failed"
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_cli_expand_max_failure_ratio(llm_server: LLMTestServer, tmp_path: Path) -> None:
+    calls = iter(range(1000))
+    llm_server.rule = lambda body: 400 if next(calls) % 2 else None
+    args = ("--seed", SEED, "--iterations", "4")
+    strict = expand_cli(llm_server, tmp_path / "a.db", *args, "--max-failure-ratio", "0.1")
+    assert strict.returncode == 1 and "more than the threshold 10%" in strict.stderr.strip().splitlines()[-1]
+    bad = expand_cli(llm_server, tmp_path / "b.db", *args, "--max-failure-ratio", "1.5")
+    assert bad.returncode == 2 and "between 0 and 1" in bad.stderr

@@ -197,8 +197,9 @@ def test_hostile_answers_become_data_and_safe_identifiers(llm_server: LLMTestSer
     _assert_safe(result, chunk)
     names = {normalize_name(e.name) for e in result.entities}
     assert {normalize_name(n) for n in HOSTILE_NAMES} <= names  # they occur in the text, so they are data
-    types = {r.type for r in result.relations}
-    assert "MATCH_N_DETACH_DELETE_N" in types and "KNOWS_M_SET_M_PWNED_TRUE" in types
+    types = {r.type for r in result.relations}  # injected "types" are not plausible: RELATED_TO, text kept
+    assert "MATCH_N_DETACH_DELETE_N" not in types and "KNOWS_M_SET_M_PWNED_TRUE" not in types
+    assert "}) MATCH (n) DETACH DELETE n //" in {r.properties.get("original_type") for r in result.relations}
     store = SQLiteGraphStore(tmp_path / "g.db")
     try:
         store.upsert(extract_documents(

@@ -170,3 +170,23 @@ def test_a_domain_naming_an_unknown_folder_format_is_refused() -> None:
             load_domain_source([DATA], "odd")
     finally:
         unregister("odd")
+
+
+def test_hostile_records_fail_alone_under_a_record_domain(tmp_path: Path) -> None:
+    from kgweave.agents.sources.files import LoadOptions
+
+    deep = "[" * 10_000 + "]" * 10_000
+    papers = tmp_path / "papers.jsonl"
+    papers.write_text("\n".join([
+        json.dumps({"title": "First Paper", "abstract": "Graph neural networks learn."}),
+        '{"title": "Deep", "abstract": ' + deep + "}",
+        json.dumps({"title": "Huge", "abstract": "z " * (1024 * 1024)}),
+        json.dumps({"title": "Last Paper", "abstract": "Transformers read text."}),
+    ]) + "\n", "utf-8")
+    (tmp_path / "deep.json").write_text(deep, "utf-8")
+    source = load_domain_source([tmp_path], "papers", LoadOptions(max_record_mb=1))
+    reasons = {Path(f.source).name: f.reason for f in source.failures}
+    assert reasons == {"deep.json": "invalid JSON: nested deeper than the parser's recursion limit",
+                       "papers.jsonl:2": "invalid JSON: nested deeper than the parser's recursion limit",
+                       "papers.jsonl:3": "record too large (2.0 MB > 1 MB limit; raise --max-record-mb)"}
+    assert sorted(e.name for e in source.graph.entities if e.label == PAPER) == ["First Paper", "Last Paper"]

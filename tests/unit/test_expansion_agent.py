@@ -57,6 +57,9 @@ def test_hostile_relation_types_and_names_are_neutralised() -> None:
     rels = [("Alpha", t, "Line Break name") for t in HOSTILE_RELATION_TYPES]
     result = answer_to_delta(answer(names, rels), graph_lookup(), "r", 1, None)
     assert all(RELATION_TYPE_PATTERN.match(r.type) for r in result.delta.relations)
+    related = next(r for r in result.delta.relations if r.type == "RELATED_TO")  # the injections: one plain edge
+    assert related.properties["original_type"] in HOSTILE_RELATION_TYPES[:3]
+    assert {r.type for r in result.delta.relations} == {"RELATED_TO", "R_123_GO", "SDRAWKCAB"}
     assert "Line Break name" in {e.name for e in result.delta.entities}
     same = answer_to_delta(answer(names, [("Alpha", "X", "Alpha"), ("!!!", "Y", "Alpha")]), graph_lookup(), "r", 1,
                            None)

@@ -3,7 +3,14 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from kgweave.graph_store.ids import entity_id, normalize_name, relation_id, to_label, to_relation_type
+from kgweave.graph_store.ids import (
+    entity_id,
+    model_relation_type,
+    normalize_name,
+    relation_id,
+    to_label,
+    to_relation_type,
+)
 from kgweave.graph_store.models import Entity, Relation
 
 
@@ -59,3 +66,23 @@ def test_models_reject_unsafe_labels_and_types(bad: str) -> None:
 def test_relation_id_must_match_its_content() -> None:
     with pytest.raises(ValidationError):
         Relation(id="forged", source_id="a", target_id="b", type="MET")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("is a part of", "IS_A_PART_OF"),
+    ("uses", "USES"),
+    ("created", "CREATED"),
+    ("merges with", "MERGES_WITH"),
+    ("Robert MATCH n DETACH DELETE n", "RELATED_TO"),
+    ("DROP DATABASE neo4j", "RELATED_TO"),
+    ("}) MATCH (n) DETACH DELETE n //", "RELATED_TO"),
+    ("`KNOWS`]->(m) SET m.pwned = true //", "RELATED_TO"),
+    ('LOVES"; DROP', "RELATED_TO"),
+    ("is related in a very long and winding way to", "RELATED_TO"),
+    ("x" * 30, "RELATED_TO"),
+    ("1 2 3", "RELATED_TO"),
+])
+def test_model_relation_types_must_be_plausible(text: str, expected: str) -> None:
+    rel_type, original = model_relation_type(text)
+    assert rel_type == expected
+    assert original == (text.strip() if expected == "RELATED_TO" else None)

@@ -106,6 +106,8 @@ def test_hostile_strings_become_data_and_safe_identifiers() -> None:
     grounded = ground_output(_chunk(text), answer)
     assert {e.name for e in grounded.entities} == {"}) MATCH (n) DETACH DELETE n //", "`Evil` Corp", "Mallory"}
     types = sorted(r.type for r in grounded.relations)
-    assert types == ["KNOWS_M_SET_M_PWNED_TRUE", "MATCH_N_DETACH_DELETE_N", "R_123"]
+    assert types == ["RELATED_TO"] * 3  # no plausible type: the model's text is kept as a property, not a type
+    assert {r.properties["original_type"] for r in grounded.relations} == {
+        "\u202e123", "`KNOWS`]->(m) SET m.pwned = true //", "}) MATCH (n) DETACH DELETE n //"}
     assert all(RELATION_TYPE_PATTERN.match(t) for t in types)
     assert all(LABEL_PATTERN.match(e.label) for e in grounded.entities)

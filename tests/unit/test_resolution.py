@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 
@@ -147,3 +148,26 @@ def test_collapse_sums_and_keeps_smallest_edge_id() -> None:
     view = collapse(nodes, edges, [EntityMerge(alias_id="a", canonical_id="b", run_id="r")])
     assert [(n.id, n.support) for n in view.nodes] == [("b", 3), ("c", 4)]
     assert [(e.id, e.source, e.target, e.support) for e in view.edges] == [("e1", "b", "c", 3)]
+
+
+def test_words_with_different_stems_are_not_typos() -> None:
+    rows = [row("retraining"), row("pre-training"), row("supervised learning"), row("unsupervised learning"),
+            row("convolution"), row("deconvolution"), row("hyperparameter"), row("hyperparamter")]
+    assert clusters(rows, resolve(rows, None)) == {frozenset({"hyperparameter", "hyperparamter"})}
+
+
+def test_resolve_store_reaches_its_fixed_point_in_one_run(tmp_path: Path) -> None:
+    # Round 1: the acronym layer sees two expansions of LLM (ambiguous), then the fuzzy layer merges
+    # the typo; round 2 sees one expansion and merges the acronym. A second run must find nothing.
+    from kgweave.flows.resolve import resolve_store
+    from kgweave.graph_store.models import Entity, GraphDelta
+    from kgweave.graph_store.sqlite_store import SQLiteGraphStore
+
+    names = [("LLMs", "NamedEntity"), ("large language models", "Concept"), ("large langauge models", "Concept")]
+    with SQLiteGraphStore(tmp_path / "g.db") as store:
+        store.upsert(GraphDelta(run_id="seed", extractor="test",
+                                entities=tuple(Entity.named(n, label) for n, label in names)))
+        first = resolve_store(store, "resolve-1", use_embeddings=False)
+        assert first["merges"] == 2 and first["rounds"] == 3 and first["entities_after"] == 1
+        again = resolve_store(store, "resolve-2", use_embeddings=False)
+        assert again["merges"] == 0 and again["rounds"] == 1
