@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import socket
+import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import openai
@@ -17,6 +19,7 @@ from kgweave.agents.domains.text import TEXT, TextExtraction
 from kgweave.agents.errors import BudgetExceededError, LLMRequestError, LLMUnavailableError
 from kgweave.agents.llm_client import Budget, CallResult, LLMClient, LLMConfig
 from kgweave.agents.prompts import ChatMessage
+from tests.conftest import require
 from tests.llm_fixtures import client_config as _config
 from tests.llm_fixtures import llm_server_fixture  # noqa: F401 - provides the llm_server fixture
 from tests.llm_server import Fault, LLMTestServer
@@ -438,17 +441,38 @@ def test_refused_auth_takes_the_endpoint_down_after_three(llm_server: LLMTestSer
     assert results == [1, 2, 3] and len(llm_server.chat_requests) == 3  # the fourth was never sent
 
 
+@pytest.fixture
+def full_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 64 KiB tmpfs, filled to the last block: every write into it fails with ENOSPC.
+
+    Mounting needs root (or a user namespace); where that is impossible the test is skipped, never in CI.
+    """
+    mount_point = tmp_path / "full"
+    mount_point.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount_point)],
+                             capture_output=True, text=True, check=False)
+    require(mounted.returncode == 0, f"cannot mount a tmpfs here: {mounted.stderr.strip() or mounted.returncode}")
+    try:
+        with open(mount_point / "filler", "wb", buffering=0) as filler:
+            try:
+                while True:
+                    filler.write(b"\0" * 4096)
+            except OSError as exc:
+                assert exc.errno == errno.ENOSPC
+        (mount_point / "cache").mkdir(exist_ok=True)  # a directory entry still fits in a full tmpfs
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
 def test_a_full_disk_under_the_cache_keeps_the_answer(
-    llm_server: LLMTestServer, tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    llm_server: LLMTestServer, tmp_path: Path, full_disk: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from kgweave.agents.llm_client import ResponseCache
-
-    def no_space(self: ResponseCache, key: str, record: dict[str, object]) -> None:
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(ResponseCache, "put", no_space)
+    cache = full_disk / "cache"
     with caplog.at_level(logging.WARNING, logger="kgweave.agents.llm_client"):
-        first = _call(_config(llm_server, tmp_path))
-        second = _call(_config(llm_server, tmp_path, model="other-model"))
-    assert first.ok and second.ok
+        first = _call(_config(llm_server, tmp_path, cache_dir=cache))
+        second = _call(_config(llm_server, tmp_path, cache_dir=cache, model="other-model"))
+    assert first.ok and second.ok  # both answers are used though neither could be kept
     assert caplog.text.count("cannot be written") == 1  # one warning, not one per answer
+    assert "No space left on device" in caplog.text
+    assert not [p for p in cache.rglob("*") if p.is_file()]  # no half-written cache file is left behind
