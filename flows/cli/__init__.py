@@ -55,8 +55,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from kgweave.graph_store.errors import StoreUnavailableError, UnsupportedCapabilityError
 
     apply_llm_overrides(args)
-    if args.uses_prefect:  # before Prefect is imported: the local stack's server, if `kgweave up` started one
-        use_prefect_api(StackSettings())
+    if args.uses_prefect and not getattr(args, "dry_run", False):  # a dry run estimates and runs no flow
+        use_prefect_api(StackSettings())  # before Prefect is imported: the server `kgweave up` started, if any
         one_line_console()
     try:
         return func(args)
