@@ -306,7 +306,7 @@ def _publish_top_entities(run_id: str, totals: _Totals, top: int = 25) -> None:
 
 
 def _publish_artifacts(summary: BuildSummary) -> None:
-    rows = [
+    rows: list[dict[str, object]] = [
         {"what": "documents read", "count": summary.documents},
         {"what": "documents skipped (already done)", "count": summary.skipped_documents},
         {"what": "chunks extracted", "count": summary.chunks},
