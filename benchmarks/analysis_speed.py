@@ -29,13 +29,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from _shared import SHARED  # noqa: E402 (benchmarks/_shared.py beside this script)
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-SHARED = next(
-    (Path(p) for p in (os.environ.get("KGWEAVE_SHARED_DATA"), REPO.parent / "shared" / "data", "/work/shared/data")
-     if p and Path(p).is_dir()),
-    REPO.parent / "shared" / "data",
-)
 BIOGRAPH = SHARED / "graphreasoning_biograph" / "BioGraph.graphml"
 BA_SIZES = {"ba100k": 20_000, "ba1m": 200_000, "ba1m-store": 200_000}  # nodes; m = 5 edges per new node
 STORE_CACHE = Path(os.environ.get("KGWEAVE_BENCH_CACHE", "/tmp/kgweave-bench"))

@@ -27,12 +27,9 @@ import time
 import urllib.request
 from pathlib import Path
 
+from _shared import SHARED, emit  # noqa: E402 (benchmarks/_shared.py beside this script)
+
 REPO = Path(__file__).resolve().parents[1]
-SHARED = next(
-    (Path(p) for p in (os.environ.get("KGWEAVE_SHARED_DATA"), REPO.parent / "shared" / "data", "/work/shared/data")
-     if p and Path(p).is_dir()),
-    REPO.parent / "shared" / "data",
-)
 ICLR = SHARED / "researchtown_agent_data" / "iclr2023_review_score_papers"
 
 
@@ -153,10 +150,7 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(timeout=30)
-    text = json.dumps(result, indent=1)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n")
+    emit(result, args.out)
 
 
 if __name__ == "__main__":

@@ -24,22 +24,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+
+from _shared import SHARED  # noqa: E402 (benchmarks/_shared.py beside this script)
 
 from kgweave.agents.cooccurrence import CooccurrenceExtractor
 from kgweave.agents.pipeline import extract_documents
 from kgweave.graph_store.models import Document, GraphDelta
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = next(
-    (Path(p) for p in (os.environ.get("KGWEAVE_SHARED_DATA"), REPO.parent / "shared" / "data", "/work/shared/data")
-     if p and Path(p).is_dir()),
-    REPO.parent / "shared" / "data",
-)
 GOLD = SHARED / "scier_dev" / "dev_spans.jsonl"
 
 Span = tuple[int, int]

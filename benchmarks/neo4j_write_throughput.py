@@ -57,6 +57,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import neo4j
+from _shared import SHARED  # noqa: E402 (benchmarks/_shared.py beside this script)
 
 from kgweave.deploy.neo4j_server import Neo4jServer
 from kgweave.graph_store import cypher
@@ -72,11 +73,6 @@ def num(stats: Stats, key: str) -> float:
     value = stats[key]
     assert isinstance(value, int | float), (key, value)
     return float(value)
-SHARED = next(
-    (Path(p) for p in (os.environ.get("KGWEAVE_SHARED_DATA"), REPO.parent / "shared" / "data", "/work/shared/data")
-     if p and Path(p).is_dir()),
-    REPO.parent / "shared" / "data",
-)
 BIOGRAPH = SHARED / "graphreasoning_biograph" / "BioGraph.graphml"
 PASSWORD = "kgweave-bench-password"
 LABELS = (("Concept", 0.6), ("NamedEntity", 0.25), ("Method", 0.1), ("Dataset", 0.05))

@@ -32,14 +32,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from _shared import SHARED, emit  # noqa: E402 (benchmarks/_shared.py beside this script)
+
 from kgweave.deploy.neo4j_server import Neo4jServer
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = next(
-    (Path(p) for p in (os.environ.get("KGWEAVE_SHARED_DATA"), REPO.parent / "shared" / "data", "/work/shared/data")
-     if p and Path(p).is_dir()),
-    REPO.parent / "shared" / "data",
-)
 ICLR = SHARED / "researchtown_agent_data" / "iclr2023_review_score_papers"
 PASSWORD = "kgweave-bench-password"
 
@@ -138,10 +135,7 @@ def main() -> None:
                 result["profiled_push_s"] = profile_push(source, url, PASSWORD, args.profile)
         finally:
             server.stop()
-    text = json.dumps(result, indent=1)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n")
+    emit(result, args.out)
 
 
 if __name__ == "__main__":

@@ -40,6 +40,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # tests.llm_server (--llm-server)
 
+from _shared import SHARED  # noqa: E402 (benchmarks/_shared.py beside this script)
+
 from kgweave.agents.answering import ask  # noqa: E402
 from kgweave.agents.extractor import Extractor  # noqa: E402
 from kgweave.agents.pipeline import extract_documents  # noqa: E402
@@ -50,11 +52,6 @@ from kgweave.graph_store.models import Document  # noqa: E402
 from kgweave.graph_store.protocol import GraphStore  # noqa: E402
 from kgweave.graph_store.sqlite_store import SQLiteGraphStore  # noqa: E402
 
-SHARED = next(
-    (Path(p) for p in (os.environ.get("KGWEAVE_SHARED_DATA"), REPO.parent / "shared" / "data", "/work/shared/data")
-     if p and Path(p).is_dir()),
-    REPO.parent / "shared" / "data",
-)
 GOLD = SHARED / "scier_dev" / "dev_spans.jsonl"
 ICLR = SHARED / "researchtown_agent_data" / "iclr2023_review_score_papers"
 OPTIONS = AskOptions(mode="local", hops=2, top=20, use_llm=False)
