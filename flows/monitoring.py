@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 
 from pydantic import BaseModel
 
@@ -12,12 +14,15 @@ from kgweave.graph_store.runs import RatioVerdict, new_run_id, ratio_verdict
 
 __all__ = [
     "FailureRatioExceededError",
+    "LiveTable",
     "RatioVerdict",
     "StageProgress",
     "browser_queries_markdown",
     "cost_estimate_usd",
     "default_run_id",
     "failure_verdict",
+    "plots_markdown",
+    "png_markdown",
     "run_name",
     "show_library_logs",
 ]
@@ -71,6 +76,27 @@ def browser_queries_markdown(run_id: str) -> str:
     )
 
 
+MAX_EMBEDDED_PNG_BYTES = 300_000  # a bigger data URI makes the artifact page slow to load
+
+
+def png_markdown(path: str | Path, title: str) -> str:
+    """Markdown showing the PNG at ``path`` in a Prefect artifact, embedded as a data URI.
+
+    The UI's browser refuses ``file://`` images, and the file may live on a worker anyway. A PNG over
+    ``MAX_EMBEDDED_PNG_BYTES`` is named, not embedded, with the reason.
+    """
+    data = Path(path).read_bytes()
+    if len(data) > MAX_EMBEDDED_PNG_BYTES:
+        return (f"{title}: `{path}` ({len(data) // 1000} KB, not embedded: over the "
+                f"{MAX_EMBEDDED_PNG_BYTES // 1000} KB an artifact carries)\n")
+    return f"![{title}](data:image/png;base64,{base64.b64encode(data).decode('ascii')})\n"
+
+
+def plots_markdown(paths: Iterable[Path]) -> str:
+    """:func:`png_markdown` of each PNG among ``paths`` (a report folder's files), titled by its file name."""
+    return "".join(png_markdown(path, path.stem.replace("_", " ")) for path in paths if path.suffix == ".png")
+
+
 def default_run_id(kind: str) -> str:
     """``<kind>-<scheduled start>-<flow run id prefix>`` inside a flow run (scheduled runs pass no run id)."""
     from prefect.runtime import flow_run
@@ -107,6 +133,30 @@ class StageProgress:
         from prefect.artifacts import update_progress_artifact
 
         update_progress_artifact(self._id, 100.0 * (self.stages.index(stage) + 1) / len(self.stages))  # type: ignore[arg-type]
+
+
+class LiveTable:
+    """A Prefect table artifact whose rows are replaced in place: one card in the run's Artifacts tab, however
+    often it changes (a new ``create_table_artifact`` under the same key would add a card each time).
+
+    Created on the first :meth:`show`, inside a flow run.
+    """
+
+    def __init__(self, key: str, description: str) -> None:
+        self.key, self.description = key, description
+        self._id: object | None = None
+
+    def show(self, rows: Sequence[dict[str, object]]) -> None:
+        """Make ``rows`` the table's content."""
+        from prefect.artifacts import TableArtifact, create_table_artifact
+        from prefect.client.orchestration import get_client
+        from prefect.client.schemas.actions import ArtifactUpdate
+
+        if self._id is None:
+            self._id = create_table_artifact(list(rows), key=self.key, description=self.description)
+            return
+        data = TableArtifact(table=list(rows)).format(_sync=True)  # type: ignore[call-arg]
+        get_client(sync_client=True).update_artifact(self._id, ArtifactUpdate(data=data))  # type: ignore[arg-type]
 
 
 def show_library_logs() -> None:

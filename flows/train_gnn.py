@@ -13,7 +13,6 @@ class, and the MiniLM embedding of that explanation is appended to the node feat
 
 from __future__ import annotations
 
-import base64
 import re
 from pathlib import Path
 
@@ -41,7 +40,7 @@ from kgweave.analysis.gnn import (
     train,
 )
 from kgweave.flows.embed import DEFAULT_EMBEDDING_MODEL, embed_nodes
-from kgweave.flows.monitoring import StageProgress, default_run_id, run_name, show_library_logs
+from kgweave.flows.monitoring import StageProgress, default_run_id, png_markdown, run_name, show_library_logs
 from kgweave.flows.stores import open_flow_store
 from kgweave.graph_store.models import Run
 from kgweave.graph_store.runs import recorded_run
@@ -99,7 +98,7 @@ def curve_png(result: TrainResult, path: Path) -> Path:
     left.set_title(f"{result.model.upper()} {result.task} on {result.device}")
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=90)
+    figure.savefig(path, dpi=80)
     plt.close(figure)
     return path
 
@@ -262,7 +261,6 @@ def _tape_summary(report: TapeReport | None) -> dict[str, object]:
 def _publish_artifacts(summary: TrainSummary, png: Path) -> None:
     create_table_artifact([{"metric": k, "value": round(v, 4)} for k, v in sorted(summary.metrics.items())],
                           key="train-gnn-metrics", description=f"{summary.model} {summary.task} ({summary.run_id})")
-    image = base64.b64encode(png.read_bytes()).decode("ascii")
     headline = (f"test accuracy **{summary.test_accuracy:.3f}**" if summary.test_accuracy is not None
                 else f"test AUC **{summary.test_auc:.3f}**" if summary.test_auc is not None else "")
     create_markdown_artifact(
@@ -271,5 +269,5 @@ def _publish_artifacts(summary: TrainSummary, png: Path) -> None:
         f"{headline}, {summary.epochs} epochs in {summary.seconds:.1f} s "
         f"({summary.seconds_per_epoch * 1000:.1f} ms/epoch, best epoch {summary.best_epoch}).\n\n"
         f"Model: `{summary.model_path}`. Curve: `{summary.curve_png}`.\n\n"
-        f"![training curve](data:image/png;base64,{image})\n",
+        + png_markdown(png, "training curve"),
         key="train-gnn-summary", description=f"Training summary and curve ({summary.run_id})")

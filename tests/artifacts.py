@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import re
 from collections.abc import Iterable
 from typing import Any
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def artifacts_of(keys: Iterable[str], marker: str) -> dict[str, Any]:
@@ -14,3 +18,11 @@ def artifacts_of(keys: Iterable[str], marker: str) -> dict[str, Any]:
     with get_client(sync_client=True) as client:
         found = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=list(keys))))
     return {a.key: a for a in found if marker in (a.description or "")}
+
+
+def embedded_pngs(markdown: object) -> list[bytes]:
+    """The images a markdown artifact embeds as ``data:image/png;base64,`` URIs, decoded (each a PNG)."""
+    images = [base64.b64decode(m, validate=True)
+              for m in re.findall(r"\(data:image/png;base64,([A-Za-z0-9+/=]+)\)", str(markdown))]
+    assert all(image.startswith(PNG_SIGNATURE) for image in images)
+    return images

@@ -16,6 +16,7 @@ from kgweave.agents.expansion_loop import ExpansionLimits, ExpansionSettings, It
 from kgweave.graph_store.ids import RELATION_TYPE_PATTERN
 from kgweave.graph_store.models import Iteration
 from kgweave.graph_store.sqlite_store import SQLiteGraphStore
+from tests.artifacts import embedded_pngs
 from tests.flows.test_cli import kgweave_env, run_kgweave
 from tests.llm_fixtures import client_config, llm_server_fixture  # noqa: F401
 from tests.llm_server import LLMTestServer
@@ -209,10 +210,15 @@ def test_cli_expand_json_artifacts_resume_and_report(llm_server: LLMTestServer, 
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
     with get_client(sync_client=True) as client:
-        rows = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[
+        found = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[
             "expand-graph-iteration", "expand-graph-iterations", "expand-graph-summary"])))
-    keys = [a.key for a in rows]
-    assert keys.count("expand-graph-iteration") >= 6 and "expand-graph-summary" in keys
+    published = [a for a in found if "cli-1" in (a.description or "")]
+    # one iterations table, updated in place (not a card per iteration), and the summary with the plots in it
+    assert sorted(a.key for a in published) == ["expand-graph-iterations", "expand-graph-summary"]
+    by_key = {a.key: a for a in published}
+    assert [row["iteration"] for row in json.loads(by_key["expand-graph-iterations"].data)] == list(range(7))
+    assert len(embedded_pngs(by_key["expand-graph-summary"].data)) == 4
+    assert "file://" not in by_key["expand-graph-summary"].data
     more = expand_cli(llm_server, db, "--resume", "--run-id", "cli-1", "--iterations", "9")
     assert more.returncode == 0, more.stderr
     resumed = json.loads(more.stdout)
