@@ -31,6 +31,7 @@ from kgweave.flows.monitoring import (
     cost_estimate_usd,
     default_run_id,
     failure_verdict,
+    final_state,
     run_name,
     show_library_logs,
 )
@@ -264,7 +265,7 @@ def build_graph(
         record.finish(status, summary.model_dump())
         if verdict.exceeded:
             raise FailureRatioExceededError(f"build {run_id}: {failure_reason}", summary)
-        return summary
+        return final_state(summary, verdict)
 
 
 class _Totals:

@@ -81,11 +81,11 @@ def expand_graph(
     ``KGWEAVE_MAX_FAILURE_RATIO``) of them failed, ends Failed after its report, the reason in its summary.
     """
     from kgweave.flows.extractors import llm_config
-    from kgweave.flows.monitoring import FailureRatioExceededError, LiveTable, show_library_logs
+    from kgweave.flows.monitoring import FailureRatioExceededError, LiveTable, final_state, show_library_logs
     from kgweave.flows.progress import report_progress
     from kgweave.flows.settings import MonitoringSettings, StoreSettings
     from kgweave.flows.stores import open_flow_store
-    from kgweave.graph_store.runs import new_run_id
+    from kgweave.graph_store.runs import new_run_id, ratio_verdict
 
     log = get_run_logger()
     show_library_logs()
@@ -124,7 +124,8 @@ def expand_graph(
                              description=f"Summary of run {run_id}")
     if summary.failure_reason:
         raise FailureRatioExceededError(f"expand {run_id}: {summary.failure_reason}", summary)
-    return summary
+    expanded = [r for r in summary.iterations if r.iteration > 0]  # iteration 0 is the seed
+    return final_state(summary, ratio_verdict(sum(1 for r in expanded if r.error), len(expanded), unit="iterations"))
 
 
 def _markdown(summary: ExpansionSummary, folder: Path, plots: list[Path]) -> str:

@@ -6,6 +6,7 @@ import base64
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import TypeVar, cast
 
 from pydantic import BaseModel
 
@@ -17,10 +18,12 @@ __all__ = [
     "LiveTable",
     "RatioVerdict",
     "StageProgress",
+    "COMPLETED_WITH_FAILURES",
     "browser_queries_markdown",
     "cost_estimate_usd",
     "default_run_id",
     "failure_verdict",
+    "final_state",
     "plots_markdown",
     "png_markdown",
     "run_name",
@@ -45,6 +48,25 @@ class FailureRatioExceededError(RuntimeError):
 def failure_verdict(failed: int, items: int, threshold: float | None = None) -> RatioVerdict:
     """Failed share of ``items``; ``threshold`` defaults to ``KGWEAVE_MAX_FAILURE_RATIO`` (1.0: no success only)."""
     return ratio_verdict(failed, items, MonitoringSettings().max_failure_ratio if threshold is None else threshold)
+
+
+COMPLETED_WITH_FAILURES = "CompletedWithFailures"  # the state name of a run that kept going past failures
+Summary = TypeVar("Summary")
+
+
+def final_state(summary: Summary, verdict: RatioVerdict) -> Summary:
+    """What a flow returns: ``summary``, or, where some items failed (not enough to fail the run), a
+    Completed state named ``CompletedWithFailures`` carrying it, the counts in its message.
+
+    Prefect makes a State a flow returns the run's final state (the UI's run list and run page show its
+    name and message) and hands the state's data to the caller, so callers still get the summary.
+    """
+    if not verdict.failed:
+        return summary
+    from prefect.states import Completed
+
+    message = f"{verdict.failed} of {verdict.items} {verdict.unit} failed"
+    return cast(Summary, Completed(data=summary, name=COMPLETED_WITH_FAILURES, message=message))
 
 
 def cost_estimate_usd(prompt_tokens: int, completion_tokens: int) -> float:

@@ -20,6 +20,15 @@ def artifacts_of(keys: Iterable[str], marker: str) -> dict[str, Any]:
     return {a.key: a for a in found if marker in (a.description or "")}
 
 
+def flow_run_of(summary_key: str, run_id: str) -> Any:
+    """The flow run (read from the API, with its final state) that published the summary artifact of ``run_id``."""
+    from prefect.client.orchestration import get_client
+
+    artifact = artifacts_of([summary_key], run_id)[summary_key]
+    with get_client(sync_client=True) as client:
+        return client.read_flow_run(artifact.flow_run_id)
+
+
 def embedded_pngs(markdown: object) -> list[bytes]:
     """The images a markdown artifact embeds as ``data:image/png;base64,`` URIs, decoded (each a PNG)."""
     images = [base64.b64decode(m, validate=True)

@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 
 from kgweave.agents.expansion_loop import ExpansionLimits, ExpansionSettings, IterationRecord, expand, load_records
+from kgweave.flows.monitoring import COMPLETED_WITH_FAILURES
 from kgweave.graph_store.ids import RELATION_TYPE_PATTERN
 from kgweave.graph_store.models import Iteration
 from kgweave.graph_store.sqlite_store import SQLiteGraphStore
-from tests.artifacts import embedded_pngs
+from tests.artifacts import embedded_pngs, flow_run_of
 from tests.flows.test_cli import kgweave_env, run_kgweave
 from tests.llm_fixtures import client_config, llm_server_fixture  # noqa: F401
 from tests.llm_server import LLMTestServer
@@ -303,5 +304,11 @@ def test_cli_expand_max_failure_ratio(llm_server: LLMTestServer, tmp_path: Path)
     args = ("--seed", SEED, "--iterations", "4")
     strict = expand_cli(llm_server, tmp_path / "a.db", *args, "--max-failure-ratio", "0.1")
     assert strict.returncode == 1 and "more than the threshold 10%" in strict.stderr.strip().splitlines()[-1]
+    lenient = expand_cli(llm_server, tmp_path / "c.db", *args, "--run-id", "lenient-1")  # default ratio 1.0
+    failed = sum(1 for r in json.loads(lenient.stdout)["iterations"] if r["error"])
+    assert lenient.returncode in (0, 3) and failed > 0, lenient.stderr
+    state = flow_run_of("expand-graph-summary", "lenient-1").state  # as the UI's run list shows it
+    assert state.is_completed() and state.name == COMPLETED_WITH_FAILURES
+    assert state.message == f"{failed} of 4 iterations failed"
     bad = expand_cli(llm_server, tmp_path / "b.db", *args, "--max-failure-ratio", "1.5")
     assert bad.returncode == 2 and "between 0 and 1" in bad.stderr
