@@ -25,6 +25,7 @@ from kgweave.agents.sources.files import LoadFailure, LoadOptions, load_corpus
 from kgweave.agents.sources.records import DomainSource, domain_fingerprint, load_domain_source, reads_records
 from kgweave.deploy.task_runners import ConfiguredTaskRunner
 from kgweave.flows.extractors import ExtractorChoice, build_extractor, endpoint_report
+from kgweave.flows.llm_tasks import LLM_TAG
 from kgweave.flows.monitoring import (
     FailureRatioExceededError,
     browser_queries_markdown,
@@ -44,7 +45,6 @@ from kgweave.graph_store.runs import recorded_run
 __all__ = ["BuildSummary", "build_graph"]
 
 EXTRACT_AHEAD = 3  # batches extracted ahead of the writer
-LLM_TAG = "llm"  # tag of task runs that call the LLM endpoint (for Prefect tag concurrency limits)
 
 
 class FailedItem(BaseModel):

@@ -81,6 +81,7 @@ def expand_graph(
     ``KGWEAVE_MAX_FAILURE_RATIO``) of them failed, ends Failed after its report, the reason in its summary.
     """
     from kgweave.flows.extractors import llm_config
+    from kgweave.flows.llm_tasks import run_llm_task
     from kgweave.flows.monitoring import FailureRatioExceededError, LiveTable, final_state, show_library_logs
     from kgweave.flows.progress import report_progress
     from kgweave.flows.settings import MonitoringSettings, StoreSettings
@@ -115,7 +116,8 @@ def expand_graph(
         rows.append(_row(record))
         table.show(rows)
 
-    summary = expand(graph_store, run_id, settings, limits, config, resume=resume, on_iteration=on_iteration)
+    summary = expand(graph_store, run_id, settings, limits, config, resume=resume, on_iteration=on_iteration,
+                     run_call=run_llm_task)
     update_progress_artifact(progress, 100.0)
     table.show([_row(r) for r in summary.iterations])  # a resumed run's earlier iterations too
     folder = Path(report_dir or Path(".kgweave") / "expand" / run_id)

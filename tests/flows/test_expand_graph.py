@@ -220,6 +220,13 @@ def test_cli_expand_json_artifacts_resume_and_report(llm_server: LLMTestServer, 
     assert [row["iteration"] for row in json.loads(by_key["expand-graph-iterations"].data)] == list(range(7))
     assert len(embedded_pngs(by_key["expand-graph-summary"].data)) == 4
     assert "file://" not in by_key["expand-graph-summary"].data
+    # each LLM call is a task run tagged llm (so the tag concurrency limit of `kgweave deploy` applies)
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    flow_run = flow_run_of("expand-graph-summary", "cli-1")
+    with get_client(sync_client=True) as client:
+        task_runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run.id])))
+    assert sorted(t.name for t in task_runs if "llm" in t.tags) == sorted(f"expand-llm-{i}" for i in range(1, 7))
     more = expand_cli(llm_server, db, "--resume", "--run-id", "cli-1", "--iterations", "9")
     assert more.returncode == 0, more.stderr
     resumed = json.loads(more.stdout)
