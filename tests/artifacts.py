@@ -29,6 +29,17 @@ def flow_run_of(summary_key: str, run_id: str) -> Any:
         return client.read_flow_run(artifact.flow_run_id)
 
 
+def llm_task_runs(summary_key: str, run_id: str) -> list[str]:
+    """The names of the task runs tagged ``llm`` of the flow run that published ``run_id``'s summary, sorted."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    flow_run = flow_run_of(summary_key, run_id)
+    with get_client(sync_client=True) as client:
+        task_runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run.id])))
+    return sorted(t.name for t in task_runs if "llm" in t.tags)
+
+
 def embedded_pngs(markdown: object) -> list[bytes]:
     """The images a markdown artifact embeds as ``data:image/png;base64,`` URIs, decoded (each a PNG)."""
     images = [base64.b64decode(m, validate=True)

@@ -17,7 +17,7 @@ from kgweave.flows.monitoring import COMPLETED_WITH_FAILURES
 from kgweave.graph_store.ids import RELATION_TYPE_PATTERN
 from kgweave.graph_store.models import Iteration
 from kgweave.graph_store.sqlite_store import SQLiteGraphStore
-from tests.artifacts import embedded_pngs, flow_run_of
+from tests.artifacts import embedded_pngs, flow_run_of, llm_task_runs
 from tests.flows.test_cli import kgweave_env, run_kgweave
 from tests.llm_fixtures import client_config, llm_server_fixture  # noqa: F401
 from tests.llm_server import LLMTestServer
@@ -221,12 +221,7 @@ def test_cli_expand_json_artifacts_resume_and_report(llm_server: LLMTestServer, 
     assert len(embedded_pngs(by_key["expand-graph-summary"].data)) == 4
     assert "file://" not in by_key["expand-graph-summary"].data
     # each LLM call is a task run tagged llm (so the tag concurrency limit of `kgweave deploy` applies)
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-
-    flow_run = flow_run_of("expand-graph-summary", "cli-1")
-    with get_client(sync_client=True) as client:
-        task_runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run.id])))
-    assert sorted(t.name for t in task_runs if "llm" in t.tags) == sorted(f"expand-llm-{i}" for i in range(1, 7))
+    assert llm_task_runs("expand-graph-summary", "cli-1") == sorted(f"expand-llm-{i}" for i in range(1, 7))
     more = expand_cli(llm_server, db, "--resume", "--run-id", "cli-1", "--iterations", "9")
     assert more.returncode == 0, more.stderr
     resumed = json.loads(more.stdout)
