@@ -40,6 +40,7 @@ from kgweave.analysis.gnn import (
     train,
 )
 from kgweave.flows.embed import DEFAULT_EMBEDDING_MODEL, embed_nodes
+from kgweave.flows.llm_tasks import LLM_TAG
 from kgweave.flows.monitoring import StageProgress, default_run_id, png_markdown, run_name, show_library_logs
 from kgweave.flows.stores import open_flow_store
 from kgweave.graph_store.models import Run
@@ -114,7 +115,7 @@ def embed_task(store: str, entity_label: str | None) -> int:
     return embed_nodes(open_flow_store(store), label=entity_label).embedded
 
 
-@task(name="explain-nodes", cache_policy=NO_CACHE)
+@task(name="explain-nodes", cache_policy=NO_CACHE, tags=[LLM_TAG])  # under the llm tag concurrency limit
 def explain_task(store: str, label: str, entity_label: str | None, llm_base_url: str | None, llm_model: str | None,
                  max_llm_calls: int | None) -> TapeReport:
     """TAPE: the LLM predicts and explains each node's class; the explanations are embedded (cached)."""

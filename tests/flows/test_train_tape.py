@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from kgweave.graph_store.sqlite_store import SQLiteGraphStore
+from tests.artifacts import llm_task_runs
 from tests.conftest import require
 from tests.flows.test_cli import kgweave_env, run_kgweave
 from tests.flows.test_train_gnn import two_cliques_store
@@ -48,6 +49,8 @@ def test_tape_features_are_appended_and_a_rerun_asks_nothing(
         run = next(r for r in store.runs() if r.id == "tape-1")
         assert run.summary["tape_model"] == "tape-test-model" and run.summary["tape_failed"] == 0
         assert run.parameters["tape"] is True
+    tape_runs = llm_task_runs("train-gnn-summary", "tape-1")  # the TAPE step, under the llm tag limit
+    assert len(tape_runs) == 1 and tape_runs[0].startswith("explain-nodes")
 
     again = train("tape-2")
     assert again.tape is not None and (again.tape.unchanged, again.tape.llm_calls) == (10, 0)
