@@ -41,10 +41,17 @@ from kgweave.analysis.gnn import (
 )
 from kgweave.flows.embed import DEFAULT_EMBEDDING_MODEL, embed_nodes
 from kgweave.flows.llm_tasks import LLM_TAG
-from kgweave.flows.monitoring import StageProgress, default_run_id, png_markdown, run_name, show_library_logs
+from kgweave.flows.monitoring import (
+    StageProgress,
+    default_run_id,
+    final_state,
+    png_markdown,
+    run_name,
+    show_library_logs,
+)
 from kgweave.flows.stores import open_flow_store
 from kgweave.graph_store.models import Run
-from kgweave.graph_store.runs import recorded_run
+from kgweave.graph_store.runs import ratio_verdict, recorded_run
 
 __all__ = ["TrainSummary", "curve_png", "train_gnn"]
 
@@ -248,7 +255,9 @@ def train_gnn(
             "seconds": result.seconds, "written": written, "class_names": "|".join(graph.class_names),
             "metric_prefix": _metric_prefix(label) if task == "node-classification" else None,
             "model_path": str(model_path), **_tape_summary(explained)})
-        return summary
+        asked = 0 if explained is None else explained.entities - explained.unchanged
+        failed = 0 if explained is None else explained.failed
+        return final_state(summary, ratio_verdict(failed, asked, unit="TAPE explanations"))
 
 
 def _tape_summary(report: TapeReport | None) -> dict[str, object]:
