@@ -1,4 +1,5 @@
-"""What runs show in the Prefect UI: run names, the failure-ratio rule, cost estimates, Browser queries."""
+"""What runs show in the Prefect UI: run names, final states, the failure-ratio rule, cost estimates, plots
+embedded in artifacts, tables updated in place, Browser queries."""
 
 from __future__ import annotations
 
@@ -14,11 +15,11 @@ from kgweave.flows.settings import MonitoringSettings
 from kgweave.graph_store.runs import RatioVerdict, new_run_id, ratio_verdict
 
 __all__ = [
+    "COMPLETED_WITH_FAILURES",
     "FailureRatioExceededError",
     "LiveTable",
     "RatioVerdict",
     "StageProgress",
-    "COMPLETED_WITH_FAILURES",
     "browser_queries_markdown",
     "cost_estimate_usd",
     "default_run_id",
