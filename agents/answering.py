@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from kgweave.agents.llm_client import LLMClient, LLMConfig, run_sync
+from kgweave.agents.llm_options import CallRunner, call_directly
 from kgweave.agents.prompts import ChatMessage
 from kgweave.analysis.retrieval import (
     AskOptions,
@@ -196,9 +197,10 @@ class LLMLinkJudge:
     One structured call (the candidates' names as an enum, plus NONE); a failed call links nothing.
     """
 
-    def __init__(self, config: LLMConfig, usage: _Usage | None = None) -> None:
+    def __init__(self, config: LLMConfig, usage: _Usage | None = None, run_call: CallRunner = call_directly) -> None:
         self.config = config
         self.usage = usage or _Usage()
+        self.run_call = run_call
 
     def __call__(self, question: str, candidates: Sequence[LinkedEntity]) -> LinkedEntity | None:
         labels = _labels([c.name for c in candidates], NONE)
@@ -219,7 +221,7 @@ class LLMLinkJudge:
         from kgweave.agents.errors import LLMError
 
         try:
-            chosen = run_sync(call)
+            chosen = self.run_call("ask-link", lambda: run_sync(call))
         except LLMError as exc:
             logger.warning("LLM entity linking failed for %r: %s", question[:80], exc)
             return None
@@ -284,7 +286,7 @@ def question_embedder(options: AskOptions) -> MentionEmbedder | None:
 
 
 def ask(store: GraphStore, question: str, options: AskOptions | None = None, config: LLMConfig | None = None,
-        embedder: MentionEmbedder | None = None) -> AskResult:
+        embedder: MentionEmbedder | None = None, run_call: CallRunner = call_directly) -> AskResult:
     """Link the question, retrieve evidence in ``options.mode`` and, given ``config`` and ``use_llm``, answer.
 
     ``embedder`` links by stored vectors when no name matches (:func:`analysis.retrieval.link_entities`);
@@ -292,12 +294,13 @@ def ask(store: GraphStore, question: str, options: AskOptions | None = None, con
 
     Raises :class:`~analysis.retrieval.NoLinkError` when the question names no entity and
     :class:`~analysis.retrieval.RetrievalError` for a question the mode cannot serve; an LLM failure is
-    reported in ``error`` with the evidence kept.
+    reported in ``error`` with the evidence kept. ``run_call`` wraps the LLM calls: the link check
+    (``ask-link``), and the walk with the answer (``ask-answer``).
     """
     opts = options or AskOptions()
     started = time.perf_counter()
     usage = _Usage()
-    judge = LLMLinkJudge(config, usage) if config is not None and opts.use_llm else None
+    judge = LLMLinkJudge(config, usage, run_call) if config is not None and opts.use_llm else None
     linked = check_question(store, question, opts, embedder, judge)
     if opts.mode == "walk" and config is None:
         raise RetrievalError("--mode walk needs the LLM: set --llm-base-url and --llm-model")
@@ -323,7 +326,7 @@ def ask(store: GraphStore, question: str, options: AskOptions | None = None, con
         from kgweave.agents.errors import LLMError
 
         try:
-            run_sync(with_llm)
+            run_call("ask-answer", lambda: run_sync(with_llm))
         except LLMError as exc:
             usage.add(exc.requests, exc.prompt_tokens, exc.completion_tokens)
             result.error = f"{type(exc).__name__}: {exc}"

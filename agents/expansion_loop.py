@@ -17,6 +17,7 @@ answer comes from the cache): resume is re-running with the same run id.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import logging
 import time
@@ -41,6 +42,7 @@ from kgweave.agents.expansion import (
     build_expansion_messages,
     seed_entity,
 )
+from kgweave.agents.llm_options import CallRunner, call_directly
 from kgweave.agents.prompts import ChatMessage
 from kgweave.analysis.evolution import (
     SMALL_EDGES,
@@ -266,8 +268,11 @@ def expand(
     llm: LLMConfig,
     resume: bool = False,
     on_iteration: Callable[[IterationRecord], None] | None = None,
+    run_call: CallRunner = call_directly,
 ) -> ExpansionSummary:
     """Grow the graph iteration by iteration until a limit stops it; see the module docstring.
+
+    ``run_call`` wraps each LLM call (the flow makes each one a task run tagged ``llm``).
 
     Raises ExpansionError for bad input (before anything is written) and lets store and
     unexpected errors through after marking the run failed.
@@ -275,14 +280,16 @@ def expand(
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return _expand(store, run_id, settings, limits, llm, resume, on_iteration)
+        return _expand(store, run_id, settings, limits, llm, resume, on_iteration, run_call)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kgweave-expand") as pool:
-        return pool.submit(_expand, store, run_id, settings, limits, llm, resume, on_iteration).result()
+        # the caller's context (a Prefect flow run's) goes along, so wrapped calls know their run
+        return pool.submit(contextvars.copy_context().run, _expand, store, run_id, settings, limits, llm, resume,
+                           on_iteration, run_call).result()
 
 
 def _expand(
     store: GraphStore, run_id: str, settings: ExpansionSettings, limits: ExpansionLimits, llm: LLMConfig,
-    resume: bool, on_iteration: Callable[[IterationRecord], None] | None,
+    resume: bool, on_iteration: Callable[[IterationRecord], None] | None, run_call: CallRunner = call_directly,
 ) -> ExpansionSummary:
     from kgweave.agents.llm_client import Budget, LLMClient
 
@@ -293,7 +300,7 @@ def _expand(
         id=run_id, kind="expand", extractor=EXTRACTOR_NAME, model=llm.model,
         parameters={"settings": settings.model_dump_json(), "seed": settings.seed, "policy": settings.policy,
                     "from_store": settings.from_store, "prompt_version": EXPANSION_PROMPT_VERSION})
-    loop = _Loop(store, run_id, settings, limits, llm)
+    loop = _Loop(store, run_id, settings, limits, llm, run_call)
     with recorded_run(store, run) as record:
         resumed_from = loop.load(resume)
         with _event_loop() as runner:
@@ -332,8 +339,9 @@ class _Loop:
     """The state of one expansion run in this process: the graph, the records, the LLM accounting."""
 
     def __init__(self, store: GraphStore, run_id: str, settings: ExpansionSettings, limits: ExpansionLimits,
-                 llm: LLMConfig) -> None:
+                 llm: LLMConfig, run_call: CallRunner = call_directly) -> None:
         self.store, self.run_id, self.settings, self.limits, self.llm = store, run_id, settings, limits, llm
+        self.run_call = run_call
         self.graph = EvolvingGraph()
         self.records: list[IterationRecord] = []
         self.previous: tuple[tuple[str, str, str], ...] = ()
@@ -470,9 +478,9 @@ class _Loop:
         error: str | None = None
         answer: ExpansionAnswer | None = None
         try:
-            result = runner.run(client.complete_json(messages, ExpansionAnswer, EXPANSION_SCHEMA_NAME,
-                                                     EXPANSION_PROMPT_VERSION, max_tokens=EXPANSION_MAX_TOKENS,
-                                                     temperature=temperature))
+            result = self.run_call(f"expand-llm-{iteration}", lambda: runner.run(client.complete_json(
+                messages, ExpansionAnswer, EXPANSION_SCHEMA_NAME, EXPANSION_PROMPT_VERSION,
+                max_tokens=EXPANSION_MAX_TOKENS, temperature=temperature)))
             calls, cached = result.attempts, int(result.from_cache)
             tokens = result.prompt_tokens + result.completion_tokens
             answer, error = result.value, result.error

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kgweave.agents.errors import LLMError
 from kgweave.agents.llm_client import Budget, LLMClient, LLMConfig, run_sync
+from kgweave.agents.llm_options import CallRunner, call_directly
 from kgweave.agents.prompts import ChatMessage
 from kgweave.agents.resolution import CandidatePair
 
@@ -49,10 +50,12 @@ class LLMJudge:
     call fails or is refused by the budget is judged *not* the same (no merge without evidence).
     """
 
-    def __init__(self, config: LLMConfig, budget: Budget | None = None, max_pairs: int = 1000) -> None:
+    def __init__(self, config: LLMConfig, budget: Budget | None = None, max_pairs: int = 1000,
+                 run_call: CallRunner = call_directly) -> None:
         self.config = config
         self.budget = budget
         self.max_pairs = max_pairs
+        self.run_call = run_call  # wraps each batch of verdicts (the flow: a task run tagged llm)
         self.calls = 0
 
     def __call__(self, pairs: Sequence[CandidatePair]) -> list[bool]:
@@ -62,7 +65,7 @@ class LLMJudge:
         ranked = sorted(range(len(pairs)), key=lambda i: -pairs[i].score)[: self.max_pairs]
         verdicts = [False] * len(pairs)
         chosen = [pairs[i] for i in ranked]
-        answers = run_sync(lambda: self._judge(chosen))
+        answers = self.run_call("resolve-judge", lambda: run_sync(lambda: self._judge(chosen)))
         for index, answer in zip(ranked, answers, strict=True):
             verdicts[index] = answer
         return verdicts

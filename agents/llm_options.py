@@ -1,7 +1,8 @@
 """How kgweave calls an LLM endpoint, and what the calls cost.
 
 :class:`LLMCallOptions` are the options shared by settings (``KGWEAVE_LLM_*``) and ``LLMConfig``;
-:class:`LLMUsage` is the cost of some calls, a value that adds itself up.
+:class:`LLMUsage` is the cost of some calls, a value that adds itself up; :class:`CallRunner` is how a caller
+(a Prefect flow) wraps each call, e.g. in a task run tagged ``llm``.
 
 One set of fields and defaults: ``flows/settings.py``'s ``LLMSettings`` reads them from the environment and
 ``agents/llm_client.py``'s ``LLMConfig`` carries them to the client, so neither copies the other field by field.
@@ -10,15 +11,28 @@ Kept apart from the client so that reading settings does not import ``openai``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["DEFAULT_CACHE_DIR", "LLMCallOptions", "LLMUsage"]
+__all__ = ["DEFAULT_CACHE_DIR", "CallRunner", "LLMCallOptions", "LLMUsage", "call_directly"]
 
 DEFAULT_CACHE_DIR = Path(".kgweave/llm-cache")
+
+T = TypeVar("T")
+
+
+class CallRunner(Protocol):
+    """Runs one LLM call (``call``, named ``name``) and returns its result, letting its errors through."""
+
+    def __call__(self, name: str, call: Callable[[], T]) -> T: ...
+
+
+def call_directly(name: str, call: Callable[[], T]) -> T:
+    """The :class:`CallRunner` of plain library use: the call itself."""
+    return call()
 
 
 class LLMCallOptions(BaseModel):

@@ -17,6 +17,7 @@ __all__ = [
     "plot_degree_distributions",
     "plot_hub_emergence",
     "plot_modularity",
+    "plot_scores",
     "plot_size",
     "report_markdown",
     "write_evolution_report",
@@ -198,6 +199,21 @@ def plot_degree_distributions(distributions: Mapping[int, Sequence[int]], path: 
     ax.legend()
     fig.tight_layout()
     fig.savefig(path)
+    return Path(path)
+
+
+def plot_scores(scores: Mapping[str, float], path: str | Path, title: str) -> Path:
+    """Scores between 0 and 1 as horizontal bars, in the order given (PNG, small: an evaluation's artifact)."""
+    fig = _figure(6.4, 1.2 + 0.28 * len(scores))
+    ax = fig.subplots()
+    names = list(scores)
+    ax.barh(range(len(names)), [scores[n] for n in names])
+    ax.set_yticks(range(len(names)), [n[:40] for n in names], fontsize="small")
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
     return Path(path)
 
 

@@ -33,8 +33,8 @@ from kgweave.flows.settings import StackSettings
 
 __all__ = [
     "EPHEMERAL_TIMEOUT_ENV", "PrefectApi", "RecordedService", "ServiceStatus", "StackError", "StackState",
-    "configured_prefect_api_url", "down", "prefect_start_failure", "read_state", "stack_status", "state_path",
-    "up", "use_prefect_api",
+    "configured_prefect_api_url", "down", "prefect_start_failure", "prefect_ui_url", "read_state", "stack_status",
+    "state_path", "up", "use_prefect_api",
 ]
 
 STATE_FILE = "stack.json"
@@ -136,6 +136,11 @@ def _prefect_url(port: int) -> str:
     return f"http://127.0.0.1:{port}/api"
 
 
+def prefect_ui_url(api_url: str) -> str:
+    """The Prefect UI's address for an API URL: the same server, without ``/api``."""
+    return api_url.rstrip("/").removesuffix("/api")
+
+
 def _is_our_prefect(service: RecordedService) -> bool:
     if not pid_alive(service.pid):
         return False
@@ -178,7 +183,7 @@ def _start_prefect(settings: StackSettings) -> RecordedService:
     except BaseException:
         terminate_group(process.pid, _STOP_TIMEOUT_S, alive=lambda _: process.poll() is None)
         raise
-    return RecordedService(pid=process.pid, url=url, ui_url=url.removesuffix("/api"), log_file=str(log_file),
+    return RecordedService(pid=process.pid, url=url, ui_url=prefect_ui_url(url), log_file=str(log_file),
                            started_at=datetime.now(UTC).isoformat(timespec="seconds"))
 
 
@@ -251,7 +256,7 @@ def stack_status(settings: StackSettings) -> list[ServiceStatus]:
                                        log_file=prefect.log_file)
     else:
         url = _prefect_url(settings.prefect_port)
-        prefect_status = ServiceStatus("prefect", url, url.removesuffix("/api"), None, running=False,
+        prefect_status = ServiceStatus("prefect", url, prefect_ui_url(url), None, running=False,
                                        healthy=False, started_by_up=False)
     recorded = state.services.get("neo4j")
     neo4j = Neo4jServer(home=recorded.home if recorded else None).status()

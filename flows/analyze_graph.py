@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from uuid import UUID
 
 from prefect import flow, get_run_logger, task
@@ -17,7 +18,7 @@ from prefect.utilities.annotations import quote
 from kgweave.analysis.graph_view import GraphView, view_from_graphml, view_from_snapshot
 from kgweave.analysis.report import AnalysisOptions, AnalysisReport, GraphAnalysis, analyze, write_back_batches
 from kgweave.analysis.report_files import report_markdown, write_report_dir
-from kgweave.flows.monitoring import default_run_id, run_name, show_library_logs
+from kgweave.flows.monitoring import default_run_id, plots_markdown, run_name, show_library_logs
 from kgweave.flows.stores import open_flow_store
 from kgweave.graph_store.models import Run
 from kgweave.graph_store.runs import recorded_run, scalar_summary
@@ -155,7 +156,9 @@ def _publish_artifacts(run_id: str, report: AnalysisReport) -> None:
           "communities": b.community_count} for k, b in enumerate(report.top_bridges)],
         key="analyze-graph-top-bridges", description=f"Top bridges by betweenness ({run_id})",
     )
-    create_markdown_artifact(_markdown(run_id, report), key="analyze-graph-summary",
+    with tempfile.TemporaryDirectory(prefix="kgweave-analyze-") as folder:
+        plots = plots_markdown(write_report_dir(report, folder))
+    create_markdown_artifact(_markdown(run_id, report) + "\n" + plots, key="analyze-graph-summary",
                              description=f"Structure of the graph ({run_id})")
 
 

@@ -11,7 +11,9 @@ from prefect.artifacts import create_markdown_artifact
 
 from kgweave.agents.answering import AskResult, ask, question_embedder
 from kgweave.agents.llm_client import LLMConfig
+from kgweave.agents.llm_options import CallRunner, call_directly
 from kgweave.analysis.retrieval import AskOptions, MentionEmbedder
+from kgweave.flows.llm_tasks import run_llm_task
 from kgweave.flows.monitoring import default_run_id, run_name, show_library_logs
 from kgweave.flows.settings import StoreSettings
 from kgweave.flows.stores import open_flow_store
@@ -25,14 +27,15 @@ _QUESTION_CHARS = 200  # of the question kept in the run record's parameters
 
 
 def ask_store(store: GraphStore, question: str, run_id: str, options: AskOptions | None = None,
-              config: LLMConfig | None = None, embedder: MentionEmbedder | None = None) -> AskResult:
+              config: LLMConfig | None = None, embedder: MentionEmbedder | None = None,
+              run_call: CallRunner = call_directly) -> AskResult:
     """:func:`agents.answering.ask` recorded as a run of kind ``ask`` (failed, with the reason, if it raises)."""
     opts = options or AskOptions()
     run = Run(id=run_id, kind="ask", model=config.model if config and opts.use_llm else None,
               parameters={"question": question[:_QUESTION_CHARS], "mode": opts.mode, "hops": opts.hops,
                           "top": opts.top, "use_llm": opts.use_llm})
     with recorded_run(store, run) as record:
-        result = ask(store, question, opts, config, embedder)
+        result = ask(store, question, opts, config, embedder, run_call)
         record.finish(summary={"linked_entities": len(result.linked_entities), "evidence": len(result.evidence),
                                "citations": len(result.citations), "dropped_citations": result.dropped_citations,
                                "llm_calls": result.llm_calls, "tokens": result.tokens, "seconds": result.seconds,
@@ -80,7 +83,7 @@ def answer_question(
 
         config = llm_config(llm_base_url, llm_model, "kgweave ask")
     result = ask_store(open_flow_store(store or StoreSettings().store), question, run_id, opts, config,
-                       question_embedder(opts))
+                       question_embedder(opts), run_llm_task)
     create_markdown_artifact(answer_markdown(result), key="answer-question-summary",
                              description=f"Answer and evidence ({run_id})")
     get_run_logger().info("asked %r: %d evidence items, %d citations", question[:80], len(result.evidence),

@@ -25,12 +25,14 @@ from kgweave.agents.sources.files import LoadFailure, LoadOptions, load_corpus
 from kgweave.agents.sources.records import DomainSource, domain_fingerprint, load_domain_source, reads_records
 from kgweave.deploy.task_runners import ConfiguredTaskRunner
 from kgweave.flows.extractors import ExtractorChoice, build_extractor, endpoint_report
+from kgweave.flows.llm_tasks import LLM_TAG
 from kgweave.flows.monitoring import (
     FailureRatioExceededError,
     browser_queries_markdown,
     cost_estimate_usd,
     default_run_id,
     failure_verdict,
+    final_state,
     run_name,
     show_library_logs,
 )
@@ -43,7 +45,6 @@ from kgweave.graph_store.runs import recorded_run
 __all__ = ["BuildSummary", "build_graph"]
 
 EXTRACT_AHEAD = 3  # batches extracted ahead of the writer
-LLM_TAG = "llm"  # tag of task runs that call the LLM endpoint (for Prefect tag concurrency limits)
 
 
 class FailedItem(BaseModel):
@@ -264,7 +265,7 @@ def build_graph(
         record.finish(status, summary.model_dump())
         if verdict.exceeded:
             raise FailureRatioExceededError(f"build {run_id}: {failure_reason}", summary)
-        return summary
+        return final_state(summary, verdict)
 
 
 class _Totals:

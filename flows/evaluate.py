@@ -16,6 +16,8 @@ Each evaluation is recorded as a run (kind ``eval``) in the store, and publishes
 from __future__ import annotations
 
 import random
+import re
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -63,7 +65,7 @@ from kgweave.analysis.extraction_scores import (
 )
 from kgweave.analysis.extraction_scores import RelationScores as SpanRelationScores
 from kgweave.flows.extractors import ExtractorChoice, build_extractor, llm_config
-from kgweave.flows.monitoring import StageProgress, show_library_logs
+from kgweave.flows.monitoring import StageProgress, png_markdown, show_library_logs
 from kgweave.flows.settings import StoreSettings
 from kgweave.flows.stores import open_flow_store
 from kgweave.graph_store.ids import normalize_name
@@ -578,10 +580,29 @@ def evaluate(request: EvalRequest, run_id: str, store: str | None = None) -> Eva
             report = _extractors(request, run_id, store)
         progress.done("evaluate")
         record.finish(summary=_flat(report.model_dump()))
-    create_markdown_artifact(_markdown(report), key=f"evaluate-{request.kind}",
+    create_markdown_artifact(_markdown(report) + _scores_plot(report), key=f"evaluate-{request.kind}",
                              description=f"{request.kind} evaluation {run_id}")
     logger.info("evaluation %s (%s) done", run_id, request.kind)
     return report
+
+
+_SCORE = re.compile(r"(precision|recall|f1|coverage|rate|jaccard|agreement|accuracy|auc|cosine|baseline"
+                    r"|found_by_[ab])$")  # the last part of a flattened report key that names a share
+_MAX_BARS = 30
+
+
+def _scores_plot(report: EvalReport) -> str:
+    """The report's scores (shares between 0 and 1, by name) as an embedded bar chart; empty if it has none."""
+    scores = {k: float(v) for k, v in _flat(report.model_dump()).items()
+              if _SCORE.search(k) and isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v <= 1}
+    if not scores:
+        return ""
+    from kgweave.analysis.report_files import plot_scores
+
+    with tempfile.TemporaryDirectory(prefix="kgweave-eval-") as folder:
+        path = plot_scores(dict(list(scores.items())[:_MAX_BARS]), Path(folder) / "scores.png",
+                           f"{report.kind} evaluation {report.run_id}")
+        return "\n" + png_markdown(path, "scores")
 
 
 def _flat(data: dict[str, object], prefix: str = "") -> dict[str, str | int | float | bool | None]:

@@ -1,7 +1,7 @@
 """The ``expand-graph`` flow: agentic graph expansion (:mod:`kgweave.agents.expansion_loop`) with Prefect around it.
 
-Progress, one table artifact per iteration, a summary table and markdown page, and the plots; the loop, its
-records and resume are :func:`kgweave.agents.expansion_loop.expand`.
+Progress, one table of the iterations updated in place, and a summary page with the plots embedded; the loop,
+its records and resume are :func:`kgweave.agents.expansion_loop.expand`.
 """
 
 from __future__ import annotations
@@ -11,10 +11,8 @@ from uuid import UUID
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import (
-    create_image_artifact,
     create_markdown_artifact,
     create_progress_artifact,
-    create_table_artifact,
     update_progress_artifact,
 )
 from pydantic import ValidationError
@@ -76,17 +74,19 @@ def expand_graph(
 
     ``iterations``, ``seed``, ``policy`` and ``from_store`` override ``limits``/``settings``; the
     LLM endpoint comes from the arguments or ``KGWEAVE_LLM_*``. Every iteration goes to the store,
-    to a table artifact (key ``expand-graph-iteration``) and to the progress artifact; at the end a
-    summary table, a markdown page and the plots (``report_dir``, default ``.kgweave/expand/RUN_ID``).
+    to the table artifact ``expand-graph-iterations`` (one row per iteration, updated in place) and to the
+    progress artifact; at the end a markdown page with the plots embedded (files in ``report_dir``, default
+    ``.kgweave/expand/RUN_ID``).
     A run in which no iteration succeeded, or more than ``max_failure_ratio`` (default
     ``KGWEAVE_MAX_FAILURE_RATIO``) of them failed, ends Failed after its report, the reason in its summary.
     """
     from kgweave.flows.extractors import llm_config
-    from kgweave.flows.monitoring import FailureRatioExceededError, show_library_logs
+    from kgweave.flows.llm_tasks import run_llm_task
+    from kgweave.flows.monitoring import FailureRatioExceededError, LiveTable, final_state, show_library_logs
     from kgweave.flows.progress import report_progress
     from kgweave.flows.settings import MonitoringSettings, StoreSettings
     from kgweave.flows.stores import open_flow_store
-    from kgweave.graph_store.runs import new_run_id
+    from kgweave.graph_store.runs import new_run_id, ratio_verdict
 
     log = get_run_logger()
     show_library_logs()
@@ -104,6 +104,8 @@ def expand_graph(
     progress = create_progress_artifact(progress=0.0, key="expand-graph-progress",
                                         description=f"Iterations done ({run_id})")
     assert isinstance(progress, UUID)  # a sync flow gets the id, not a coroutine
+    table = LiveTable("expand-graph-iterations", f"Every iteration of {run_id}")
+    rows: list[dict[str, object]] = []
 
     def on_iteration(record: IterationRecord) -> None:
         log.info("iteration %d: %d nodes (+%d), %d edges (+%d), modularity %s, focus %s", record.iteration,
@@ -111,26 +113,26 @@ def expand_graph(
                  ", ".join(record.focus))
         update_progress_artifact(progress, min(100.0, 100.0 * record.iteration / limits.iterations))
         report_progress("expand", record.iteration, limits.iterations)
-        create_table_artifact([_row(record)], key="expand-graph-iteration",
-                              description=f"Iteration {record.iteration} of {run_id}")
+        rows.append(_row(record))
+        table.show(rows)
 
-    summary = expand(graph_store, run_id, settings, limits, config, resume=resume, on_iteration=on_iteration)
+    summary = expand(graph_store, run_id, settings, limits, config, resume=resume, on_iteration=on_iteration,
+                     run_call=run_llm_task)
     update_progress_artifact(progress, 100.0)
-    create_table_artifact([_row(r) for r in summary.iterations], key="expand-graph-iterations",
-                          description=f"Every iteration of {run_id}")
+    table.show([_row(r) for r in summary.iterations])  # a resumed run's earlier iterations too
     folder = Path(report_dir or Path(".kgweave") / "expand" / run_id)
     plots = write_expansion_report(graph_store, run_id, folder)
-    for path in plots[:-1]:
-        create_image_artifact(image_url=path.resolve().as_uri(), key=f"expand-graph-{path.stem.replace('_', '-')}",
-                              description=f"{path.stem} ({run_id})")
-    create_markdown_artifact(_markdown(summary, folder), key="expand-graph-summary",
+    create_markdown_artifact(_markdown(summary, folder, plots), key="expand-graph-summary",
                              description=f"Summary of run {run_id}")
     if summary.failure_reason:
         raise FailureRatioExceededError(f"expand {run_id}: {summary.failure_reason}", summary)
-    return summary
+    expanded = [r for r in summary.iterations if r.iteration > 0]  # iteration 0 is the seed
+    return final_state(summary, ratio_verdict(sum(1 for r in expanded if r.error), len(expanded), unit="iterations"))
 
 
-def _markdown(summary: ExpansionSummary, folder: Path) -> str:
+def _markdown(summary: ExpansionSummary, folder: Path, plots: list[Path]) -> str:
+    from kgweave.flows.monitoring import plots_markdown
+
     last = summary.iterations[-1] if summary.iterations else None
     hubs = "" if last is None else "\n".join(f"| {h.name} | {h.degree} |" for h in last.top_hubs)
     return (
@@ -140,5 +142,6 @@ def _markdown(summary: ExpansionSummary, folder: Path) -> str:
         f"The run's graph has {summary.nodes} nodes and {summary.edges} edges; this invocation made "
         f"{summary.llm_calls} LLM calls ({summary.cached_llm_calls} cached answers, {summary.tokens} tokens) in "
         f"{summary.seconds:.1f} s.\n\n| top hub | degree |\n|---|---|\n{hubs}\n\n"
-        f"Plots in `{folder}`; regenerate with `kgweave report --run-id {summary.run_id} --out DIR`.\n"
+        f"Plots in `{folder}`; regenerate with `kgweave report --run-id {summary.run_id} --out DIR`.\n\n"
+        + plots_markdown(plots)
     )

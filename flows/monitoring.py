@@ -1,9 +1,13 @@
-"""What runs show in the Prefect UI: run names, the failure-ratio rule, cost estimates, Browser queries."""
+"""What runs show in the Prefect UI: run names, final states, the failure-ratio rule, cost estimates, plots
+embedded in artifacts, tables updated in place, Browser queries."""
 
 from __future__ import annotations
 
+import base64
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import TypeVar, cast
 
 from pydantic import BaseModel
 
@@ -11,13 +15,18 @@ from kgweave.flows.settings import MonitoringSettings
 from kgweave.graph_store.runs import RatioVerdict, new_run_id, ratio_verdict
 
 __all__ = [
+    "COMPLETED_WITH_FAILURES",
     "FailureRatioExceededError",
+    "LiveTable",
     "RatioVerdict",
     "StageProgress",
     "browser_queries_markdown",
     "cost_estimate_usd",
     "default_run_id",
     "failure_verdict",
+    "final_state",
+    "plots_markdown",
+    "png_markdown",
     "run_name",
     "show_library_logs",
 ]
@@ -40,6 +49,25 @@ class FailureRatioExceededError(RuntimeError):
 def failure_verdict(failed: int, items: int, threshold: float | None = None) -> RatioVerdict:
     """Failed share of ``items``; ``threshold`` defaults to ``KGWEAVE_MAX_FAILURE_RATIO`` (1.0: no success only)."""
     return ratio_verdict(failed, items, MonitoringSettings().max_failure_ratio if threshold is None else threshold)
+
+
+COMPLETED_WITH_FAILURES = "CompletedWithFailures"  # the state name of a run that kept going past failures
+Summary = TypeVar("Summary")
+
+
+def final_state(summary: Summary, verdict: RatioVerdict) -> Summary:
+    """What a flow returns: ``summary``, or, where some items failed (not enough to fail the run), a
+    Completed state named ``CompletedWithFailures`` carrying it, the counts in its message.
+
+    Prefect makes a State a flow returns the run's final state (the UI's run list and run page show its
+    name and message) and hands the state's data to the caller, so callers still get the summary.
+    """
+    if not verdict.failed:
+        return summary
+    from prefect.states import Completed
+
+    message = f"{verdict.failed} of {verdict.items} {verdict.unit} failed"
+    return cast(Summary, Completed(data=summary, name=COMPLETED_WITH_FAILURES, message=message))
 
 
 def cost_estimate_usd(prompt_tokens: int, completion_tokens: int) -> float:
@@ -69,6 +97,27 @@ def browser_queries_markdown(run_id: str) -> str:
         "MATCH p = (e)-[r]-(:Entity) RETURN p LIMIT 50;\n"
         "```\n"
     )
+
+
+MAX_EMBEDDED_PNG_BYTES = 300_000  # a bigger data URI makes the artifact page slow to load
+
+
+def png_markdown(path: str | Path, title: str) -> str:
+    """Markdown showing the PNG at ``path`` in a Prefect artifact, embedded as a data URI.
+
+    The UI's browser refuses ``file://`` images, and the file may live on a worker anyway. A PNG over
+    ``MAX_EMBEDDED_PNG_BYTES`` is named, not embedded, with the reason.
+    """
+    data = Path(path).read_bytes()
+    if len(data) > MAX_EMBEDDED_PNG_BYTES:
+        return (f"{title}: `{path}` ({len(data) // 1000} KB, not embedded: over the "
+                f"{MAX_EMBEDDED_PNG_BYTES // 1000} KB an artifact carries)\n")
+    return f"![{title}](data:image/png;base64,{base64.b64encode(data).decode('ascii')})\n"
+
+
+def plots_markdown(paths: Iterable[Path]) -> str:
+    """:func:`png_markdown` of each PNG among ``paths`` (a report folder's files), titled by its file name."""
+    return "".join(png_markdown(path, path.stem.replace("_", " ")) for path in paths if path.suffix == ".png")
 
 
 def default_run_id(kind: str) -> str:
@@ -107,6 +156,30 @@ class StageProgress:
         from prefect.artifacts import update_progress_artifact
 
         update_progress_artifact(self._id, 100.0 * (self.stages.index(stage) + 1) / len(self.stages))  # type: ignore[arg-type]
+
+
+class LiveTable:
+    """A Prefect table artifact whose rows are replaced in place: one card in the run's Artifacts tab, however
+    often it changes (a new ``create_table_artifact`` under the same key would add a card each time).
+
+    Created on the first :meth:`show`, inside a flow run.
+    """
+
+    def __init__(self, key: str, description: str) -> None:
+        self.key, self.description = key, description
+        self._id: object | None = None
+
+    def show(self, rows: Sequence[dict[str, object]]) -> None:
+        """Make ``rows`` the table's content."""
+        from prefect.artifacts import TableArtifact, create_table_artifact
+        from prefect.client.orchestration import get_client
+        from prefect.client.schemas.actions import ArtifactUpdate
+
+        if self._id is None:
+            self._id = create_table_artifact(list(rows), key=self.key, description=self.description)
+            return
+        data = TableArtifact(table=list(rows)).format(_sync=True)  # type: ignore[call-arg]
+        get_client(sync_client=True).update_artifact(self._id, ArtifactUpdate(data=data))  # type: ignore[arg-type]
 
 
 def show_library_logs() -> None:

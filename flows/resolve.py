@@ -130,8 +130,9 @@ def resolve_entities(
     if llm_judge:
         from kgweave.agents.llm_judge import LLMJudge
         from kgweave.flows.extractors import llm_config
+        from kgweave.flows.llm_tasks import run_llm_task
 
-        judge = LLMJudge(llm_config(llm_base_url, llm_model, "--llm-judge"))
+        judge = LLMJudge(llm_config(llm_base_url, llm_model, "--llm-judge"), run_call=run_llm_task)
     graph = open_flow_store(store or StoreSettings().store)
     summary = resolve_store(graph, run_id, config, use_embeddings=use_embeddings, judge=judge)
     progress.done("resolve")

@@ -13,7 +13,6 @@ class, and the MiniLM embedding of that explanation is appended to the node feat
 
 from __future__ import annotations
 
-import base64
 import re
 from pathlib import Path
 
@@ -41,10 +40,18 @@ from kgweave.analysis.gnn import (
     train,
 )
 from kgweave.flows.embed import DEFAULT_EMBEDDING_MODEL, embed_nodes
-from kgweave.flows.monitoring import StageProgress, default_run_id, run_name, show_library_logs
+from kgweave.flows.llm_tasks import LLM_TAG
+from kgweave.flows.monitoring import (
+    StageProgress,
+    default_run_id,
+    final_state,
+    png_markdown,
+    run_name,
+    show_library_logs,
+)
 from kgweave.flows.stores import open_flow_store
 from kgweave.graph_store.models import Run
-from kgweave.graph_store.runs import recorded_run
+from kgweave.graph_store.runs import ratio_verdict, recorded_run
 
 __all__ = ["TrainSummary", "curve_png", "train_gnn"]
 
@@ -99,7 +106,7 @@ def curve_png(result: TrainResult, path: Path) -> Path:
     left.set_title(f"{result.model.upper()} {result.task} on {result.device}")
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=90)
+    figure.savefig(path, dpi=80)
     plt.close(figure)
     return path
 
@@ -115,7 +122,7 @@ def embed_task(store: str, entity_label: str | None) -> int:
     return embed_nodes(open_flow_store(store), label=entity_label).embedded
 
 
-@task(name="explain-nodes", cache_policy=NO_CACHE)
+@task(name="explain-nodes", cache_policy=NO_CACHE, tags=[LLM_TAG])  # under the llm tag concurrency limit
 def explain_task(store: str, label: str, entity_label: str | None, llm_base_url: str | None, llm_model: str | None,
                  max_llm_calls: int | None) -> TapeReport:
     """TAPE: the LLM predicts and explains each node's class; the explanations are embedded (cached)."""
@@ -248,7 +255,9 @@ def train_gnn(
             "seconds": result.seconds, "written": written, "class_names": "|".join(graph.class_names),
             "metric_prefix": _metric_prefix(label) if task == "node-classification" else None,
             "model_path": str(model_path), **_tape_summary(explained)})
-        return summary
+        asked = 0 if explained is None else explained.entities - explained.unchanged
+        failed = 0 if explained is None else explained.failed
+        return final_state(summary, ratio_verdict(failed, asked, unit="TAPE explanations"))
 
 
 def _tape_summary(report: TapeReport | None) -> dict[str, object]:
@@ -262,7 +271,6 @@ def _tape_summary(report: TapeReport | None) -> dict[str, object]:
 def _publish_artifacts(summary: TrainSummary, png: Path) -> None:
     create_table_artifact([{"metric": k, "value": round(v, 4)} for k, v in sorted(summary.metrics.items())],
                           key="train-gnn-metrics", description=f"{summary.model} {summary.task} ({summary.run_id})")
-    image = base64.b64encode(png.read_bytes()).decode("ascii")
     headline = (f"test accuracy **{summary.test_accuracy:.3f}**" if summary.test_accuracy is not None
                 else f"test AUC **{summary.test_auc:.3f}**" if summary.test_auc is not None else "")
     create_markdown_artifact(
@@ -271,5 +279,5 @@ def _publish_artifacts(summary: TrainSummary, png: Path) -> None:
         f"{headline}, {summary.epochs} epochs in {summary.seconds:.1f} s "
         f"({summary.seconds_per_epoch * 1000:.1f} ms/epoch, best epoch {summary.best_epoch}).\n\n"
         f"Model: `{summary.model_path}`. Curve: `{summary.curve_png}`.\n\n"
-        f"![training curve](data:image/png;base64,{image})\n",
+        + png_markdown(png, "training curve"),
         key="train-gnn-summary", description=f"Training summary and curve ({summary.run_id})")

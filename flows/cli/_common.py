@@ -58,7 +58,9 @@ class Parser(argparse.ArgumentParser):
 
 def quiet_prefect_defaults() -> None:
     """Prefect settings for a CLI process, applied before prefect is imported (user env wins)."""
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    # INFO goes to the API (the run's logs in the UI); only the console handler is quiet
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")

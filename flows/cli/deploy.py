@@ -22,6 +22,7 @@ def _settings(args: argparse.Namespace) -> object:
 
 def cmd_deploy(args: argparse.Namespace) -> int:
     from kgweave.deploy.deployments import DeployError, register_deployments
+    from kgweave.deploy.local_stack import prefect_ui_url
 
     settings = _settings(args)
     try:
@@ -39,7 +40,8 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         print(f"  {item.name:<28} pool {item.work_pool:<12} cron {', '.join(item.schedules) or '-'}")
     for entrypoint, why in result.skipped.items():
         print(f"  skipped {entrypoint}: {why}")
-    print("Start a worker: prefect worker start --pool kgweave-cpu   (UI: the server's address, :4200)")
+    ui = f"UI: {prefect_ui_url(result.api_url)}" if result.api_url else "no UI: the API is ephemeral"
+    print(f"Start a worker: prefect worker start --pool kgweave-cpu   ({ui})")
     return EXIT_OK
 
 

@@ -12,6 +12,7 @@ from kgweave.flows.analyze_graph import analyze_command, analyze_file, analyze_g
 from kgweave.flows.stores import close_flow_stores
 from kgweave.graph_store.exchange import import_graphml
 from kgweave.graph_store.sqlite_store import SQLiteGraphStore
+from tests.artifacts import embedded_pngs
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 
@@ -103,6 +104,7 @@ def test_flow_publishes_summary_and_tables(tmp_path: Path) -> None:
     mine = {a.key: a for a in artifacts if "analyze-artifacts" in (a.description or "")}
     assert set(mine) == set(keys)
     assert "modularity 0.41" in str(mine["analyze-graph-summary"].data)
+    assert len(embedded_pngs(mine["analyze-graph-summary"].data)) == 3  # degrees, communities, hubs
     assert "member 33" in str(mine["analyze-graph-top-hubs"].data)
     assert "member 0" in str(mine["analyze-graph-top-bridges"].data)
 

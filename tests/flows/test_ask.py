@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from kgweave.graph_store.sqlite_store import SQLiteGraphStore
-from tests.artifacts import artifacts_of
+from tests.artifacts import artifacts_of, llm_task_runs
 from tests.ask_graph import ask_delta, span_text
 from tests.flows.test_cli import kgweave_env, run_kgweave
 from tests.llm_fixtures import llm_server_fixture  # noqa: F401
@@ -43,6 +43,7 @@ def test_ask_json_with_the_llm_and_its_artifact(ask_db: Path, llm_server: LLMTes
         "text", [], 3, 1)
     published = artifacts_of(["answer-question-summary"], "ask-cli")
     assert "Thromboxane triggers platelet aggregation" in str(published["answer-question-summary"].data)
+    assert llm_task_runs("answer-question-summary", "ask-cli") == ["ask-answer"]  # under the llm tag limit
     with SQLiteGraphStore(ask_db) as store:
         assert [(r.kind, r.status) for r in store.runs() if r.id == "ask-cli"] == [("ask", "completed")]
 

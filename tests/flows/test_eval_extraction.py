@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from kgweave.graph_store.sqlite_store import SQLiteGraphStore
-from tests.artifacts import artifacts_of
+from tests.artifacts import artifacts_of, embedded_pngs
 from tests.conftest import SHARED_DATA, require
 from tests.flows.test_cli import kgweave_env, run_kgweave
 from tests.llm_fixtures import llm_server_fixture  # noqa: F401
@@ -68,6 +68,7 @@ def test_triples_into_a_temporary_store_with_bad_lines_reported() -> None:
     assert not Path(report["store"]).exists()  # the temporary store is removed
     markdown = str(artifacts_of(["evaluate-extraction"], report["run_id"])["evaluate-extraction"].data)
     assert "| entities, exact span |" in markdown and "## Conventions" in markdown and "relation_ends" in markdown
+    assert len(embedded_pngs(markdown)) == 1  # the scores as a bar chart
 
 
 def test_relation_types_mapping_and_human_output(tmp_path: Path) -> None:

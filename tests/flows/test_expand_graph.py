@@ -13,9 +13,11 @@ from pathlib import Path
 import pytest
 
 from kgweave.agents.expansion_loop import ExpansionLimits, ExpansionSettings, IterationRecord, expand, load_records
+from kgweave.flows.monitoring import COMPLETED_WITH_FAILURES
 from kgweave.graph_store.ids import RELATION_TYPE_PATTERN
 from kgweave.graph_store.models import Iteration
 from kgweave.graph_store.sqlite_store import SQLiteGraphStore
+from tests.artifacts import embedded_pngs, flow_run_of, llm_task_runs
 from tests.flows.test_cli import kgweave_env, run_kgweave
 from tests.llm_fixtures import client_config, llm_server_fixture  # noqa: F401
 from tests.llm_server import LLMTestServer
@@ -209,10 +211,17 @@ def test_cli_expand_json_artifacts_resume_and_report(llm_server: LLMTestServer, 
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
     with get_client(sync_client=True) as client:
-        rows = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[
+        found = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[
             "expand-graph-iteration", "expand-graph-iterations", "expand-graph-summary"])))
-    keys = [a.key for a in rows]
-    assert keys.count("expand-graph-iteration") >= 6 and "expand-graph-summary" in keys
+    published = [a for a in found if "cli-1" in (a.description or "")]
+    # one iterations table, updated in place (not a card per iteration), and the summary with the plots in it
+    assert sorted(a.key for a in published) == ["expand-graph-iterations", "expand-graph-summary"]
+    by_key = {a.key: a for a in published}
+    assert [row["iteration"] for row in json.loads(by_key["expand-graph-iterations"].data)] == list(range(7))
+    assert len(embedded_pngs(by_key["expand-graph-summary"].data)) == 4
+    assert "file://" not in by_key["expand-graph-summary"].data
+    # each LLM call is a task run tagged llm (so the tag concurrency limit of `kgweave deploy` applies)
+    assert llm_task_runs("expand-graph-summary", "cli-1") == sorted(f"expand-llm-{i}" for i in range(1, 7))
     more = expand_cli(llm_server, db, "--resume", "--run-id", "cli-1", "--iterations", "9")
     assert more.returncode == 0, more.stderr
     resumed = json.loads(more.stdout)
@@ -297,5 +306,11 @@ def test_cli_expand_max_failure_ratio(llm_server: LLMTestServer, tmp_path: Path)
     args = ("--seed", SEED, "--iterations", "4")
     strict = expand_cli(llm_server, tmp_path / "a.db", *args, "--max-failure-ratio", "0.1")
     assert strict.returncode == 1 and "more than the threshold 10%" in strict.stderr.strip().splitlines()[-1]
+    lenient = expand_cli(llm_server, tmp_path / "c.db", *args, "--run-id", "lenient-1")  # default ratio 1.0
+    failed = sum(1 for r in json.loads(lenient.stdout)["iterations"] if r["error"])
+    assert lenient.returncode in (0, 3) and failed > 0, lenient.stderr
+    state = flow_run_of("expand-graph-summary", "lenient-1").state  # as the UI's run list shows it
+    assert state.is_completed() and state.name == COMPLETED_WITH_FAILURES
+    assert state.message == f"{failed} of 4 iterations failed"
     bad = expand_cli(llm_server, tmp_path / "b.db", *args, "--max-failure-ratio", "1.5")
     assert bad.returncode == 2 and "between 0 and 1" in bad.stderr

@@ -9,7 +9,7 @@ import pytest
 
 from kgweave.graph_store.models import Entity, GraphDelta, Relation
 from kgweave.graph_store.sqlite_store import SQLiteGraphStore
-from tests.artifacts import artifacts_of
+from tests.artifacts import artifacts_of, embedded_pngs
 from tests.conftest import SHARED_DATA, require
 from tests.flows.test_cli import run_kgweave
 
@@ -60,6 +60,7 @@ def test_node_classification_writes_predictions_back(tmp_path: Path) -> None:
     published = artifacts_of(["train-gnn-progress", "train-gnn-metrics", "train-gnn-summary"], "train-1")
     assert set(published) == {"train-gnn-progress", "train-gnn-metrics", "train-gnn-summary"}
     assert published["train-gnn-progress"].data == 100.0
+    assert len(embedded_pngs(published["train-gnn-summary"].data)) == 1  # the training curve
 
 
 def test_link_prediction_writes_learned_embeddings(tmp_path: Path) -> None:

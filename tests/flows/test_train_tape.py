@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from kgweave.flows.monitoring import COMPLETED_WITH_FAILURES
 from kgweave.graph_store.sqlite_store import SQLiteGraphStore
+from tests.artifacts import flow_run_of, llm_task_runs
 from tests.conftest import require
 from tests.flows.test_cli import kgweave_env, run_kgweave
 from tests.flows.test_train_gnn import two_cliques_store
@@ -48,6 +50,8 @@ def test_tape_features_are_appended_and_a_rerun_asks_nothing(
         run = next(r for r in store.runs() if r.id == "tape-1")
         assert run.summary["tape_model"] == "tape-test-model" and run.summary["tape_failed"] == 0
         assert run.parameters["tape"] is True
+    tape_runs = llm_task_runs("train-gnn-summary", "tape-1")  # the TAPE step, under the llm tag limit
+    assert len(tape_runs) == 1 and tape_runs[0].startswith("explain-nodes")
 
     again = train("tape-2")
     assert again.tape is not None and (again.tape.unchanged, again.tape.llm_calls) == (10, 0)
@@ -67,6 +71,26 @@ def test_train_tape_cli(llm_server: LLMTestServer, tmp_path: Path) -> None:
     report = json.loads(done.stdout)
     assert report["features"] == 768 and report["tape"]["explained"] == 8 and report["tape"]["failed"] == 0
     assert len(llm_server.chat_requests) == 8
+
+
+def test_failed_explanations_show_in_the_runs_state(
+    llm_server: LLMTestServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _require_minilm()
+    from kgweave.flows.train_gnn import train_gnn
+
+    db = tmp_path / "g.db"
+    two_cliques_store(db, size=4)
+    monkeypatch.setenv("KGWEAVE_LLM_CACHE_DIR", str(tmp_path / "llm-cache"))
+    calls = iter(range(1000))
+    llm_server.rule = lambda body: 400 if next(calls) == 0 else None  # one rejected request: one failed node
+    summary = train_gnn(run_id="tape-partial", store=str(db), task="node-classification", label="side",
+                        features="text", tape=True, llm_base_url=llm_server.base_url, llm_model="test-model",
+                        epochs=5, device="cpu", model_dir=str(tmp_path / "m"))
+    assert summary.tape is not None and (summary.tape.explained, summary.tape.failed) == (7, 1)
+    state = flow_run_of("train-gnn-summary", "tape-partial").state
+    assert state.is_completed() and state.name == COMPLETED_WITH_FAILURES
+    assert state.message == "1 of 8 TAPE explanations failed"
 
 
 def test_train_tape_usage_errors(tmp_path: Path) -> None:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from kgweave.agents.llm_judge import LLMJudge
 from kgweave.agents.resolution import CandidatePair
 from tests.llm_fixtures import client_config, llm_server_fixture  # noqa: F401
 from tests.llm_server import LLMTestServer
+
+T = TypeVar("T")
 
 
 def _pairs() -> list[CandidatePair]:
@@ -38,3 +42,14 @@ def test_failures_mean_no_merge_and_the_band_is_capped(llm_server: LLMTestServer
     assert verdicts == [False, False, False]
     asked = {r.body["messages"][-1]["content"].split("</a>")[0] for r in llm_server.chat_requests}
     assert not any("graph neural network" in text for text in asked)  # the least similar pair was skipped
+
+
+def test_the_verdicts_go_through_the_call_runner(llm_server: LLMTestServer, tmp_path: Path) -> None:
+    names: list[str] = []
+
+    def runner(name: str, call: Callable[[], T]) -> T:  # what the flow passes: a task run tagged llm
+        names.append(name)
+        return call()
+
+    judge = LLMJudge(client_config(llm_server, tmp_path), run_call=runner)
+    assert judge(_pairs()) == [False, False, False] and names == ["resolve-judge"]
