@@ -35,8 +35,10 @@ from kgweave.graph_store.store_helpers import check_metric_name as _check_metric
 
 __all__ = [
     "ENTITY_RESERVED_PROPERTIES",
+    "HUB_LABEL",
     "METRIC_NAME_PATTERN",
     "SCHEMA_META_ID",
+    "STRUCTURAL_LABELS",
     "STRUCTURAL_RELATION_TYPES",
     "check_label",
     "check_metric_name",
@@ -95,7 +97,10 @@ ENTITY_RESERVED_PROPERTIES = frozenset({
     "id", "name", "norm_name", "label", "description", "properties", "support", "first_run",
     "last_run", "first_iteration", "last_iteration", "extractor", "model", "metric_names", "aliases",
 })
-_STRUCTURAL_LABELS = ("Document", "Chunk", "Entity", "Run", "Iteration")
+# Node labels of the graph's structure (KgweaveMeta holds the schema version).
+STRUCTURAL_LABELS = ("Document", "Chunk", "Entity", "Run", "Iteration", "KgweaveMeta")
+# The label `kgweave analyze --write-back` puts on the top-N hubs (and takes off nodes no longer among them).
+HUB_LABEL = "Hub"
 _NOT_STRUCTURAL = "NOT type(r) IN ['HAS_CHUNK', 'MENTIONED_IN'] AND r.is_merge IS NULL"
 _ORIGIN = "coalesce(r.origin, 'extracted')"
 
@@ -124,8 +129,8 @@ def check_metric_name(name: str) -> str:
 
 
 def _structural_label(label: str) -> str:
-    if label not in _STRUCTURAL_LABELS:
-        raise ValueError(f"{label!r} is not one of the store's structural labels {_STRUCTURAL_LABELS}")
+    if label not in STRUCTURAL_LABELS:
+        raise ValueError(f"{label!r} is not one of the store's structural labels {STRUCTURAL_LABELS}")
     return label
 
 

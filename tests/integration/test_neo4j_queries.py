@@ -9,7 +9,6 @@ what it cannot parse: a comment turns the next property or selector into garbage
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from collections.abc import Mapping
@@ -28,6 +27,7 @@ from kgweave.graph_store.ids import normalize_name
 from kgweave.graph_store.models import GraphDelta, Run
 from kgweave.graph_store.neo4j_store import Neo4jGraphStore  # noqa: E402
 from tests.conftest import REPO, SAMPLE_CORPUS
+from tests.grass import parse_grass, resolve
 from tests.integration.neo4j_fixture import Neo4jConnection
 
 if TYPE_CHECKING:
@@ -245,67 +245,6 @@ def test_queries_answer_on_the_sample_corpus(neo4j_store: Neo4jGraphStore, neo4j
 # -- style.grass ---------------------------------------------------------------------------------
 
 
-def parse_grass(text: str) -> dict[str, dict[str, str]]:
-    """Neo4j Browser 5.24's ``parseGrass``: JSON, else its character-level CSS-like parser.
-
-    Ported as is, quirks included: quotes toggle literal mode, a declaration that does not split
-    into exactly two parts at ``:`` is dropped, and there are no comments.
-    """
-    try:
-        loaded = json.loads(text)
-    except ValueError:
-        pass
-    else:
-        return {str(k): {str(p): str(v) for p, v in props.items()} for k, props in loaded.items()}
-    in_quote = in_block = nested = False
-    selector = body = ""
-    blocks: dict[str, str] = {}
-    for ch in text:
-        syntax = True
-        if ch == "{":
-            if in_quote:
-                syntax = False
-            elif in_block:
-                nested = True
-            else:
-                in_block = True
-        elif ch == "}":
-            if in_quote:
-                syntax = False
-            elif nested:
-                nested = False
-            else:
-                in_block = False
-                blocks[selector], selector, body = body, "", ""
-        elif ch in "'\"":
-            in_quote = not in_quote
-        else:
-            syntax = False
-        if not syntax:
-            if in_block:
-                body += ch
-            elif not ch.isspace():
-                selector += ch
-    rules: dict[str, dict[str, str]] = {}
-    for sel, declarations in blocks.items():
-        rules[sel] = {}
-        for declaration in declarations.split(";"):
-            parts = declaration.split(":")
-            if len(parts) == 2:
-                rules[sel][parts[0].strip()] = parts[1].strip()
-    return rules
-
-
-def resolve(rules: Mapping[str, Mapping[str, str]], tag: str, classes: list[str]) -> dict[str, str]:
-    """Browser's ``calculateStyle``: every rule whose classes the element has, in file order, later wins."""
-    style: dict[str, str] = {}
-    for selector, props in rules.items():
-        rule_tag, *rule_classes = selector.split(".")
-        if rule_tag == tag and all(c in classes for c in rule_classes):
-            style.update(props)
-    return style
-
-
 ENTITY_LABELS = ["Concept", "NamedEntity", "Method", "Dataset", "Person", "Paper", "Researcher", "Character",
                  "Place", "Model", "Task", "Organization"]
 STRUCTURAL_LABELS = ["Document", "Chunk", "Run"]
@@ -329,7 +268,7 @@ def test_style_colours_entities_by_label_and_greys_the_structure() -> None:
     entity_colours = {}
     for label in ENTITY_LABELS:
         style = resolve(rules, "node", ["Entity", label])
-        assert style["caption"] == "{name}" and style["diameter"] == "55px"
+        assert style["caption"] == "{name}" and style["diameter"] == "75px"
         entity_colours[label] = style["color"]
     assert len(set(entity_colours.values())) >= 9
     fallback = resolve(rules, "node", ["Entity", "SomeNewLabel"])
