@@ -131,6 +131,21 @@ def test_node_metrics(store: GraphStore) -> None:
         store.write_node_metrics({alice.id: {"Bad-Name": 1.0}})
 
 
+def test_hubs_move_when_they_change(store: GraphStore) -> None:
+    store.upsert(_delta())
+    alice, bob, paris = (Entity.named("Alice", "Person"), Entity.named("Bob", "Person"),
+                         Entity.named("Paris", "Place"))
+    store.write_node_metrics({alice.id: {"degree": 1.0}})
+    assert store.mark_hubs([bob.id, alice.id, "missing"]) == 2
+    assert store.node_metrics(bob.id) == {"hub_rank": 1.0}
+    assert store.node_metrics(alice.id) == {"degree": 1.0, "hub_rank": 2.0}
+    assert store.mark_hubs([paris.id, bob.id]) == 2  # Alice is no longer a hub: her rank goes, her degree stays
+    assert store.mark_hubs([paris.id, bob.id]) == 2  # idempotent
+    assert store.node_metrics(alice.id) == {"degree": 1.0}
+    assert (store.node_metrics(paris.id), store.node_metrics(bob.id)) == ({"hub_rank": 1.0}, {"hub_rank": 2.0})
+    assert store.mark_hubs([]) == 0 and store.node_metrics(paris.id) == {}
+
+
 def test_runs_and_iterations(store: GraphStore) -> None:
     run = Run(id="run-1", kind="build", parameters={"paths": "a;b"})
     store.record_run(run)
