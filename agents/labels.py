@@ -16,10 +16,12 @@ __all__ = [
     "BOOK",
     "CONCEPT",
     "FIXED_ENTITY_LABELS",
+    "GENERIC_LABELS",
     "NAMED_ENTITY",
     "PAPER",
     "READER",
     "RESEARCHER",
+    "RESEARCH_TOPIC",
     "REVIEW",
     "TOPIC",
     "entity_labels",
@@ -28,9 +30,13 @@ __all__ = [
 
 CONCEPT, NAMED_ENTITY = "Concept", "NamedEntity"  # co-occurrence extractor; Concept is to_label's default
 RESEARCHER, PAPER, REVIEW, TOPIC = "Researcher", "Paper", "Review", "Topic"  # research records, CiteSeer
+RESEARCH_TOPIC = "ResearchTopic"  # the profiles domain's LLM type
 BOOK, READER = "Book", "Reader"  # book reviews (with REVIEW)
 
 FIXED_ENTITY_LABELS = (CONCEPT, NAMED_ENTITY, RESEARCHER, PAPER, REVIEW, TOPIC, BOOK, READER)
+# Labels that say nothing about what kind of thing a name is: entity resolution lets them join any label,
+# so a record's Topic "over-smoothing" and an extracted Concept or Phenomenon "over-smoothing" become one.
+GENERIC_LABELS = (CONCEPT, NAMED_ENTITY, TOPIC, RESEARCH_TOPIC)
 
 
 def entity_labels() -> tuple[str, ...]:
