@@ -451,10 +451,13 @@ class Neo4jServer:
                 version = str(state["version"])
             except (ValueError, KeyError, OSError):
                 pass
+        from kgweave.deploy.neo4j_browser import browser_url  # it imports this module
+
+        bolt_url = f"bolt://127.0.0.1:{bolt_port}"
         return ServerStatus(
             running=pid is not None, pid=pid, home=str(self.home), version=version,
-            bolt_port=bolt_port, http_port=http_port, bolt_url=f"bolt://127.0.0.1:{bolt_port}",
-            browser_url=f"http://127.0.0.1:{http_port}/browser/", user=DEFAULT_USER,
+            bolt_port=bolt_port, http_port=http_port, bolt_url=bolt_url,
+            browser_url=str(browser_url(bolt_url, http_port)), user=DEFAULT_USER,
             rss_bytes=rss_bytes(pid) if pid is not None else None, log_file=str(self.log_file),
         )
 

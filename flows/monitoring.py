@@ -15,6 +15,7 @@ __all__ = [
     "ANALYZE_QUERIES",
     "BUILD_QUERIES",
     "FailureRatioExceededError",
+    "RESOLVE_QUERIES",
     "RatioVerdict",
     "StageProgress",
     "browser_queries_markdown",
@@ -29,6 +30,7 @@ __all__ = [
 # The ready queries (deploy/neo4j/queries.cypher) linked from run summaries.
 BUILD_QUERIES = ("top-hubs", "run-additions")
 ANALYZE_QUERIES = ("top-hubs", "bridge-entities", "community-bridges")
+RESOLVE_QUERIES = ("merges",)
 
 
 class FailureRatioExceededError(RuntimeError):

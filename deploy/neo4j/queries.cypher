@@ -309,3 +309,26 @@ WITH r ORDER BY coalesce(r.started_at, '') DESC, r.id
 LIMIT toInteger($limit)
 MATCH p = (r)
 RETURN p AS path;
+
+
+// name: merges
+// The merges of one entity-resolution run ($run; null: every run): each alias, the canonical entity
+// it now points at (SAME_AS), how it was found (method) and how sure (score). Undo a run with
+// kgweave resolve --undo RUN.
+// :params {run: null, limit: 100}
+MATCH (a:Entity)-[s:SAME_AS]->(c:Entity)
+WHERE s.is_merge = true AND ($run IS NULL OR s.run_id = $run)
+RETURN a.name AS name, a.label AS type, a.support AS support, c.name AS canonical, c.label AS canonical_type,
+       s.method AS method, s.score AS score, s.run_id AS run
+ORDER BY canonical, coalesce(support, -1) DESC, name
+LIMIT toInteger($limit);
+
+
+// name: merges-picture
+// The merges of one entity-resolution run, drawn: aliases pointing at their canonical entity.
+// :params {run: null, limit: 100}
+MATCH p = (a:Entity)-[s:SAME_AS]->(c:Entity)
+WHERE s.is_merge = true AND ($run IS NULL OR s.run_id = $run)
+WITH p, c, a ORDER BY c.name, a.name
+LIMIT toInteger($limit)
+RETURN p AS path;

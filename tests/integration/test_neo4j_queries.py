@@ -28,7 +28,7 @@ from kgweave.agents.pipeline import extract_documents
 from kgweave.agents.sources.files import load_corpus
 from kgweave.deploy.neo4j_browser import ReadyQuery, ready_queries
 from kgweave.graph_store.ids import normalize_name
-from kgweave.graph_store.models import GraphDelta, Run
+from kgweave.graph_store.models import EntityMerge, GraphDelta, Run
 from kgweave.graph_store.neo4j_store import Neo4jGraphStore  # noqa: E402
 from tests.conftest import REPO, SAMPLE_CORPUS
 from tests.grass import parse_grass, resolve
@@ -58,6 +58,7 @@ EXPECTED_COLUMNS = {
     "neighbourhood": ["name", "type", "support", "neighbour", "sentence", "source"],
     "runs": ["name", "type", "entities_added", "status", "started_at", "finished_at", "extractor", "model",
              "summary"],
+    "merges": ["name", "type", "support", "canonical", "canonical_type", "method", "score", "run"],
 }
 
 
@@ -246,6 +247,15 @@ def test_queries_answer_on_the_sample_corpus(neo4j_store: Neo4jGraphStore, neo4j
         assert [r["name"] for r in runs] == ["run-2", "run-1"]  # newest first
         assert sum(int(str(r["entities_added"])) for r in runs) == len(sample.names)
         assert len(run("runs-picture")) == 2
+
+        assert run("merges") == [] and run("merges-picture") == []
+        canonical, alias = sorted(named)[:2]
+        neo4j_store.record_merges([EntityMerge(alias_id=alias, canonical_id=canonical, score=1.0, method="exact",
+                                               run_id="resolve-1")])
+        merged = run("merges", run="resolve-1")
+        assert [(m["name"], m["canonical"], m["method"]) for m in merged] == [
+            (sample.names[alias], sample.names[canonical], "exact")]
+        assert len(run("merges-picture", run="resolve-1")) == 1 and run("merges", run="resolve-2") == []
         assert run.warnings == []  # no deprecated syntax, no performance warnings
 
 

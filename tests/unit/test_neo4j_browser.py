@@ -67,7 +67,7 @@ def test_literals_escape_quotes_and_backslashes() -> None:
 def test_every_ready_query_has_a_table_and_a_picture_version() -> None:
     queries = ready_queries()
     tables = [name for name in queries if not name.endswith("-picture")]
-    assert len(tables) == 8 and sorted(queries) == sorted([*tables, *(f"{t}-picture" for t in tables)])
+    assert len(tables) == 9 and sorted(queries) == sorted([*tables, *(f"{t}-picture" for t in tables)])
     for name, query in queries.items():
         declared = set(re.findall(r"([A-Za-z_][A-Za-z0-9_]*)\s*:", query.params))
         assert query.parameters == declared, f"{name}: uses {sorted(query.parameters)}, :params sets {sorted(declared)}"
