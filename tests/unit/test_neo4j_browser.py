@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -134,3 +135,18 @@ def test_summaries_link_every_query_to_the_stores_browser() -> None:
     assert "'build-20261203T050000-ab12'" in _query_of(links[3])
     assert browser_queries_markdown("run", "/tmp/graph.db") == ""
     assert len(_links(query_links_markdown("bolt://h:1", ANALYZE_QUERIES, http_port=2))) == 1 + 2 * 3
+
+
+def test_the_analyze_summary_links_its_queries_and_says_where_hubs_are(tmp_path: Path) -> None:
+    import networkx as nx
+
+    from kgweave.flows.analyze_graph import _markdown, analyze_file
+
+    path = tmp_path / "karate.graphml"
+    nx.write_graphml(nx.relabel_nodes(nx.karate_club_graph(), str), path)
+    report = analyze_file(str(path)).model_copy(update={"written_nodes": 34})
+    text = _markdown("analyze-1", report, "neo4j://graph.lan:7687")
+    links = _links(text)
+    assert links[0] == "http://graph.lan:7474/browser/" and len(links) == 1 + 2 * len(ANALYZE_QUERIES)
+    assert "ORDER BY e.hub_score DESC" not in text and "`:Hub` label" in text
+    assert _links(_markdown("analyze-1", report, "/tmp/graph.db")) == []
