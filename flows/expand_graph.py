@@ -82,7 +82,7 @@ def expand_graph(
     ``KGWEAVE_MAX_FAILURE_RATIO``) of them failed, ends Failed after its report, the reason in its summary.
     """
     from kgweave.flows.extractors import llm_config
-    from kgweave.flows.monitoring import FailureRatioExceededError, show_library_logs
+    from kgweave.flows.monitoring import FailureRatioExceededError, browser_queries_markdown, show_library_logs
     from kgweave.flows.progress import report_progress
     from kgweave.flows.settings import MonitoringSettings, StoreSettings
     from kgweave.flows.stores import open_flow_store
@@ -123,7 +123,8 @@ def expand_graph(
     for path in plots[:-1]:
         create_image_artifact(image_url=path.resolve().as_uri(), key=f"expand-graph-{path.stem.replace('_', '-')}",
                               description=f"{path.stem} ({run_id})")
-    create_markdown_artifact(_markdown(summary, folder), key="expand-graph-summary",
+    create_markdown_artifact(_markdown(summary, folder) + browser_queries_markdown(run_id, graph_store.url),
+                             key="expand-graph-summary",
                              description=f"Summary of run {run_id}")
     if summary.failure_reason:
         raise FailureRatioExceededError(f"expand {run_id}: {summary.failure_reason}", summary)
