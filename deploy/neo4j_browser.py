@@ -55,6 +55,16 @@ class ReadyQuery:
         return self.name.endswith(PICTURE_SUFFIX)
 
     @property
+    def headline(self) -> str:
+        """What the query answers, in a few words: its comment's first sentence, up to a ": " outside brackets."""
+        sentence, depth = self.about.split(". ")[0].rstrip("."), 0
+        for i, ch in enumerate(sentence):
+            depth += (ch == "(") - (ch == ")")
+            if depth == 0 and sentence.startswith(": ", i):
+                return sentence[:i]
+        return sentence
+
+    @property
     def parameters(self) -> set[str]:
         """The ``$names`` the query uses."""
         return set(_PARAMETER.findall(self.text))
@@ -152,6 +162,6 @@ def query_links_markdown(
         table, picture = queries[name], queries[name + PICTURE_SUFFIX]
         links = " · ".join(f"[{kind}]({browser_link(browser, with_parameters(query, values or {}))})"
                            for kind, query in (("table", table), ("picture", picture)))
-        rows.append(f"- `{name}`: {links}. {table.about.split('. ')[0].rstrip('.')}.")
+        rows.append(f"- `{name}`: {links}. {table.headline}.")
     return (f"Explore in [Neo4j Browser]({browser}) (style sheet `deploy/neo4j/style.grass`; for pictures, "
             "turn off \"Connect result nodes\" in Browser's settings):\n\n" + "\n".join(rows) + "\n")

@@ -112,6 +112,13 @@ def test_top_hubs_counts_distinct_neighbours() -> None:
         assert "RETURN DISTINCT n" in text and "COUNT { (e)--(:Entity) }" not in text
 
 
+def test_summaries_say_what_each_query_answers_in_a_few_words() -> None:
+    queries = ready_queries()
+    assert queries["run-additions"].headline == "What one run added"
+    assert queries["top-hubs"].headline == "The most central entities"
+    assert all(0 < len(query.headline) <= 160 for query in queries.values())
+
+
 def test_parameters_are_filled_in_or_default() -> None:
     query = ready_queries()["run-additions"]
     text = with_parameters(query, {"run": "build-1'x"})
