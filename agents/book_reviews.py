@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from pydantic import BaseModel, ConfigDict, Field
 
 from kgweave.agents.actants import Actant, ActantRelation, BookContext, ConsensusGraph, ReviewGraph, consensus_graph
+from kgweave.agents.labels import BOOK, READER, REVIEW
 from kgweave.agents.record_graph import MENTIONS, RecordGraph, RecordGraphBuilder
 from kgweave.agents.review_text import clean_review_text
 from kgweave.graph_store.ids import content_id, normalize_name
@@ -43,7 +44,6 @@ __all__ = [
     "review_graphs_of_book",
 ]
 
-BOOK, REVIEW, READER = "Book", "Review", "Reader"
 HAS_REVIEW, WROTE = "HAS_REVIEW", "WROTE"
 _STRUCTURAL = frozenset({BOOK, REVIEW, READER})
 

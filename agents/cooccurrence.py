@@ -49,6 +49,7 @@ from itertools import pairwise
 from typing import NamedTuple
 
 from kgweave.agents.extractor import ChunkExtraction
+from kgweave.agents.labels import CONCEPT, NAMED_ENTITY
 from kgweave.agents.lexicon import (
     ADJECTIVES,
     CONNECTORS,
@@ -81,8 +82,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-NAMED_ENTITY = "NamedEntity"
-CONCEPT = "Concept"
 CO_OCCURS_WITH = "CO_OCCURS_WITH"
 IS_A = "IS_A"
 INCLUDES = "INCLUDES"

@@ -22,6 +22,7 @@ from itertools import combinations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kgweave.agents.labels import PAPER, RESEARCHER, REVIEW, TOPIC
 from kgweave.agents.record_graph import RecordGraph, RecordGraphBuilder, undirected
 from kgweave.graph_store.models import Document, Entity, Relation
 
@@ -41,7 +42,6 @@ __all__ = [
     "research_graph",
 ]
 
-RESEARCHER, PAPER, REVIEW, TOPIC = "Researcher", "Paper", "Review", "Topic"
 AUTHORED, COLLABORATES_WITH, CITES, REVIEWED = "AUTHORED", "COLLABORATES_WITH", "CITES", "REVIEWED"
 WORKS_ON, HAS_TOPIC = "WORKS_ON", "HAS_TOPIC"
 

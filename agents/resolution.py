@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kgweave.agents.labels import GENERIC_LABELS
 from kgweave.graph_store.ids import normalize_name
 from kgweave.graph_store.models import Entity, EntityMerge, Mention
 
@@ -102,7 +103,8 @@ class ResolutionConfig(BaseModel):
                                                          "(the fixed point), at most this many.")
     acronyms: bool = Field(default=True, description="Merge 'GNNs' with 'graph neural networks' when initials match.")
     generic_labels: tuple[str, ...] = Field(
-        default=("Concept", "NamedEntity"), description="Labels compatible with every label.")
+        default=GENERIC_LABELS,
+        description="Labels compatible with every label (a record's Topic names a concept of any kind).")
     index: Literal["auto", "exact", "hnsw"] = Field(
         default="auto",
         description="Range search: blocked exact matmul, or faiss HNSW (auto: HNSW from hnsw_min_size rows).")
@@ -259,8 +261,8 @@ def resolve_report(
     embedding: pairs with cosine >= ``candidate_threshold`` by range search (blocked, or HNSW;
     never an n x n matrix), merged when cosine >= ``merge_threshold`` and a string rule confirms
     (same words in any order, or a typo); the ambiguous band goes to ``judge`` or is left alone.
-    Labels: generic labels (Concept, NamedEntity) join any label; two specific labels never share
-    a cluster. Canonical of a cluster: highest support, then shortest name, then smallest id.
+    Labels: generic labels (Concept, NamedEntity, Topic, ResearchTopic) join any label; two specific
+    labels never share a cluster. Canonical of a cluster: highest support, then shortest name, then smallest id.
     """
     cfg = config or ResolutionConfig()
     rows = sorted({r[0]: r for r in entities}.values(), key=lambda r: r[0])

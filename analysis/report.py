@@ -8,7 +8,7 @@ returns; :func:`node_metrics_for_write_back` is what goes back into the store as
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
@@ -45,6 +45,7 @@ __all__ = [
     "Hub",
     "analyze",
     "analyze_graph",
+    "hub_ranking",
     "hub_scores",
     "node_metrics_for_write_back",
     "write_back_batches",
@@ -73,6 +74,10 @@ class AnalysisOptions(_Frozen):
         default=None, ge=1, description="Sampled sources for the average shortest path; None: about "
                                         "5e6/m (32-1024); exact when >= nodes.")
     top: int = Field(default=10, ge=1, le=1000, description="Length of the top-hub/bridge lists.")
+    hubs: int = Field(
+        default=25, ge=0, le=10_000,
+        description="How many top hubs (ranked as top_hubs) --write-back marks: metric hub_rank, and the :Hub "
+                    "label in Neo4j, taken off the entities no longer among them; 0 = none.")
     exact_powerlaw: bool = Field(
         default=False, description="Exact discrete MLE for alpha instead of the closed-form approximation.")
 
@@ -316,7 +321,7 @@ def _report(
     graph, n, top = view.graph, view.nodes, options.top
     member = partition.membership
     scores = hub_scores(ranks)
-    hubs = sorted(range(n), key=lambda i: (-degree[i], -ranks[i], view.names[i]))[:top]
+    hubs = _hub_order(view, degree, ranks)[:top]
     central = sorted((i for i in range(n) if between.values[i] > 0),
                      key=lambda i: (-between.values[i], view.names[i]))[:top]
     ranked_bridges = sorted(zip(splits, bridge_ids, strict=True), key=lambda se: (-se[0], se[1]))[:top]
@@ -364,6 +369,20 @@ def _bridge_node(view: GraphView, i: int, value: float, degree: int, member: tup
     touched = sorted({member[i], *(member[j] for j in view.graph.neighbors(i))})
     return BridgeNode(id=view.ids[i], name=view.names[i], betweenness=value, degree=degree, community=member[i],
                       community_count=len(touched), communities=touched)
+
+
+def _hub_order(view: GraphView, degree: Sequence[int], ranks: Sequence[float]) -> list[int]:
+    return sorted(range(view.nodes), key=lambda i: (-degree[i], -ranks[i], view.names[i]))
+
+
+def hub_ranking(view: GraphView, analysis: GraphAnalysis, count: int) -> list[str]:
+    """Ids of the ``count`` top hubs, best first: by degree, then PageRank, then name (as ``top_hubs``).
+
+    Notes
+    -----
+    O(n log n) for the sort.
+    """
+    return [view.ids[i] for i in _hub_order(view, analysis.degree, analysis.pagerank)[:count]]
 
 
 def write_back_batches(

@@ -33,6 +33,7 @@ from kgweave.graph_store.errors import GraphStoreError
 __all__ = [
     "APOC_VERSION",
     "BROWSER_VERSION",
+    "DEFAULT_HTTP_PORT",
     "DEFAULT_PASSWORD",
     "DEFAULT_VERSION",
     "FAST_SHUTDOWN_CONF",
@@ -40,6 +41,7 @@ __all__ = [
     "Neo4jServerError",
     "ServerStatus",
     "default_home",
+    "default_http_port",
     "default_password",
     "render_conf",
     "render_pom",
@@ -55,6 +57,7 @@ APOC_VERSION = "5.26.19"
 BROWSER_VERSION = "5.24.0"
 DEFAULT_PASSWORD = "kgweave-dev-password"  # local-only default: the server binds 127.0.0.1
 DEFAULT_USER = "neo4j"
+DEFAULT_HTTP_PORT = 7474  # HTTP and Neo4j Browser; KGWEAVE_NEO4J_HTTP_PORT overrides it
 MAVEN_DEPENDENCY_PLUGIN = "3.8.1"
 
 # Bolt waits 5 s for its thread pool and 5 s for its connections when stopping (10 s per stop).
@@ -99,6 +102,12 @@ def default_home() -> Path:
     """``$KGWEAVE_NEO4J_HOME``, else ``./.kgweave/neo4j`` (relative to the working directory)."""
     env = os.environ.get("KGWEAVE_NEO4J_HOME")
     return Path(env) if env else Path.cwd() / ".kgweave" / "neo4j"
+
+
+def default_http_port() -> int:
+    """``$KGWEAVE_NEO4J_HTTP_PORT``, else :data:`DEFAULT_HTTP_PORT`: the launcher's HTTP (Browser) port."""
+    env = os.environ.get("KGWEAVE_NEO4J_HTTP_PORT")
+    return int(env) if env else DEFAULT_HTTP_PORT
 
 
 def default_password() -> str:
@@ -239,7 +248,7 @@ class Neo4jServer:
         home: Path | str | None = None,
         version: str = DEFAULT_VERSION,
         bolt_port: int = 7687,
-        http_port: int = 7474,
+        http_port: int | None = None,
         password: str | None = None,
         *,
         jars_home: Path | str | None = None,
@@ -255,7 +264,7 @@ class Neo4jServer:
         self.home = Path(home if home is not None else default_home()).resolve()
         self.version = version
         self.bolt_port = bolt_port
-        self.http_port = http_port
+        self.http_port = http_port if http_port is not None else default_http_port()
         self.password = password if password is not None else default_password()
         if len(self.password) < 8:
             raise ValueError("the Neo4j password must have at least 8 characters")
@@ -442,10 +451,13 @@ class Neo4jServer:
                 version = str(state["version"])
             except (ValueError, KeyError, OSError):
                 pass
+        from kgweave.deploy.neo4j_browser import browser_url  # it imports this module
+
+        bolt_url = f"bolt://127.0.0.1:{bolt_port}"
         return ServerStatus(
             running=pid is not None, pid=pid, home=str(self.home), version=version,
-            bolt_port=bolt_port, http_port=http_port, bolt_url=f"bolt://127.0.0.1:{bolt_port}",
-            browser_url=f"http://127.0.0.1:{http_port}/browser/", user=DEFAULT_USER,
+            bolt_port=bolt_port, http_port=http_port, bolt_url=bolt_url,
+            browser_url=str(browser_url(bolt_url, http_port)), user=DEFAULT_USER,
             rss_bytes=rss_bytes(pid) if pid is not None else None, log_file=str(self.log_file),
         )
 

@@ -16,14 +16,23 @@ from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
 from kgweave.analysis.graph_view import GraphView, view_from_graphml, view_from_snapshot
-from kgweave.analysis.report import AnalysisOptions, AnalysisReport, GraphAnalysis, analyze, write_back_batches
+from kgweave.analysis.report import (
+    AnalysisOptions,
+    AnalysisReport,
+    GraphAnalysis,
+    analyze,
+    hub_ranking,
+    write_back_batches,
+)
 from kgweave.analysis.report_files import report_markdown, write_report_dir
-from kgweave.flows.monitoring import default_run_id, plots_markdown, run_name, show_library_logs
+from kgweave.deploy.neo4j_browser import query_links_markdown
+from kgweave.flows.monitoring import ANALYZE_QUERIES, default_run_id, plots_markdown, run_name, show_library_logs
 from kgweave.flows.stores import open_flow_store
 from kgweave.graph_store.models import Run
+from kgweave.graph_store.protocol import GraphStore
 from kgweave.graph_store.runs import recorded_run, scalar_summary
 
-__all__ = ["analyze_command", "analyze_file", "analyze_graph", "load_view"]
+__all__ = ["analyze_command", "analyze_file", "analyze_graph", "load_view", "write_back"]
 
 WRITE_BATCH_NODES = 10_000
 
@@ -80,12 +89,19 @@ def analyze_task(view: GraphView, options: AnalysisOptions) -> GraphAnalysis:
     return analyze(view, options)
 
 
+def write_back(target: GraphStore, view: GraphView, analysis: GraphAnalysis, hubs: int) -> int:
+    """Store degree, pagerank, betweenness, community and hub_score on every node, and mark the top ``hubs``
+    hubs (``hub_rank``, ``:Hub`` in Neo4j; former hubs lose the mark). Idempotent; returns nodes written."""
+    written = sum(target.write_node_metrics(batch)
+                  for batch in write_back_batches(view, analysis, batch_size=WRITE_BATCH_NODES))
+    target.mark_hubs(hub_ranking(view, analysis, hubs))
+    return written
+
+
 @task(name="write-node-metrics", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
-def write_back_task(store: str, view: GraphView, analysis: GraphAnalysis) -> int:
-    """Store degree, pagerank, betweenness, community and hub_score on every node (idempotent)."""
-    target = open_flow_store(store)
-    return sum(target.write_node_metrics(batch)
-               for batch in write_back_batches(view, analysis, batch_size=WRITE_BATCH_NODES))
+def write_back_task(store: str, view: GraphView, analysis: GraphAnalysis, hubs: int) -> int:
+    """:func:`write_back` into the store at ``store``."""
+    return write_back(open_flow_store(store), view, analysis, hubs)
 
 
 @flow(name="analyze-graph", flow_run_name=run_name("analyze-graph", "analyze"), log_prints=False)
@@ -123,10 +139,10 @@ def analyze_graph(
         report = analysis.report
         update_progress_artifact(progress, 80.0 if write_back else 95.0)
         if write_back and store is not None:
-            written = write_back_task(store, quote(view), quote(analysis))  # type: ignore[call-overload]
+            written = write_back_task(store, quote(view), quote(analysis), options.hubs)  # type: ignore[call-overload]
             report = report.model_copy(update={"written_nodes": written})
             logger.info("metrics written to %d nodes", written)
-        _publish_artifacts(run_id, report)
+        _publish_artifacts(run_id, report, store)
         update_progress_artifact(progress, 100.0)
         record.finish(summary=_summary(report))
         return report
@@ -145,7 +161,7 @@ def _summary(report: AnalysisReport) -> dict[str, str | int | float | bool | Non
     return summary
 
 
-def _publish_artifacts(run_id: str, report: AnalysisReport) -> None:
+def _publish_artifacts(run_id: str, report: AnalysisReport, store: str | None = None) -> None:
     create_table_artifact(
         [{"rank": k + 1, "name": h.name, "degree": h.degree, "pagerank": round(h.pagerank, 6),
           "hub_score": round(h.hub_score, 4), "community": h.community} for k, h in enumerate(report.top_hubs)],
@@ -158,15 +174,15 @@ def _publish_artifacts(run_id: str, report: AnalysisReport) -> None:
     )
     with tempfile.TemporaryDirectory(prefix="kgweave-analyze-") as folder:
         plots = plots_markdown(write_report_dir(report, folder))
-    create_markdown_artifact(_markdown(run_id, report) + "\n" + plots, key="analyze-graph-summary",
+    create_markdown_artifact(_markdown(run_id, report, store) + "\n" + plots, key="analyze-graph-summary",
                              description=f"Structure of the graph ({run_id})")
 
 
-def _markdown(run_id: str, report: AnalysisReport) -> str:
+def _markdown(run_id: str, report: AnalysisReport, store: str | None = None) -> str:
     text = report_markdown(report, title=f"analyze-graph {run_id}")
     if report.written_nodes is not None:
         text += (f"\nMetrics `degree`, `pagerank`, `betweenness`, `community`, `hub_score` written to "
-                 f"{report.written_nodes} nodes. In Neo4j Browser:\n\n"
-                 "```cypher\nMATCH (e:Entity) RETURN e.name, e.degree, e.hub_score, e.community\n"
-                 "ORDER BY e.hub_score DESC LIMIT 25\n```\n")
+                 f"{report.written_nodes} nodes; the top hubs carry `hub_rank` (and the `:Hub` label in Neo4j).\n\n")
+    if store is not None:
+        text += query_links_markdown(store, ANALYZE_QUERIES)
     return text

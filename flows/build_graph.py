@@ -339,7 +339,7 @@ def _publish_artifacts(summary: BuildSummary) -> None:
         f"({summary.prompt_tokens:,} prompt + {summary.completion_tokens:,} completion), "
         f"estimated cost ${summary.cost_usd:.2f}.\n\n"
         f"| label | entities |\n|---|---|\n{labels}\n\n"
-        + browser_queries_markdown(summary.run_id),
+        + browser_queries_markdown(summary.run_id, summary.store),
         key="build-graph-summary",
         description=f"Summary of run {summary.run_id}",
     )

@@ -82,7 +82,13 @@ def expand_graph(
     """
     from kgweave.flows.extractors import llm_config
     from kgweave.flows.llm_tasks import run_llm_task
-    from kgweave.flows.monitoring import FailureRatioExceededError, LiveTable, final_state, show_library_logs
+    from kgweave.flows.monitoring import (
+        FailureRatioExceededError,
+        LiveTable,
+        browser_queries_markdown,
+        final_state,
+        show_library_logs,
+    )
     from kgweave.flows.progress import report_progress
     from kgweave.flows.settings import MonitoringSettings, StoreSettings
     from kgweave.flows.stores import open_flow_store
@@ -122,7 +128,8 @@ def expand_graph(
     table.show([_row(r) for r in summary.iterations])  # a resumed run's earlier iterations too
     folder = Path(report_dir or Path(".kgweave") / "expand" / run_id)
     plots = write_expansion_report(graph_store, run_id, folder)
-    create_markdown_artifact(_markdown(summary, folder, plots), key="expand-graph-summary",
+    links = browser_queries_markdown(run_id, graph_store.url)
+    create_markdown_artifact(_markdown(summary, folder, plots) + "\n" + links, key="expand-graph-summary",
                              description=f"Summary of run {run_id}")
     if summary.failure_reason:
         raise FailureRatioExceededError(f"expand {run_id}: {summary.failure_reason}", summary)

@@ -11,13 +11,17 @@ from typing import TypeVar, cast
 
 from pydantic import BaseModel
 
+from kgweave.deploy.neo4j_browser import query_links_markdown
 from kgweave.flows.settings import MonitoringSettings
 from kgweave.graph_store.runs import RatioVerdict, new_run_id, ratio_verdict
 
 __all__ = [
+    "ANALYZE_QUERIES",
+    "BUILD_QUERIES",
     "COMPLETED_WITH_FAILURES",
     "FailureRatioExceededError",
     "LiveTable",
+    "RESOLVE_QUERIES",
     "RatioVerdict",
     "StageProgress",
     "browser_queries_markdown",
@@ -30,6 +34,12 @@ __all__ = [
     "run_name",
     "show_library_logs",
 ]
+
+
+# The ready queries (deploy/neo4j/queries.cypher) linked from run summaries.
+BUILD_QUERIES = ("top-hubs", "run-additions")
+ANALYZE_QUERIES = ("top-hubs", "bridge-entities", "community-bridges")
+RESOLVE_QUERIES = ("merges",)
 
 
 class FailureRatioExceededError(RuntimeError):
@@ -77,26 +87,9 @@ def cost_estimate_usd(prompt_tokens: int, completion_tokens: int) -> float:
                   + completion_tokens * settings.llm_usd_per_million_completion_tokens) / 1e6, 4)
 
 
-def browser_queries_markdown(run_id: str) -> str:
-    """Ready Neo4j Browser queries for what a run wrote (see deploy/neo4j/queries.cypher for more)."""
-    browser = MonitoringSettings().browser_url
-    literal = run_id.replace("\\", "\\\\").replace("'", "\\'")
-    return (
-        f"Explore in [Neo4j Browser]({browser}) (Neo4j store; style sheet `deploy/neo4j/style.grass`):\n\n"
-        "```cypher\n"
-        f":param run => '{literal}'\n\n"
-        "// top hubs\n"
-        "MATCH (e:Entity) WITH e, COUNT { (e)--(:Entity) } AS degree\n"
-        "RETURN e.name, e.label, e.hub_score, degree ORDER BY e.hub_score IS NULL, e.hub_score DESC, degree DESC "
-        "LIMIT 25;\n\n"
-        "// what this run added\n"
-        "MATCH (e:Entity) WHERE e.first_run = $run RETURN e.label, e.name, e.support "
-        "ORDER BY e.support DESC LIMIT 50;\n\n"
-        "// neighbourhood of the strongest entity this run added\n"
-        "MATCH (e:Entity) WHERE e.first_run = $run WITH e ORDER BY e.support DESC LIMIT 1\n"
-        "MATCH p = (e)-[r]-(:Entity) RETURN p LIMIT 50;\n"
-        "```\n"
-    )
+def browser_queries_markdown(run_id: str, store: str) -> str:
+    """Links that open Neo4j Browser on ``store`` with the top hubs and what run ``run_id`` added ("" off Neo4j)."""
+    return query_links_markdown(store, BUILD_QUERIES, {"run": run_id})
 
 
 MAX_EMBEDDED_PNG_BYTES = 300_000  # a bigger data URI makes the artifact page slow to load

@@ -15,7 +15,8 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from kgweave.agents.embeddings import Embedder, MiniLMEmbedder, Vectors, minilm_available
 from kgweave.agents.resolution import Judge, ResolutionConfig, resolve_report
-from kgweave.flows.monitoring import StageProgress, default_run_id, run_name, show_library_logs
+from kgweave.deploy.neo4j_browser import query_links_markdown
+from kgweave.flows.monitoring import RESOLVE_QUERIES, StageProgress, default_run_id, run_name, show_library_logs
 from kgweave.flows.settings import StoreSettings
 from kgweave.flows.stores import open_flow_store
 from kgweave.graph_store.models import Run
@@ -144,12 +145,8 @@ def resolve_entities(
         f"# Entity resolution {run_id}\n\n{summary['entities']} entities read, {summary['merges']} merges recorded, "
         f"{summary['entities_after']} entities after (embedding model: {summary['embedding_model'] or 'none'}; "
         f"{summary['total_seconds']} s). Undo: `kgweave resolve --undo {run_id}`.\n\n"
-        "```cypher\n// merges of this run in Neo4j Browser\n"
-        f"MATCH p = (:Entity)-[m:SAME_AS {{run_id: '{_cypher_literal(run_id)}'}}]->(:Entity) RETURN p LIMIT 50;\n```\n",
+        + query_links_markdown(graph.url, RESOLVE_QUERIES, {"run": run_id}),
         key="resolve-entities-summary", description=f"Summary of run {run_id}")
     get_run_logger().info("resolved %s entities: %s merges", summary["entities"], summary["merges"])
     return summary
 
-
-def _cypher_literal(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("'", "\\'")

@@ -123,9 +123,6 @@ class MonitoringSettings(BaseSettings):
     llm_usd_per_million_completion_tokens: float = Field(
         default=0.0, ge=0, description="Price used for the cost estimate in run summaries (0 = self-hosted)."
     )
-    browser_url: str = Field(
-        default="http://127.0.0.1:7474/browser/", description="Neo4j Browser address shown in run summaries."
-    )
 
 
 class DeploySettings(BaseSettings):

@@ -30,13 +30,16 @@ from __future__ import annotations
 import re
 
 from kgweave.graph_store.ids import LABEL_PATTERN, RELATION_TYPE_PATTERN
-from kgweave.graph_store.store_helpers import METRIC_NAME_PATTERN
+from kgweave.graph_store.store_helpers import HUB_RANK, METRIC_NAME_PATTERN
 from kgweave.graph_store.store_helpers import check_metric_name as _check_metric_pattern
 
 __all__ = [
     "ENTITY_RESERVED_PROPERTIES",
+    "HUB_LABEL",
+    "HUB_RANK",
     "METRIC_NAME_PATTERN",
     "SCHEMA_META_ID",
+    "STRUCTURAL_LABELS",
     "STRUCTURAL_RELATION_TYPES",
     "check_label",
     "check_metric_name",
@@ -58,6 +61,7 @@ __all__ = [
     "get_entity",
     "iterations",
     "mark_documents_done",
+    "mark_hubs",
     "nearest_by_vector",
     "merge_chunks",
     "merge_documents",
@@ -82,6 +86,7 @@ __all__ = [
     "schema_statements",
     "snapshot_edges",
     "snapshot_nodes",
+    "unmark_hubs",
     "vector_index",
     "write_embeddings",
     "write_node_metrics",
@@ -95,7 +100,10 @@ ENTITY_RESERVED_PROPERTIES = frozenset({
     "id", "name", "norm_name", "label", "description", "properties", "support", "first_run",
     "last_run", "first_iteration", "last_iteration", "extractor", "model", "metric_names", "aliases",
 })
-_STRUCTURAL_LABELS = ("Document", "Chunk", "Entity", "Run", "Iteration")
+# Node labels of the graph's structure (KgweaveMeta holds the schema version).
+STRUCTURAL_LABELS = ("Document", "Chunk", "Entity", "Run", "Iteration", "KgweaveMeta")
+# The label `kgweave analyze --write-back` puts on the top-N hubs (and takes off nodes no longer among them).
+HUB_LABEL = "Hub"
 _NOT_STRUCTURAL = "NOT type(r) IN ['HAS_CHUNK', 'MENTIONED_IN'] AND r.is_merge IS NULL"
 _ORIGIN = "coalesce(r.origin, 'extracted')"
 
@@ -124,8 +132,8 @@ def check_metric_name(name: str) -> str:
 
 
 def _structural_label(label: str) -> str:
-    if label not in _STRUCTURAL_LABELS:
-        raise ValueError(f"{label!r} is not one of the store's structural labels {_STRUCTURAL_LABELS}")
+    if label not in STRUCTURAL_LABELS:
+        raise ValueError(f"{label!r} is not one of the store's structural labels {STRUCTURAL_LABELS}")
     return label
 
 
@@ -487,6 +495,26 @@ def write_node_metrics() -> str:
         "SET e += row.metrics,\n"
         "    e.metric_names = coalesce(e.metric_names, [])\n"
         "        + [k IN keys(row.metrics) WHERE NOT k IN coalesce(e.metric_names, [])]\n"
+        "RETURN count(e) AS matched"
+    )
+
+
+def unmark_hubs() -> str:
+    """Take the Hub label and the hub_rank metric off every entity not in $ids."""
+    return (
+        f"MATCH (e:Entity) WHERE (e:{HUB_LABEL} OR e.{HUB_RANK} IS NOT NULL) AND NOT e.id IN $ids\n"
+        f"REMOVE e:{HUB_LABEL}, e.{HUB_RANK}\n"
+        f"SET e.metric_names = [k IN coalesce(e.metric_names, []) WHERE k <> '{HUB_RANK}']"
+    )
+
+
+def mark_hubs() -> str:
+    """Put the Hub label and hub_rank (1 = first of $ids) on the entities $ids; returns how many matched."""
+    return (
+        "UNWIND range(0, size($ids) - 1) AS i\n"
+        "MATCH (e:Entity {id: $ids[i]})\n"
+        f"SET e:{HUB_LABEL}, e.{HUB_RANK} = toFloat(i + 1),\n"
+        f"    e.metric_names = [k IN coalesce(e.metric_names, []) WHERE k <> '{HUB_RANK}'] + ['{HUB_RANK}']\n"
         "RETURN count(e) AS matched"
     )
 

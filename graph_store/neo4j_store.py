@@ -316,6 +316,16 @@ class Neo4jGraphStore:
 
         return self._write("write node metrics", work) if rows else 0
 
+    def mark_hubs(self, ranked_ids: Sequence[str]) -> int:
+        """Move the ``:Hub`` label and ``hub_rank`` to exactly ``ranked_ids`` (best first), in one transaction."""
+        ids = list(dict.fromkeys(ranked_ids))
+
+        def work(tx: ManagedTransaction) -> int:
+            tx.run(cypher.unmark_hubs(), ids=ids).consume()
+            return int(tx.run(cypher.mark_hubs(), ids=ids).single(strict=True)["matched"]) if ids else 0
+
+        return self._write("mark hubs", work)
+
     def record_merges(self, merges: Sequence[EntityMerge]) -> int:
         """Record merges as ``SAME_AS`` edges (idempotent); aliases always point at a final canonical,
         and each canonical's ``aliases`` lists its aliases' names. Returns merges created or changed."""

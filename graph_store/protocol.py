@@ -71,6 +71,10 @@ class GraphWrites(Protocol):
     def write_node_metrics(self, metrics: Mapping[str, Mapping[str, float]]) -> int:
         """Store per-node metrics ({entity id: {metric: value}}); returns nodes updated."""
 
+    def mark_hubs(self, ranked_ids: Sequence[str]) -> int:
+        """Make ``ranked_ids`` (best first) the graph's hubs and no other entity: metric ``hub_rank`` 1..N
+        (Neo4j also puts the ``:Hub`` label on them, for the style sheet); returns hubs marked."""
+
 
 @runtime_checkable
 class GraphReads(Protocol):

@@ -32,6 +32,7 @@ from kgweave.graph_store.models import (
     WriteStats,
 )
 from kgweave.graph_store.store_helpers import (
+    HUB_RANK,
     changed_merges,
     check_dimension,
     check_metric_name,
@@ -329,6 +330,16 @@ class SQLiteGraphStore:
                 (json.dumps(list(metrics)),),
             ).fetchone()[0]
         return int(found)
+
+    def mark_hubs(self, ranked_ids: Sequence[str]) -> int:
+        """Make exactly ``ranked_ids`` (best first) carry the ``hub_rank`` metric (1 = first)."""
+        ids = list(dict.fromkeys(ranked_ids))
+        with self._transaction() as conn:
+            conn.execute("DELETE FROM node_metrics WHERE metric = ?", (HUB_RANK,))
+            return conn.executemany(
+                "INSERT INTO node_metrics SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM entities WHERE id = ?1)",
+                [(node_id, HUB_RANK, float(rank)) for rank, node_id in enumerate(ids, start=1)],
+            ).rowcount
 
     def record_merges(self, merges: Sequence[EntityMerge]) -> int:
         """Record merges (idempotent); aliases always point at a final canonical. Returns rows changed."""

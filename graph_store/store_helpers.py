@@ -14,6 +14,7 @@ from kgweave.graph_store.merges import apply_merges, collapse
 from kgweave.graph_store.models import EntityMerge, GraphSnapshot, SnapshotEdge, SnapshotNode, StoreCounts
 
 __all__ = [
+    "HUB_RANK",
     "METRIC_NAME_PATTERN",
     "NodeRow",
     "EdgeRow",
@@ -27,6 +28,7 @@ __all__ = [
 ]
 
 METRIC_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+HUB_RANK = "hub_rank"  # the node metric that marks the top hubs in every store (1 = the top hub)
 # (row, first_run, first_iteration): a snapshot row with the provenance history needs
 NodeRow = tuple[SnapshotNode, str | None, int | None]
 EdgeRow = tuple[SnapshotEdge, str | None, int | None]

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from kgweave.graph_store.models import WriteStats
 from kgweave.graph_store.protocol import GraphStore, PushSource, push_source
+from kgweave.graph_store.store_helpers import HUB_RANK
 
 __all__ = ["DEFAULT_PUSH_BATCH_ROWS", "PushProgress", "push"]
 
@@ -53,6 +54,9 @@ def push(source: GraphStore, target: GraphStore, batch_rows: int = DEFAULT_PUSH_
     metrics = exporter.all_node_metrics()
     if metrics:
         target.write_node_metrics(metrics)
+        hubs = sorted((values[HUB_RANK], node) for node, values in metrics.items() if HUB_RANK in values)
+        if hubs:  # the target's own mark (Neo4j: the :Hub label) follows the source's hub_rank
+            target.mark_hubs([node for _, node in hubs])
     return {"batches": batches, "skipped_documents": len(skip),
             **{f"new_{k}": created[k] for k in WriteStats.model_fields}, "runs": runs,
             "merges": merges, "nodes_with_metrics": len(metrics)}

@@ -19,6 +19,7 @@ import logging
 import re
 from pathlib import Path
 
+from kgweave.agents.labels import PAPER
 from kgweave.agents.sources.files import LoadFailure
 from kgweave.graph_store.ids import entity_id
 from kgweave.graph_store.models import Entity, GraphDelta, Relation
@@ -29,7 +30,7 @@ __all__ = ["CITESEER_CLASSES", "CITES_FILE", "PAPER_LABEL", "TEXTS_FILE", "cites
 log = logging.getLogger(__name__)
 
 CITESEER_CLASSES = ("Agents", "AI", "DB", "IR", "ML", "HCI")
-PAPER_LABEL = "Paper"
+PAPER_LABEL = PAPER
 CLASS_PROPERTY = "category"
 TEXTS_FILE, CITES_FILE = "citeseer_texts.txt", "citeseer.cites"
 _ID = re.compile(r"^\S{1,200}$")

@@ -39,7 +39,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         options = AnalysisOptions(
             seed=args.seed, community_algorithm=args.algorithm, resolution=args.resolution,
             leiden_iterations=args.leiden_iterations, betweenness_sources=args.betweenness_sources,
-            path_sources=args.path_sources, top=args.top, exact_powerlaw=args.exact_powerlaw)
+            path_sources=args.path_sources, top=args.top, exact_powerlaw=args.exact_powerlaw,
+            **({} if args.hubs is None else {"hubs": args.hubs}))
     except ValidationError as exc:
         raise UsageError(f"bad option: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}") from exc
     try:
@@ -145,6 +146,9 @@ def register(sub: Any) -> None:
     analyze.add_argument("--betweenness-sources", type=int, default=None, help="sampled sources (default by size)")
     analyze.add_argument("--path-sources", type=int, default=None, help="sampled sources for path lengths")
     analyze.add_argument("--top", type=int, default=10, help="how many hubs and bridges to list")
+    analyze.add_argument("--hubs", type=int, default=None, metavar="N",
+                         help="with --write-back: mark the top N hubs (hub_rank; :Hub label in Neo4j, moved off "
+                              "former hubs); 0 = none (default: AnalysisOptions.hubs)")
     analyze.add_argument("--exact-powerlaw", action="store_true", help="exact discrete MLE for the power-law fit")
     analyze.add_argument("--compare", nargs=2, metavar=("A", "B"), default=None,
                          help="what changed from A to B: each a .graphml file, a store URL, or a run id "

@@ -44,7 +44,8 @@ def register(sub: Any) -> None:
     neo4j = sub.add_parser("neo4j", help="a local Neo4j 5 server from Maven Central jars (needs Java 17, Maven)")
     neo4j.add_argument("action", choices=("start", "stop", "status", "install"))
     neo4j.add_argument("--bolt-port", type=int, default=7687)
-    neo4j.add_argument("--http-port", type=int, default=7474)
+    neo4j.add_argument("--http-port", type=int, default=None,
+                       help="HTTP / Browser port (default: $KGWEAVE_NEO4J_HTTP_PORT, else 7474)")
     neo4j.add_argument("--wait", type=float, default=180.0, help="seconds to wait for Bolt on start")
     json_arg(neo4j)
     neo4j.set_defaults(func=cmd_neo4j, uses_prefect=False)

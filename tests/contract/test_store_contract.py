@@ -131,6 +131,21 @@ def test_node_metrics(store: GraphStore) -> None:
         store.write_node_metrics({alice.id: {"Bad-Name": 1.0}})
 
 
+def test_hubs_move_when_they_change(store: GraphStore) -> None:
+    store.upsert(_delta())
+    alice, bob, paris = (Entity.named("Alice", "Person"), Entity.named("Bob", "Person"),
+                         Entity.named("Paris", "Place"))
+    store.write_node_metrics({alice.id: {"degree": 1.0}})
+    assert store.mark_hubs([bob.id, alice.id, "missing"]) == 2
+    assert store.node_metrics(bob.id) == {"hub_rank": 1.0}
+    assert store.node_metrics(alice.id) == {"degree": 1.0, "hub_rank": 2.0}
+    assert store.mark_hubs([paris.id, bob.id]) == 2  # Alice is no longer a hub: her rank goes, her degree stays
+    assert store.mark_hubs([paris.id, bob.id]) == 2  # idempotent
+    assert store.node_metrics(alice.id) == {"degree": 1.0}
+    assert (store.node_metrics(paris.id), store.node_metrics(bob.id)) == ({"hub_rank": 1.0}, {"hub_rank": 2.0})
+    assert store.mark_hubs([]) == 0 and store.node_metrics(paris.id) == {}
+
+
 def test_runs_and_iterations(store: GraphStore) -> None:
     run = Run(id="run-1", kind="build", parameters={"paths": "a;b"})
     store.record_run(run)
@@ -415,7 +430,10 @@ def test_push_source_rebuilds_itself_elsewhere_or_is_refused(store: GraphStore, 
     store.record_merges([_ally_merge()])
     alice = Entity.named("Alice", "Person")
     store.write_node_metrics({alice.id: {"degree": 2.0}})
+    store.mark_hubs([alice.id])
     with SQLiteGraphStore(tmp_path / "target.db") as target:
+        target.upsert(_delta())
+        target.mark_hubs([Entity.named("Bob", "Person").id])  # the target's own former hub loses its mark
         if Capability.PUSH_SOURCE not in store.capabilities:
             with pytest.raises(UnsupportedCapabilityError, match="push_source"):
                 push_source(store)
@@ -424,9 +442,10 @@ def test_push_source_rebuilds_itself_elsewhere_or_is_refused(store: GraphStore, 
             assert target.counts().entities == 0  # refused before any write
             return
         result = push(store, target)
-        assert (result["new_entities"], result["runs"], result["merges"]) == (4, 1, 1)
+        assert (result["new_entities"], result["runs"], result["merges"]) == (1, 1, 1)
         assert target.snapshot() == store.snapshot() and target.merges() == store.merges()
-        assert target.node_metrics(alice.id) == {"degree": 2.0}
+        assert target.node_metrics(alice.id) == {"degree": 2.0, "hub_rank": 1.0}
+        assert target.node_metrics(Entity.named("Bob", "Person").id) == {}
         assert [r.id for r in target.runs()] == ["run-1"]
 
 

@@ -45,10 +45,12 @@ def test_flow_writes_metrics_back_to_a_store_built_from_the_sample_corpus(sample
         every = [store.node_metrics(n.id) for n in snapshot.nodes]
     assert report.nodes == len(snapshot.nodes) > 100 and report.input_edges == len(snapshot.edges)
     assert report.written_nodes == report.nodes and report.source == str(sample_db)
-    assert set(stored) == set(WRITE_BACK_METRICS)
+    assert set(stored) == {*WRITE_BACK_METRICS, "hub_rank"} and stored["hub_rank"] == 1.0
     assert stored["degree"] == top.degree and stored["pagerank"] == pytest.approx(top.pagerank)
     assert stored["community"] == top.community and stored["hub_score"] == pytest.approx(top.hub_score)
-    assert all(set(m) == set(WRITE_BACK_METRICS) for m in every)
+    assert all(set(m) - {"hub_rank"} == set(WRITE_BACK_METRICS) for m in every)
+    ranks = sorted(m["hub_rank"] for m in every if "hub_rank" in m)  # the top hubs, as many as options.hubs
+    assert ranks == [float(r) for r in range(1, AnalysisOptions().hubs + 1)]
     assert max(m["hub_score"] for m in every) == 1.0
     assert {m["community"] for m in every} == set(map(float, range(report.communities)))
     run = runs["analyze-corpus"]

@@ -216,13 +216,16 @@ def test_analyze_graphml_and_store_with_write_back(tmp_path: Path, shared_data: 
     assert abs(report["power_law"]["alpha"] - 2.879) < 0.01
     db = str(tmp_path / "g.db")
     assert run_kgweave("build", str(SAMPLE_CORPUS), "--store", db).returncode == 0
-    done = run_kgweave("analyze", "--store", db, "--write-back", "--report", str(tmp_path / "rep"), "--json")
+    done = run_kgweave("analyze", "--store", db, "--write-back", "--hubs", "3", "--report", str(tmp_path / "rep"),
+                       "--json")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     hub = report["top_hubs"][0]
     with SQLiteGraphStore(db) as store:
         metrics = store.node_metrics(hub["id"])
+        ranks = {node: m["hub_rank"] for node, m in store.all_node_metrics().items() if "hub_rank" in m}
     assert metrics["hub_score"] == 1.0 and metrics["degree"] == hub["degree"]
+    assert ranks == {h["id"]: float(k) for k, h in enumerate(report["top_hubs"][:3], start=1)}
     assert {p.name for p in (tmp_path / "rep").iterdir()} >= {"analysis.md", "analysis.json"}
     assert any(p.suffix == ".png" for p in (tmp_path / "rep").iterdir())
     human = run_kgweave("analyze", "--store", db)

@@ -1,6 +1,7 @@
 """deploy/neo4j/queries.cypher on a real Neo4j, and deploy/neo4j/style.grass as Neo4j Browser 5 reads it.
 
-The queries run against the sample corpus built by the plain pipeline (two runs, so "what run N
+Every query runs in both versions (table: flat columns; picture: paths only). The queries run against
+the sample corpus built by the plain pipeline (two runs, so "what run N
 added" has something to show) with node metrics written the way the analysis step writes them.
 The style sheet is parsed by a port of Neo4j Browser 5.24's own GraSS parser and rule matching
 (``parseGrass`` and ``GraphStyleModel`` in the Browser bundle), because the Browser silently drops
@@ -9,25 +10,28 @@ what it cannot parse: a comment turns the next property or selector into garbage
 
 from __future__ import annotations
 
-import json
+import itertools
 import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import neo4j
+import neo4j.time
 import networkx as nx
 import pytest
+from neo4j.graph import Path
 
 from kgweave.agents.cooccurrence import CooccurrenceExtractor
 from kgweave.agents.pipeline import extract_documents
 from kgweave.agents.sources.files import load_corpus
+from kgweave.deploy.neo4j_browser import ReadyQuery, ready_queries
 from kgweave.graph_store.ids import normalize_name
-from kgweave.graph_store.models import GraphDelta, Run
+from kgweave.graph_store.models import EntityMerge, GraphDelta, Run
 from kgweave.graph_store.neo4j_store import Neo4jGraphStore  # noqa: E402
 from tests.conftest import REPO, SAMPLE_CORPUS
+from tests.grass import parse_grass, resolve
 from tests.integration.neo4j_fixture import Neo4jConnection
 
 if TYPE_CHECKING:
@@ -35,61 +39,32 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.integration
 
-QUERIES = REPO / "deploy" / "neo4j" / "queries.cypher"
 STYLE = REPO / "deploy" / "neo4j" / "style.grass"
-NAME_MARKER = re.compile(r"^// name: ([a-z][a-z0-9-]*)[ \t]*$", re.M)
-PARAMS_LINE = re.compile(r"^// :params (\{.*\})[ \t]*$", re.M)
-PARAMETER = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
 
 # -- queries.cypher ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class NamedQuery:
-    """One query of queries.cypher: its marker name, its ``:params`` map literal and its Cypher."""
-
-    name: str
-    params: str
-    text: str
-
-
-def read_queries(path: Path = QUERIES) -> dict[str, NamedQuery]:
-    """Split the file at ``// name: <key>`` lines; comment lines are dropped, the final ``;`` too."""
-    parts = NAME_MARKER.split(path.read_text(encoding="utf-8"))
-    queries: dict[str, NamedQuery] = {}
-    for name, body in zip(parts[1::2], parts[2::2], strict=True):
-        assert name not in queries, f"query name {name!r} is used twice"
-        params = PARAMS_LINE.search(body)
-        assert params, f"query {name!r} has no '// :params {{...}}' line"
-        text = "\n".join(line for line in body.splitlines() if not line.lstrip().startswith("//")).strip()
-        assert text.endswith(";") and text.count(";") == 1, f"query {name!r} must be one statement ending in ';'"
-        queries[name] = NamedQuery(name, params.group(1), text.rstrip(";").rstrip())
-    return queries
-
-
 EXPECTED_COLUMNS = {
-    "top-hubs": ["name", "label", "hub_score", "degree", "pagerank", "community", "support", "score_source", "id"],
-    "bridge-entities": ["name", "label", "community", "community_count", "communities", "neighbours",
+    "top-hubs": ["name", "type", "support", "hub_score", "degree", "pagerank", "community", "score_source", "hub",
+                 "id"],
+    "bridge-entities": ["name", "type", "support", "community", "community_count", "communities", "neighbours",
                         "betweenness"],
-    "community-bridges": ["source", "source_community", "type", "target", "target_community", "support",
-                          "evidence", "path"],
-    "provenance": ["entity", "label", "title", "source", "mention", "start", "sentence", "relations"],
-    "run-additions": ["kind", "type", "name", "target", "support"],
-    "shortest-path": ["hops", "route", "types", "evidence", "path"],
-    "neighbourhood": ["path", "name", "type", "neighbour", "support"],
-    "runs": ["run", "kind", "status", "started_at", "finished_at", "extractor", "model", "entities_added",
+    "community-bridges": ["name", "type", "support", "target", "name_community", "target_community", "sentence",
+                          "source"],
+    "provenance": ["name", "type", "support", "mention", "start", "relations", "sentence", "title", "source"],
+    "run-additions": ["name", "type", "support", "kind", "target", "sentence"],
+    "shortest-path": ["name", "type", "support", "target", "route", "hop", "sentence", "source"],
+    "neighbourhood": ["name", "type", "support", "neighbour", "sentence", "source"],
+    "runs": ["name", "type", "entities_added", "status", "started_at", "finished_at", "extractor", "model",
              "summary"],
+    "merges": ["name", "type", "support", "canonical", "canonical_type", "method", "score", "run"],
 }
 
 
-def test_every_query_is_named_documented_and_checked() -> None:
-    queries = read_queries()
-    assert list(queries) == list(EXPECTED_COLUMNS)
-    for query in queries.values():
-        used = set(PARAMETER.findall(query.text))
-        declared = set(re.findall(r"([A-Za-z_][A-Za-z0-9_]*)\s*:", query.params))
-        assert used == declared, f"{query.name}: uses {sorted(used)}, its :params line sets {sorted(declared)}"
+def test_every_query_has_both_versions_and_is_checked() -> None:
+    queries = ready_queries()
+    assert list(queries) == [name + kind for name in EXPECTED_COLUMNS for kind in ("", "-picture")]
 
 
 # -- the sample graph ----------------------------------------------------------------------------
@@ -102,7 +77,8 @@ class SampleGraph:
     first: GraphDelta
     second: GraphDelta
     names: Mapping[str, str]
-    degree: Mapping[str, int]
+    degree: Mapping[str, int]  # distinct neighbours, a self-loop counting 2 (the analysis' degree)
+    relations: Mapping[str, int]  # relations at the entity, parallel ones included
     community: Mapping[str, int]
     betweenness: Mapping[str, float]
 
@@ -126,17 +102,17 @@ def build_sample(store: Neo4jGraphStore) -> SampleGraph:
         store.upsert(result.delta)
         deltas.append(result.delta)
     snapshot = store.snapshot()
-    degree: Counter[str] = Counter()
+    relations: Counter[str] = Counter()
     graph: nx.Graph[str] = nx.Graph()
     graph.add_nodes_from(node.id for node in snapshot.nodes)
     for edge in snapshot.edges:
-        degree[edge.source] += 1
-        degree[edge.target] += 1
+        relations[edge.source] += 1
+        relations[edge.target] += 1
         graph.add_edge(edge.source, edge.target)
     communities = nx.community.louvain_communities(graph, seed=7)
     return SampleGraph(
         first=deltas[0], second=deltas[1], names={node.id: node.name for node in snapshot.nodes},
-        degree={node.id: degree[node.id] for node in snapshot.nodes},
+        degree=dict(graph.degree()), relations={node.id: relations[node.id] for node in snapshot.nodes},
         community={node: number for number, members in enumerate(communities) for node in members},
         betweenness=nx.betweenness_centrality(graph, k=64, seed=7),
     )
@@ -156,7 +132,7 @@ def write_metrics(store: Neo4jGraphStore, sample: SampleGraph) -> None:
 class Runner:
     """Runs a named query with its documented default parameters, overridden by the test's."""
 
-    def __init__(self, driver: Driver, queries: Mapping[str, NamedQuery]) -> None:
+    def __init__(self, driver: Driver, queries: Mapping[str, ReadyQuery]) -> None:
         self.driver = driver
         self.queries = queries
         self.warnings: list[str] = []
@@ -166,7 +142,12 @@ class Runner:
         # The :params line is a Cypher map literal: let the server evaluate it, as Browser's :param does.
         defaults = self.driver.execute_query(f"RETURN {query.params} AS params").records[0]["params"]
         records, summary, keys = self.driver.execute_query(query.text, {**defaults, **overrides})
-        assert keys == EXPECTED_COLUMNS[name], f"{name}: columns {keys}"
+        if query.is_picture:
+            assert keys == ["path"] and all(isinstance(r["path"], Path) for r in records), f"{name}: {keys}"
+        else:
+            assert keys == EXPECTED_COLUMNS[name], f"{name}: columns {keys}"
+            flat = (str, int, float, bool, type(None), neo4j.time.DateTime)
+            assert all(isinstance(v, flat) for r in records for v in r.values()), f"{name}: a value is not flat"
         self.warnings += [f"{name}: {status.status_description}" for status in summary.gql_status_objects
                           if status.is_notification]
         return [dict(record.items()) for record in records]  # paths stay neo4j Path objects
@@ -179,42 +160,58 @@ def test_queries_answer_on_the_sample_corpus(neo4j_store: Neo4jGraphStore, neo4j
     quiet = [neo4j.NotificationDisabledClassification.UNRECOGNIZED]
     with neo4j.GraphDatabase.driver(neo4j_server.url, auth=(neo4j_server.user, neo4j_server.password),
                                     notifications_disabled_classifications=quiet) as driver:
-        run = Runner(driver, read_queries())
+        run = Runner(driver, ready_queries())
 
-        # Before any analysis: hubs by degree counted on the fly.
+        # Before any analysis: hubs by degree counted on the fly, over distinct neighbours.
         hubs = run("top-hubs", limit=10)
         assert len(hubs) == 10 and {h["score_source"] for h in hubs} == {"degree"}
         assert [h["degree"] for h in hubs] == [sample.degree[str(h["id"])] for h in hubs]
         assert hubs[0]["degree"] == max(sample.degree.values())
+        assert any(sample.relations[i] > sample.degree[i] for i in sample.degree)  # parallel edges exist
         assert [h["degree"] for h in hubs] == sorted((h["degree"] for h in hubs), reverse=True)
         assert run("bridge-entities") == [] and run("community-bridges") == []
+        assert len(run("top-hubs-picture", limit=10)) >= 10
+
+        # Metrics on a few nodes only: the others (null hub_score) come last.
+        some = sorted(sample.degree, key=lambda i: (sample.degree[i], i))[:3]
+        neo4j_store.write_node_metrics({node: {"hub_score": 0.5} for node in some})
+        hubs = run("top-hubs", limit=5)
+        assert {str(h["id"]) for h in hubs[:3]} == set(some) and hubs[3]["hub_score"] is None
 
         write_metrics(neo4j_store, sample)
         hubs = run("top-hubs", limit=10)
         assert {h["score_source"] for h in hubs} == {"hub_score"} and hubs[0]["hub_score"] == 1.0
         assert hubs[0]["community"] == sample.community[str(hubs[0]["id"])]
+        top = {str(h["id"]) for h in hubs}
+        drawn = [p for row in run("top-hubs-picture", limit=10) for p in [row["path"]]]
+        assert {n["id"] for p in drawn for n in p.nodes} == top
 
         bridges = run("bridge-entities", min_communities=3)
         assert bridges and all(b["community_count"] >= 3 for b in bridges)
-        assert all(len(set(b["communities"])) == b["community_count"] for b in bridges)
+        assert all(len(set(str(b["communities"]).split(", "))) == b["community_count"] for b in bridges)
+        drawn = run("bridge-entities-picture", min_communities=3, limit=3)
+        assert drawn and {p["path"].start_node["name"] for p in drawn} <= {b["name"] for b in bridges}
 
         crossing = run("community-bridges")
-        assert crossing and all(c["source_community"] != c["target_community"] for c in crossing)
-        pair = {crossing[0]["source_community"], crossing[0]["target_community"]}
+        assert crossing and all(c["name_community"] != c["target_community"] for c in crossing)
+        assert all(c["sentence"] and c["source"] for c in crossing)
+        pair = {crossing[0]["name_community"], crossing[0]["target_community"]}
         between = run("community-bridges", community_a=min(pair), community_b=max(pair), limit=1000)
-        assert between and all({c["source_community"], c["target_community"]} == pair for c in between)
-        assert all(len(c["path"]) == 1 and c["evidence"] for c in between)
+        assert between and all({c["name_community"], c["target_community"]} == pair for c in between)
+        drawn = run("community-bridges-picture", community_a=min(pair), community_b=max(pair), limit=1000)
+        assert len(drawn) == len(between) and all(len(p["path"]) == 1 for p in drawn)
 
         provenance = run("provenance", name="Graph Neural Networks", limit=500)
         named = sample.named("Graph Neural Networks")
         assert named == sample.named("graph neural network") and len(named) >= 2  # a Concept and a NamedEntity
         assert len(provenance) == len([m for m in sample.second.mentions if m.entity_id in named]) > 0
         for row in provenance:
-            assert normalize_name(str(row["entity"])) == "graph neural network" and row["title"]
+            assert normalize_name(str(row["name"])) == "graph neural network" and row["title"] and row["source"]
             assert str(row["mention"]).lower() in str(row["sentence"]).lower(), row
             assert "\n" not in str(row["sentence"]) and len(str(row["sentence"])) < 600
-        relations = [r for row in provenance for r in row["relations"]]
-        assert relations and all(r["evidence"] and " -[" in r["relation"] for r in relations)
+        assert sum(int(row["relations"]) for row in provenance) > 0
+        drawn = run("provenance-picture", name="Graph Neural Networks", limit=5)
+        assert any(len(p["path"]) == 2 for p in drawn) and any(len(p["path"]) == 1 for p in drawn)
 
         for run_id, delta, before in (("run-1", sample.first, None), ("run-2", sample.second, sample.first)):
             added = run("run-additions", run=run_id, limit=100_000)
@@ -223,87 +220,46 @@ def test_queries_answer_on_the_sample_corpus(neo4j_store: Neo4jGraphStore, neo4j
             kinds = Counter(str(a["kind"]) for a in added)
             assert kinds["entity"] == len({e.id for e in delta.entities} - old_entities) > 0
             assert kinds["relation"] == len({r.id for r in delta.relations} - old_relations) > 0
+            drawn = run("run-additions-picture", run=run_id, limit=100_000)
+            assert sum(len(p["path"]) == 1 for p in drawn) == kinds["relation"]
 
-        paths = run("shortest-path", **{"from": "graph neural network", "to": "GNNs"})  # SAME_AS in v2
-        assert paths
-        for path in paths:
-            assert path["hops"] == len(path["types"]) == len(path["path"]) >= 1
-            assert all(f"[{t}]" in str(path["route"]) for t in path["types"])
+        hops = run("shortest-path", **{"from": "graph neural network", "to": "GNNs"})  # SAME_AS in v2
+        drawn = run("shortest-path-picture", **{"from": "graph neural network", "to": "GNNs"})
+        assert hops and drawn
+        routes: dict[int, list[dict[str, Any]]] = {}
+        for row in hops:
+            routes.setdefault(int(row["route"]), []).append(row)
+        assert len(routes) == len(drawn)
+        for steps, path in zip(routes.values(), drawn, strict=True):
+            assert [s["hop"] for s in steps] == list(range(1, len(path["path"]) + 1))
+            assert all(a["target"] == b["name"] for a, b in itertools.pairwise(steps))
         assert len(sample.named("GNNs")) == 1
         assert run("shortest-path", **{"from": "GNNs", "to": "gnns"}) == []  # one node: no path, no error
+        assert run("shortest-path-picture", **{"from": "GNNs", "to": "gnns"}) == []
 
         around = run("neighbourhood", name="GNN", limit=100_000)
-        assert len(around) == sum(sample.degree[i] for i in sample.named("GNN")) > 0
-        assert all(len(row["path"]) == 1 for row in around)
+        assert len(around) == sum(sample.relations[i] for i in sample.named("GNN")) > 0
+        assert all(row["sentence"] and row["source"] for row in around)
+        drawn = run("neighbourhood-picture", name="GNN", limit=100_000)
+        assert len(drawn) == len(around) and all(len(p["path"]) == 1 for p in drawn)
 
         runs = run("runs")
-        assert [r["run"] for r in runs] == ["run-2", "run-1"]  # newest first
+        assert [r["name"] for r in runs] == ["run-2", "run-1"]  # newest first
         assert sum(int(str(r["entities_added"])) for r in runs) == len(sample.names)
+        assert len(run("runs-picture")) == 2
+
+        assert run("merges") == [] and run("merges-picture") == []
+        canonical, alias = sorted(named)[:2]
+        neo4j_store.record_merges([EntityMerge(alias_id=alias, canonical_id=canonical, score=1.0, method="exact",
+                                               run_id="resolve-1")])
+        merged = run("merges", run="resolve-1")
+        assert [(m["name"], m["canonical"], m["method"]) for m in merged] == [
+            (sample.names[alias], sample.names[canonical], "exact")]
+        assert len(run("merges-picture", run="resolve-1")) == 1 and run("merges", run="resolve-2") == []
         assert run.warnings == []  # no deprecated syntax, no performance warnings
 
 
 # -- style.grass ---------------------------------------------------------------------------------
-
-
-def parse_grass(text: str) -> dict[str, dict[str, str]]:
-    """Neo4j Browser 5.24's ``parseGrass``: JSON, else its character-level CSS-like parser.
-
-    Ported as is, quirks included: quotes toggle literal mode, a declaration that does not split
-    into exactly two parts at ``:`` is dropped, and there are no comments.
-    """
-    try:
-        loaded = json.loads(text)
-    except ValueError:
-        pass
-    else:
-        return {str(k): {str(p): str(v) for p, v in props.items()} for k, props in loaded.items()}
-    in_quote = in_block = nested = False
-    selector = body = ""
-    blocks: dict[str, str] = {}
-    for ch in text:
-        syntax = True
-        if ch == "{":
-            if in_quote:
-                syntax = False
-            elif in_block:
-                nested = True
-            else:
-                in_block = True
-        elif ch == "}":
-            if in_quote:
-                syntax = False
-            elif nested:
-                nested = False
-            else:
-                in_block = False
-                blocks[selector], selector, body = body, "", ""
-        elif ch in "'\"":
-            in_quote = not in_quote
-        else:
-            syntax = False
-        if not syntax:
-            if in_block:
-                body += ch
-            elif not ch.isspace():
-                selector += ch
-    rules: dict[str, dict[str, str]] = {}
-    for sel, declarations in blocks.items():
-        rules[sel] = {}
-        for declaration in declarations.split(";"):
-            parts = declaration.split(":")
-            if len(parts) == 2:
-                rules[sel][parts[0].strip()] = parts[1].strip()
-    return rules
-
-
-def resolve(rules: Mapping[str, Mapping[str, str]], tag: str, classes: list[str]) -> dict[str, str]:
-    """Browser's ``calculateStyle``: every rule whose classes the element has, in file order, later wins."""
-    style: dict[str, str] = {}
-    for selector, props in rules.items():
-        rule_tag, *rule_classes = selector.split(".")
-        if rule_tag == tag and all(c in classes for c in rule_classes):
-            style.update(props)
-    return style
 
 
 ENTITY_LABELS = ["Concept", "NamedEntity", "Method", "Dataset", "Person", "Paper", "Researcher", "Character",
@@ -329,7 +285,7 @@ def test_style_colours_entities_by_label_and_greys_the_structure() -> None:
     entity_colours = {}
     for label in ENTITY_LABELS:
         style = resolve(rules, "node", ["Entity", label])
-        assert style["caption"] == "{name}" and style["diameter"] == "55px"
+        assert style["caption"] == "{name}" and style["diameter"] == "75px"
         entity_colours[label] = style["color"]
     assert len(set(entity_colours.values())) >= 9
     fallback = resolve(rules, "node", ["Entity", "SomeNewLabel"])

@@ -75,6 +75,24 @@ def test_generic_label_between_two_specific_ones_joins_neither(embedder: MiniLME
     assert clusters(rows, resolve(rows, embedder)) == {frozenset({"Paris", "paris", "PARIS"})}
 
 
+def test_record_topics_join_the_extracted_concept_of_the_same_name() -> None:
+    # A ResearchTown Topic names a concept of any kind: it joins the Method, the Concept and the profile's
+    # ResearchTopic of the same name, so Browser shows one place (the others point at it with SAME_AS).
+    rows = [row("over-smoothing", "Topic", 1), row("Over-smoothing", "Concept", 3),
+            row("graph neural network", "Topic", 5), row("Graph Neural Networks", "Method", 2),
+            row("graph neural network", "ResearchTopic", 1), row("graph neural network", "NamedEntity", 1)]
+    merges = resolve(rows, None)
+    assert clusters(rows, merges) == {
+        frozenset({"over-smoothing", "Over-smoothing"}),
+        frozenset({"graph neural network", "Graph Neural Networks"}),
+    }
+    assert {m.canonical_id for m in merges} == {row("Over-smoothing", "Concept")[0],
+                                                row("graph neural network", "Topic")[0]}
+    # Two specific labels still stay apart, whatever topic shares their name.
+    rows = [row("transformer", "Topic"), row("Transformer", "Method"), row("transformer", "Dataset")]
+    assert clusters(rows, resolve(rows, None)) == set()
+
+
 def test_variants_typos_word_order_and_distinct_concepts(embedder: MiniLMEmbedder) -> None:
     rows = [
         row("convolutional neural network", support=3), row("Convolutional-Neural-Networks", "NamedEntity"),
