@@ -113,8 +113,11 @@ def stack(neo4j_server: Neo4jConnection, tmp_path_factory: pytest.TempPathFactor
     require(neo4j_server.http_url is not None, "Neo4j Browser needs the launcher's Neo4j (KGWEAVE_TEST_NEO4J_URL set)")
     from kgweave.graph_store.neo4j_store import Neo4jGraphStore
 
-    with Neo4jGraphStore(neo4j_server.url, user=neo4j_server.user, password=neo4j_server.password) as store:
-        store.clear()
+    def clear() -> None:
+        with Neo4jGraphStore(neo4j_server.url, user=neo4j_server.user, password=neo4j_server.password) as store:
+            store.clear()
+
+    clear()
     work = tmp_path_factory.mktemp("browser-stack")
     with running_prefect_server(work / "prefect", ui=True) as server:
         # as a user runs the CLI: its own logging defaults, not the test helpers' PREFECT_LOGGING_LEVEL=INFO
@@ -132,6 +135,7 @@ def stack(neo4j_server: Neo4jConnection, tmp_path_factory: pytest.TempPathFactor
             build_run_id=_only_flow_run(server.url, "build-graph"),
             analyze_run_id=_only_flow_run(server.url, "analyze-graph"),
         )
+    clear()  # the session's Neo4j is shared: leave it empty for the next module
 
 
 # -- Neo4j Browser -------------------------------------------------------------------------------------------
