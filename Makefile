@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench install
+.PHONY: demo test lint bench install chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,14 @@ $(VENV)/.llama: deploy/llama_cpp/prepare.sh | $(VENV)/.test
 	bash deploy/llama_cpp/prepare.sh $(BIN)/python
 	touch $@
 
+# the browser test tier (tests/browser): Debian's headless Chromium, driven by Playwright through executable_path
+# (Playwright's own browser download is not used); installed only when missing
+chromium:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
+		|| apt-get install -y -q chromium >/dev/null 2>&1 \
+		|| { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1; } \
+		|| { echo "make: Chromium is missing and 'apt-get install -y chromium' failed (run it as root)" >&2; exit 1; }
+
 install: $(VENV)/.base
 
 demo: $(VENV)/.base  ## the main job: sample corpus -> ./kgweave.db (embedded store, offline extractor)
@@ -32,7 +40,7 @@ demo: $(VENV)/.base  ## the main job: sample corpus -> ./kgweave.db (embedded st
 	$(BIN)/kgweave stats
 	@echo "Tip: $(BIN)/kgweave up starts a local Prefect server (UI http://127.0.0.1:4200); later commands start in seconds."
 
-test: $(VENV)/.test $(VENV)/.llama  ## the whole test suite (CI runs exactly this)
+test: $(VENV)/.test $(VENV)/.llama chromium  ## the whole test suite (CI runs exactly this)
 	$(BIN)/python -m pytest -q
 
 lint: $(VENV)/.test

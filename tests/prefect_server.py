@@ -73,13 +73,18 @@ class PrefectServer:
 
 
 @contextlib.contextmanager
-def running_prefect_server(home: Path, timeout: float = 120.0) -> Iterator[PrefectServer]:
-    """``prefect server start`` on a free port with a SQLite database under ``home``; stopped on exit."""
+def running_prefect_server(home: Path, timeout: float = 120.0, ui: bool = False) -> Iterator[PrefectServer]:
+    """``prefect server start`` on a free port with a SQLite database under ``home``; stopped on exit.
+
+    With ``ui`` the server also serves the Prefect UI at the URL without ``/api``.
+    """
     home.mkdir(parents=True, exist_ok=True)
     port = _free_port()
     url = f"http://127.0.0.1:{port}/api"
     env = prefect_env(home, PREFECT_API_DATABASE_CONNECTION_URL=f"sqlite+aiosqlite:///{home / 'prefect.db'}",
-                      PREFECT_SERVER_LOGGING_LEVEL="WARNING")
+                      PREFECT_SERVER_LOGGING_LEVEL="WARNING", PREFECT_UI_ENABLED=str(ui).lower(),
+                      # the UI's API address defaults to the settings' port (4200), not --port
+                      PREFECT_UI_API_URL=url)
     log = home / "server.log"
     started = time.perf_counter()
     process = prefect_process(["server", "start", "--host", "127.0.0.1", "--port", str(port)], env, log)
