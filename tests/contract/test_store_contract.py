@@ -434,12 +434,13 @@ def test_push_source_rebuilds_itself_elsewhere_or_is_refused(store: GraphStore, 
     with SQLiteGraphStore(tmp_path / "target.db") as target:
         target.upsert(_delta())
         target.mark_hubs([Entity.named("Bob", "Person").id])  # the target's own former hub loses its mark
+        before = target.counts()
         if Capability.PUSH_SOURCE not in store.capabilities:
             with pytest.raises(UnsupportedCapabilityError, match="push_source"):
                 push_source(store)
             with pytest.raises(UnsupportedCapabilityError):
                 push(store, target)
-            assert target.counts().entities == 0  # refused before any write
+            assert target.counts() == before  # refused before any write
             return
         result = push(store, target)
         assert (result["new_entities"], result["runs"], result["merges"]) == (1, 1, 1)
