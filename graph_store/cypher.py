@@ -107,6 +107,17 @@ HUB_LABEL = "Hub"
 _NOT_STRUCTURAL = "NOT type(r) IN ['HAS_CHUNK', 'MENTIONED_IN'] AND r.is_merge IS NULL"
 _ORIGIN = "coalesce(r.origin, 'extracted')"
 
+# one row per evidence chunk of a matched relation (a)-[r]->(b): its observation, with the two mention spans
+_OBSERVATIONS = (
+    "UNWIND range(0, size(r.chunk_ids) - 1) AS i\n"
+    "RETURN r.id AS id, a.id AS source_id, b.id AS target_id, type(r) AS type,\n"
+    f"    r.properties AS properties, {_ORIGIN} AS origin, r.chunk_ids[i] AS chunk_id,\n"
+    "    r.evidence[i] AS evidence, r.source_starts[i] AS source_start,\n"
+    "    r.source_ends[i] AS source_end, r.target_starts[i] AS target_start,\n"
+    "    r.target_ends[i] AS target_end\n"
+    "ORDER BY id, chunk_id"
+)
+
 
 def check_label(label: str) -> str:
     """Return ``label`` if it may enter Cypher text as a node label, else raise ValueError."""
@@ -448,13 +459,7 @@ def relation_evidence() -> str:
         "UNWIND $rels AS rel\n"
         "MATCH (a:Entity {id: rel.source_id})-[r]->(b:Entity {id: rel.target_id})\n"
         f"WHERE r.id = rel.id AND {_NOT_STRUCTURAL} AND size(coalesce(r.chunk_ids, [])) > 0\n"
-        "UNWIND range(0, size(r.chunk_ids) - 1) AS i\n"
-        "RETURN r.id AS id, a.id AS source_id, b.id AS target_id, type(r) AS type,\n"
-        f"    r.properties AS properties, {_ORIGIN} AS origin, r.chunk_ids[i] AS chunk_id,\n"
-        "    r.evidence[i] AS evidence, r.source_starts[i] AS source_start,\n"
-        "    r.source_ends[i] AS source_end, r.target_starts[i] AS target_start,\n"
-        "    r.target_ends[i] AS target_end\n"
-        "ORDER BY id, chunk_id"
+        + _OBSERVATIONS
     )
 
 
@@ -590,13 +595,7 @@ def provenance_query(what: str) -> str:
                     "    m.text AS text ORDER BY id",
         "relations": "MATCH (a:Entity)-[r]->(b:Entity)\n"
                      f"WHERE {_NOT_STRUCTURAL} AND size(coalesce(r.chunk_ids, [])) > 0\n"
-                     "UNWIND range(0, size(r.chunk_ids) - 1) AS i\n"
-                     "RETURN r.id AS id, a.id AS source_id, b.id AS target_id, type(r) AS type,\n"
-                     f"    r.properties AS properties, {_ORIGIN} AS origin, r.chunk_ids[i] AS chunk_id,\n"
-                     "    r.evidence[i] AS evidence, r.source_starts[i] AS source_start,\n"
-                     "    r.source_ends[i] AS source_end, r.target_starts[i] AS target_start,\n"
-                     "    r.target_ends[i] AS target_end\n"
-                     "ORDER BY id, chunk_id",
+                     + _OBSERVATIONS,
     }
     if what not in queries:
         raise ValueError(f"unknown provenance rows {what!r}; choose one of {', '.join(queries)}")
